@@ -1,0 +1,29 @@
+# Set-up and everyday commands. Everything runs inside .venv, created on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+
+.PHONY: demo test bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) install -q -e ".[test]"
+	touch $@
+
+demo: $(VENV)/.installed            ## run the main job (the XOR demo until the `nabla` command lands)
+	$(PY) examples/xor.py
+
+test: $(VENV)/.installed-test       ## run the whole test suite (PyTorch is the oracle)
+	$(PY) -m pytest -n 2 tests
+
+bench: $(VENV)/.installed-test      ## nabla vs PyTorch on this machine; writes benchmarks/RESULTS.md
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache

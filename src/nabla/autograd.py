@@ -1,0 +1,504 @@
+"""Reverse-mode automatic differentiation: graph nodes, the backward pass, grad mode, gradcheck.
+
+A differentiable op is a :class:`Function` subclass with ``forward`` on raw arrays and ``backward``
+on Tensors. Because ``backward`` is written with nabla's own ops, running it with grad mode on
+records a graph of the backward pass itself, which is how ``create_graph=True`` gives higher-order
+gradients. With ``create_graph=False`` it runs under ``no_grad`` and costs no graph bookkeeping.
+
+The graph is made of nodes (one ``Function`` object per op call). A node's ``parents`` are, per input,
+the input's creating node, the input itself when it is a leaf that requires grad, or ``None``.
+Pointing at nodes (not tensors) keeps the graph right when a tensor is later changed in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import weakref
+from typing import Any, Callable, Iterable, Sequence
+
+from .tensor import Tensor
+
+# --------------------------------------------------------------------------------------- grad mode
+
+
+class _GradMode(threading.local):
+    enabled = True
+
+
+_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops record a graph for backward in this thread."""
+    return _mode.enabled
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Turn graph recording on or off: as a function call, a context manager or a decorator."""
+
+    def __init__(self, mode: bool) -> None:
+        self.prev = _mode.enabled
+        self.mode = bool(mode)
+        _mode.enabled = self.mode
+
+    def __enter__(self) -> None:
+        _mode.enabled = self.mode
+
+    def __exit__(self, *exc: Any) -> None:
+        _mode.enabled = self.prev
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Context manager / decorator: ops inside record no graph (inference, optimizer updates)."""
+
+    def __enter__(self) -> None:
+        self.prev = _mode.enabled
+        _mode.enabled = False
+
+    def __exit__(self, *exc: Any) -> None:
+        _mode.enabled = self.prev
+
+
+class enable_grad(contextlib.ContextDecorator):
+    """Context manager / decorator: record the graph again inside a ``no_grad`` block."""
+
+    def __enter__(self) -> None:
+        self.prev = _mode.enabled
+        _mode.enabled = True
+
+    def __exit__(self, *exc: Any) -> None:
+        _mode.enabled = self.prev
+
+
+# ---------------------------------------------------------------------------------------- Function
+
+
+class Function:
+    """One op call in the graph: ``forward`` on arrays, ``backward`` on Tensors.
+
+    Subclasses set class flags:
+
+    * ``save_inputs`` - keep the input tensors for backward (``self.inputs``); their versions are
+      checked so an in-place change after the op raises instead of giving a wrong gradient;
+    * ``save_output`` - keep the output array for backward (``self.saved_output()``);
+    * ``is_view`` - the output array may share memory with the first input (reshape, slicing).
+
+    Anything else backward needs (shapes, masks, axes) is stored on ``self`` by ``forward``.
+    ``backward(grad)`` returns one gradient (or ``None``) per input, as a tuple when there are several.
+    """
+
+    __slots__ = ("parents", "inputs", "versions", "out", "hooks", "retained", "__dict__")
+
+    save_inputs = False
+    save_output = False
+    is_view = False
+
+    def forward(self, *arrays: Any, **kwargs: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, grad: Tensor) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} has no backward")
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **kwargs: Any) -> Tensor:
+        """Run ``forward`` on the inputs' arrays and, when grad is on, link the result into the graph."""
+        fn = cls.__new__(cls)
+        data = fn.forward(*[t._data for t in inputs], **kwargs)
+        first = inputs[0]
+        out = Tensor.__new__(Tensor)
+        out._data = data
+        out.grad = None
+        out._hooks = None
+        if cls.is_view:
+            out._version = first._version
+            out._base = first if first._base is None else first._base
+        else:
+            out._version = [0]
+            out._base = None
+        if _mode.enabled:
+            for t in inputs:
+                if t.requires_grad:
+                    break
+            else:
+                out.requires_grad = False
+                out._ctx = None
+                return out
+            fn.parents = tuple((t._ctx or t) if t.requires_grad else None for t in inputs)
+            fn.hooks = None
+            fn.retained = None
+            if cls.save_inputs:
+                fn.inputs = inputs
+                fn.versions = tuple([t._version[0] for t in inputs])
+            else:
+                fn.inputs = None
+            fn.out = (data, out._version, out._version[0]) if cls.save_output else None
+            out.requires_grad = True
+            out._ctx = fn
+            return out
+        out.requires_grad = False
+        out._ctx = None
+        return out
+
+    def saved_output(self) -> Tensor:
+        """The op's output as a Tensor; linked to this node when the backward pass is recorded."""
+        data = self.out[0]
+        t = Tensor._wrap(data)
+        if _mode.enabled:
+            t.requires_grad = True
+            t._ctx = self
+        return t
+
+    def _check_versions(self) -> None:
+        name = type(self).__name__
+        if self.inputs is not None:
+            for i, (t, v) in enumerate(zip(self.inputs, self.versions)):
+                if t._version[0] != v:
+                    raise RuntimeError(_modified_message(name, f"input {i}", t.shape, v, t._version[0]))
+        if self.out is not None:
+            data, box, v = self.out
+            if box[0] != v:
+                raise RuntimeError(_modified_message(name, "output", tuple(data.shape), v, box[0]))
+
+    def _release(self) -> None:
+        """Free what backward kept (inputs, output, masks) once the graph is no longer needed."""
+        self.parents = None
+        self.inputs = None
+        self.out = None
+        self.__dict__.clear()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}Backward>"
+
+
+def _modified_message(op: str, which: str, shape: tuple, saved: int, now: int) -> str:
+    return (
+        f"{op}: its {which} (shape {tuple(shape)}) is needed for the backward pass but was modified "
+        f"by an in-place operation after the op used it (version {saved}, now {now}). Use the "
+        "out-of-place form (`x = x * y` instead of `x *= y`) or `.clone()` the tensor before changing it."
+    )
+
+
+# ----------------------------------------------------------------------------------- backward pass
+
+
+def _topological_order(roots: Iterable[Function]) -> list[Function]:
+    """Nodes reachable from ``roots``, each after every node that consumes it (iterative DFS)."""
+    order: list[Function] = []
+    seen: set[int] = set()
+    stack: list[tuple[Function, bool]] = [(r, False) for r in roots]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        parents = node.parents
+        if parents is None:
+            raise RuntimeError(
+                f"trying to backward through the graph a second time ({node!r}): its saved tensors "
+                "were freed after the first backward. Pass retain_graph=True to the first backward() "
+                "if you need to run backward twice, or recompute the forward pass."
+            )
+        for p in parents:
+            if p is not None and type(p) is not Tensor and id(p) not in seen:
+                stack.append((p, False))
+    order.reverse()
+    return order
+
+
+def _accumulate(store: dict, key: int, g: Tensor) -> None:
+    prev = store.get(key)
+    store[key] = g if prev is None else prev + g
+
+
+def run_backward(
+    roots: Sequence[Tensor],
+    root_grads: Sequence[Tensor],
+    retain_graph: bool,
+    create_graph: bool,
+    inputs: "Sequence[Tensor] | None" = None,
+    accumulate: bool = True,
+) -> "list[Tensor | None] | None":
+    """The backward pass shared by ``Tensor.backward`` and :func:`grad`.
+
+    With ``accumulate`` the gradients of leaves go into their ``.grad``; with ``inputs`` the gradients
+    with respect to those tensors are returned instead (leaves or not).
+    """
+    node_grads: dict[int, Tensor] = {}
+    leaf_grads: dict[int, Tensor] = {}
+    leaves: dict[int, Tensor] = {}
+    start: list[Function] = []
+    for r, g in zip(roots, root_grads):
+        if r._ctx is None:
+            leaves[id(r)] = r
+            _accumulate(leaf_grads, id(r), g)
+        else:
+            start.append(r._ctx)
+            _accumulate(node_grads, id(r._ctx), g)
+
+    wanted: dict[int, int] = {}
+    if inputs is not None:
+        for i, t in enumerate(inputs):
+            wanted[id(t._ctx if t._ctx is not None else t)] = i
+    captured: "list[Tensor | None]" = [None] * (len(inputs) if inputs is not None else 0)
+
+    prev_mode = _mode.enabled
+    _mode.enabled = create_graph
+    try:
+        for node in _topological_order(start):
+            g = node_grads.pop(id(node), None)
+            if g is None:
+                continue
+            if node.hooks:
+                for hook in node.hooks.values():
+                    r = hook(g)
+                    if r is not None:
+                        g = r
+            if node.retained is not None:
+                t = node.retained()
+                if t is not None and t._ctx is node:
+                    gg = g if create_graph else g.detach()
+                    t.grad = gg if t.grad is None else t.grad + gg
+            key = id(node)
+            if key in wanted:
+                captured[wanted[key]] = g
+            node._check_versions()
+            grads = node.backward(g)
+            parents = node.parents
+            if type(grads) is not tuple:
+                grads = (grads,)
+            for p, pg in zip(parents, grads):
+                if p is None or pg is None:
+                    continue
+                if type(p) is Tensor:
+                    leaves[id(p)] = p
+                    _accumulate(leaf_grads, id(p), pg)
+                else:
+                    _accumulate(node_grads, id(p), pg)
+            if not retain_graph:
+                node._release()
+
+        handed: set[int] = set()
+        for key, g in leaf_grads.items():
+            leaf = leaves[key]
+            if leaf._hooks:
+                for hook in leaf._hooks.values():
+                    r = hook(g)
+                    if r is not None:
+                        g = r
+            if key in wanted:
+                captured[wanted[key]] = g
+            if not accumulate:
+                continue
+            if not create_graph:
+                g = g.detach()
+                # One backward can hand the same array to two leaves (``a + b``): copy the second.
+                arr = g._data
+                owner = id(arr if arr.base is None else arr.base)
+                if owner in handed:
+                    g = Tensor._wrap(arr.copy())
+                handed.add(owner)
+            if g.dtype != leaf.dtype:
+                g = g.to(leaf.dtype)
+            leaf.grad = g if leaf.grad is None else leaf.grad + g
+    finally:
+        _mode.enabled = prev_mode
+    return captured if inputs is not None else None
+
+
+def _check_root_grad(t: Tensor, g: "Tensor | None", where: str) -> Tensor:
+    if g is None:
+        if t.numel() != 1:
+            raise RuntimeError(
+                f"{where}: grad can be implicitly created only for scalar outputs, but the output has "
+                f"shape {t.shape}. Reduce it first (e.g. `loss.sum().backward()`) or pass "
+                "`gradient=` (a tensor of the output's shape)."
+            )
+        return Tensor._wrap(t._xp.ones(t.shape, dtype=t.dtype))
+    if not isinstance(g, Tensor):
+        g = Tensor(g, dtype=t.dtype, device=t.device)
+    if g.shape != t.shape:
+        raise ValueError(f"{where}: gradient has shape {g.shape} but the output has shape {t.shape}")
+    if g.device != t.device:
+        raise RuntimeError(f"{where}: gradient is on {g.device} but the output is on {t.device}")
+    return g
+
+
+def backward(
+    tensors: "Tensor | Sequence[Tensor]",
+    grad_tensors: "Tensor | Sequence[Tensor | None] | None" = None,
+    retain_graph: "bool | None" = None,
+    create_graph: bool = False,
+) -> None:
+    """Accumulate into the leaves' ``.grad`` the gradients of ``tensors`` (see ``Tensor.backward``)."""
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grad_tensors is None or isinstance(grad_tensors, Tensor):
+        grad_tensors = [grad_tensors] * len(tensors) if grad_tensors is None else [grad_tensors]
+    if len(grad_tensors) != len(tensors):
+        raise ValueError(f"backward: got {len(tensors)} tensors but {len(grad_tensors)} gradients")
+    for t in tensors:
+        if not t.requires_grad:
+            raise RuntimeError(
+                "backward: the tensor does not require grad and has no graph. Create the inputs with "
+                "requires_grad=True (or call .requires_grad_()), and make sure the computation did "
+                "not run under no_grad()."
+            )
+    grads = [_check_root_grad(t, g, "backward") for t, g in zip(tensors, grad_tensors)]
+    if retain_graph is None:
+        retain_graph = create_graph
+    run_backward(tensors, grads, retain_graph, create_graph)
+
+
+def grad(
+    outputs: "Tensor | Sequence[Tensor]",
+    inputs: "Tensor | Sequence[Tensor]",
+    grad_outputs: "Tensor | Sequence[Tensor | None] | None" = None,
+    retain_graph: "bool | None" = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple["Tensor | None", ...]:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned (``.grad`` is left untouched).
+
+    ``create_graph=True`` records the backward pass, so the result can be differentiated again.
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    for t in inputs:
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError("grad: every input must be a Tensor with requires_grad=True")
+    for t in outputs:
+        if not t.requires_grad:
+            raise RuntimeError("grad: an output does not require grad (it does not depend on the inputs)")
+    grads = [_check_root_grad(t, g, "grad") for t, g in zip(outputs, grad_outputs)]
+    if retain_graph is None:
+        retain_graph = create_graph
+    result = run_backward(outputs, grads, retain_graph, create_graph, inputs=inputs, accumulate=False)
+    assert result is not None
+    for i, r in enumerate(result):
+        if r is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: input {i} (shape {inputs[i].shape}) was not used to compute the outputs; "
+                "pass allow_unused=True to get None for it"
+            )
+    return tuple(result)
+
+
+# ------------------------------------------------------------------------------------------- hooks
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``; ``handle.remove()`` takes the hook off again."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict) -> None:
+        self.hooks = hooks
+        RemovableHandle._next_id += 1
+        self.id = RemovableHandle._next_id
+
+    def remove(self) -> None:
+        self.hooks.pop(self.id, None)
+
+
+def register_hook(t: Tensor, hook: Callable[[Tensor], "Tensor | None"]) -> RemovableHandle:
+    if not callable(hook):
+        raise TypeError(f"register_hook: expected a callable, got {type(hook).__name__}")
+    if not t.requires_grad:
+        raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
+    if t._ctx is None:
+        if t._hooks is None:
+            t._hooks = {}
+        store = t._hooks
+    else:
+        if t._ctx.hooks is None:
+            t._ctx.hooks = {}
+        store = t._ctx.hooks
+    handle = RemovableHandle(store)
+    store[handle.id] = hook
+    return handle
+
+
+# ----------------------------------------------------------------------------------------- gradcheck
+
+
+class GradcheckError(RuntimeError):
+    """Raised by :func:`gradcheck` when analytic and numerical gradients disagree."""
+
+
+def gradcheck(
+    fn: Callable[..., "Tensor | Sequence[Tensor]"],
+    inputs: "Tensor | Sequence[Any]",
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
+    """Compare backprop's Jacobian of ``fn`` with central finite differences, in float64.
+
+    ``inputs`` are the arguments of ``fn``; the Tensors among them with ``requires_grad=True`` are
+    checked (they should be float64: float32 differences are too coarse). Every output element is
+    back-propagated (one row of the Jacobian each) and every input element perturbed by ``±eps``
+    (one column each), so keep shapes small. Returns True, or raises :class:`GradcheckError` naming the
+    input, the element and both values (returns False instead when ``raise_exception=False``).
+    """
+    args = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    targets = [a for a in args if isinstance(a, Tensor) and a.requires_grad]
+    if not targets:
+        raise ValueError("gradcheck: no input is a Tensor with requires_grad=True")
+    for t in targets:
+        if t.dtype.kind != "f":
+            raise TypeError("gradcheck: inputs must be floating tensors")
+
+    def outputs() -> list[Tensor]:
+        out = fn(*args)
+        return [out] if isinstance(out, Tensor) else [o for o in out if isinstance(o, Tensor)]
+
+    with enable_grad():
+        outs = outputs()
+    analytic = [[] for _ in targets]  # per input: list of rows (one per output element)
+    for out in outs:
+        if out.dtype.kind != "f":
+            continue
+        flat_n = out.numel()
+        for k in range(flat_n):
+            seed = out._xp.zeros(out.shape, dtype=out.dtype)
+            seed.reshape(-1)[k] = 1
+            with enable_grad():
+                gs = grad(out, targets, Tensor._wrap(seed), retain_graph=True, allow_unused=True)
+            for i, g in enumerate(gs):
+                row = g._data.reshape(-1) if g is not None else targets[i]._xp.zeros(targets[i].numel())
+                analytic[i].append(row.astype("float64"))
+
+    for i, t in enumerate(targets):
+        flat = t._data.reshape(-1)
+        for j in range(t.numel()):
+            orig = flat[j].item()
+            flat[j] = orig + eps
+            with no_grad():
+                plus = [o._data.astype("float64").reshape(-1) for o in outputs() if o.dtype.kind == "f"]
+            flat[j] = orig - eps
+            with no_grad():
+                minus = [o._data.astype("float64").reshape(-1) for o in outputs() if o.dtype.kind == "f"]
+            flat[j] = orig
+            col = [(p - m) / (2 * eps) for p, m in zip(plus, minus)]
+            numeric = t._xp.concatenate(col) if col else t._xp.zeros(0)
+            ana = t._xp.asarray([row[j] for row in analytic[i]]) if analytic[i] else t._xp.zeros(0)
+            bad = abs(numeric - ana) > atol + rtol * abs(numeric)
+            if bad.any():
+                k = int(bad.argmax())
+                msg = (
+                    f"gradcheck: Jacobian mismatch for input {i} "
+                    f"(shape {t.shape}), element {j}, output element {k}: backward gives "
+                    f"{float(ana[k]):.8g}, finite differences give {float(numeric[k]):.8g} "
+                    f"(atol={atol}, rtol={rtol}, eps={eps})"
+                )
+                if raise_exception:
+                    raise GradcheckError(msg)
+                return False
+    return True

@@ -1,0 +1,228 @@
+"""Devices, array namespaces, dtypes and random number generation.
+
+Every op asks this module for the array namespace (`xp`) of its inputs: NumPy on ``"cpu"``, CuPy on
+``"cuda"`` when CuPy imports. Nothing else in nabla imports CuPy, and ops never import NumPy for
+arithmetic, so the same op code runs on both devices.
+"""
+
+from __future__ import annotations
+
+import builtins as _builtins
+import random as _pyrandom
+from typing import Any
+
+import numpy
+
+try:  # CuPy is optional: present on GPU machines only.
+    import cupy as _cupy  # type: ignore[import-not-found]
+except Exception:  # noqa: BLE001 - any import failure (no driver, no GPU) means "no CUDA"
+    _cupy = None
+
+# ----------------------------------------------------------------------------------------- dtypes
+
+float16 = half = numpy.dtype("float16")
+float32 = float = numpy.dtype("float32")
+float64 = double = numpy.dtype("float64")
+int8 = numpy.dtype("int8")
+int16 = short = numpy.dtype("int16")
+int32 = int = numpy.dtype("int32")
+int64 = long = numpy.dtype("int64")
+uint8 = numpy.dtype("uint8")
+bool_ = numpy.dtype("bool")
+
+DTYPES: dict[str, numpy.dtype] = {
+    "float16": float16, "half": float16, "float32": float32, "float": float32,
+    "float64": float64, "double": float64, "int8": int8, "int16": int16, "short": int16,
+    "int32": int32, "int": int32, "int64": int64, "long": int64, "uint8": uint8, "bool": bool_,
+}
+_SUPPORTED = frozenset(DTYPES.values())
+builtins_float, builtins_int, builtins_bool = _builtins.float, _builtins.int, _builtins.bool
+
+_default_float = float32
+
+
+def get_default_dtype() -> numpy.dtype:
+    """The dtype that Python floats and lists of floats become (float32 unless changed)."""
+    return _default_float
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Make ``dtype`` (float32 or float64) the dtype of new floating tensors."""
+    global _default_float
+    d = to_dtype(dtype)
+    if d.kind != "f":
+        raise TypeError(f"set_default_dtype: expected a floating dtype, got {d}")
+    _default_float = d
+
+
+def to_dtype(dtype: Any) -> numpy.dtype:
+    """Normalise ``dtype`` (a nabla/NumPy dtype, a name such as ``"float32"``, or ``float``/``int``/``bool``)."""
+    if isinstance(dtype, numpy.dtype) and dtype in _SUPPORTED:
+        return dtype
+    if dtype is builtins_float:
+        return _default_float
+    if dtype is builtins_int:
+        return int64
+    if dtype is builtins_bool:
+        return bool_
+    if isinstance(dtype, str) and dtype in DTYPES:
+        return DTYPES[dtype]
+    try:
+        d = numpy.dtype(dtype)
+    except TypeError:
+        d = None
+    if d is not None and d in _SUPPORTED:
+        return d
+    names = ", ".join(sorted({str(v) for v in _SUPPORTED}))
+    raise TypeError(f"unknown or unsupported dtype {dtype!r}; use one of: {names}")
+
+
+def is_floating(dtype: numpy.dtype) -> bool:
+    return dtype.kind == "f"
+
+
+# ---------------------------------------------------------------------------------------- devices
+
+
+class device:
+    """Where a tensor's array lives: ``device("cpu")`` or ``device("cuda")`` / ``device("cuda:1")``.
+
+    Compares equal to its string form, so ``x.device == "cpu"`` works.
+    """
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, spec: "str | device" = "cpu", index: "int | None" = None) -> None:
+        if isinstance(spec, device):
+            self.type, self.index = spec.type, spec.index
+            return
+        if not isinstance(spec, str):
+            raise TypeError(f"device: expected a string such as 'cpu' or 'cuda:0', got {spec!r}")
+        kind, _, idx = spec.partition(":")
+        if kind not in ("cpu", "cuda"):
+            raise ValueError(f"unknown device {spec!r}; nabla knows 'cpu' and 'cuda' (or 'cuda:N')")
+        if idx:
+            if not idx.isdigit():
+                raise ValueError(f"bad device index in {spec!r}; write e.g. 'cuda:0'")
+            index = _builtins.int(idx)
+        if kind == "cpu":
+            index = None
+        elif index is None:
+            index = 0
+        self.type, self.index = kind, index
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self) -> str:
+        return f"device('{self}')"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            try:
+                other = device(other)
+            except (ValueError, TypeError):
+                return False
+        if not isinstance(other, device):
+            return NotImplemented
+        return self.type == other.type and self.index == other.index
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+
+CPU = device("cpu")
+
+
+def cuda_is_available() -> bool:
+    """True when CuPy imports and sees at least one GPU."""
+    if _cupy is None:
+        return False
+    try:
+        return _cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # noqa: BLE001 - a driver error means no usable GPU
+        return False
+
+
+def to_device(spec: "str | device | None") -> device:
+    if spec is None:
+        return CPU
+    d = spec if isinstance(spec, device) else device(spec)
+    if d.type == "cuda" and not cuda_is_available():
+        raise RuntimeError(
+            f"device {str(d)!r} requested but CUDA is not available: install CuPy for your CUDA "
+            "version (e.g. `pip install cupy-cuda12x`) on a machine with an NVIDIA GPU, or use 'cpu'"
+        )
+    return d
+
+
+def xp_for(d: device):
+    """The array namespace (``numpy`` or ``cupy``) for device ``d``."""
+    return numpy if d.type == "cpu" else _cupy
+
+
+def array_module(a: Any):
+    """The namespace of array ``a``: ``numpy`` for NumPy arrays, ``cupy`` for CuPy arrays."""
+    if _cupy is not None and isinstance(a, _cupy.ndarray):
+        return _cupy
+    return numpy
+
+
+def device_of(a: Any) -> device:
+    if _cupy is not None and isinstance(a, _cupy.ndarray):
+        return device("cuda", a.device.id)
+    return CPU
+
+
+def transfer(a: Any, d: device):
+    """Copy array ``a`` onto device ``d`` (no copy when it is already there)."""
+    if d.type == "cpu":
+        return _cupy.asnumpy(a) if (_cupy is not None and isinstance(a, _cupy.ndarray)) else a
+    with _cupy.cuda.Device(d.index):
+        return _cupy.asarray(a)
+
+
+# ------------------------------------------------------------------------------------------- RNG
+
+
+class Generator:
+    """nabla's random source: one NumPy generator, plus one CuPy generator per GPU made on demand.
+
+    All of nabla's random draws (initialisation, dropout, shuffling, generated data) go through
+    the default generator, so ``nabla.manual_seed(s)`` alone makes a run reproducible.
+    """
+
+    def __init__(self, seed: "int | None" = None) -> None:
+        self.manual_seed(seed)
+
+    def manual_seed(self, seed: "int | None") -> "Generator":
+        if seed is not None and not isinstance(seed, (_builtins.int, numpy.integer)):
+            raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__}")
+        self._seed = seed
+        self.numpy = numpy.random.default_rng(seed)
+        self._cuda: dict[int, Any] = {}
+        return self
+
+    def initial_seed(self) -> "int | None":
+        return self._seed
+
+    def for_device(self, d: device):
+        """The generator for ``d``: a ``numpy.random.Generator`` or a CuPy ``RandomState``."""
+        if d.type == "cpu":
+            return self.numpy
+        gen = self._cuda.get(d.index)
+        if gen is None:
+            # Derive each GPU's stream from the CPU stream so one seed fixes all devices.
+            seed = _builtins.int(self.numpy.integers(0, 2**63 - 1))
+            with _cupy.cuda.Device(d.index):
+                gen = self._cuda[d.index] = _cupy.random.RandomState(seed)
+        return gen
+
+
+default_generator = Generator()
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed every random draw nabla makes, on every device. Also seeds Python's ``random``."""
+    _pyrandom.seed(seed)
+    return default_generator.manual_seed(seed)

@@ -1,0 +1,163 @@
+"""Helpers shared by the op families: argument checks, scalar conversion, type promotion, unbroadcast."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy
+
+from .. import backend
+from ..tensor import Tensor, _ScalarTypes
+
+_promote_cache: dict[tuple, numpy.dtype] = {}
+
+
+def result_dtype(a: numpy.dtype, b: numpy.dtype) -> numpy.dtype:
+    """PyTorch's promotion for two tensors: a float beats an int, otherwise the wider one wins."""
+    if a == b:
+        return a
+    key = (a, b)
+    d = _promote_cache.get(key)
+    if d is None:
+        if a.kind == "b":
+            d = b
+        elif b.kind == "b":
+            d = a
+        elif a.kind == "f" and b.kind != "f":
+            d = a
+        elif b.kind == "f" and a.kind != "f":
+            d = b
+        else:
+            d = numpy.result_type(a, b)
+        _promote_cache[key] = d
+    return d
+
+
+def scalar_tensor(value: Any, like: Tensor) -> Tensor:
+    """A Python number as a 0-d tensor on ``like``'s device, with the dtype PyTorch would give it."""
+    dt = like._data.dtype
+    if isinstance(value, (bool, numpy.bool_)):
+        pass
+    elif isinstance(value, (int, numpy.integer)):
+        if dt.kind == "b":
+            dt = backend.int64
+    elif isinstance(value, (float, numpy.floating)):
+        if dt.kind != "f":
+            dt = backend.get_default_dtype()
+    else:
+        raise TypeError(f"expected a Tensor or a number, got {type(value).__name__}")
+    return Tensor._wrap(like._xp.asarray(value, dtype=dt))
+
+
+def to_tensor(value: Any, like: "Tensor | None", op: str) -> Tensor:
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, _ScalarTypes):
+        if like is None:
+            return Tensor(value)
+        return scalar_tensor(value, like)
+    if isinstance(value, (list, tuple)) or hasattr(value, "__array__") or type(value).__module__.startswith("cupy"):
+        dev = like.device if like is not None else None
+        return Tensor(value, device=dev)
+    raise TypeError(f"{op}: expected a Tensor or a number, got {type(value).__name__}")
+
+
+def operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
+    """Make both operands Tensors of one dtype on one device (casting is recorded in the graph)."""
+    if type(a) is not Tensor:
+        a = to_tensor(a, b if isinstance(b, Tensor) else None, op)
+    if type(b) is not Tensor:
+        b = to_tensor(b, a, op)
+    da, db = a._data.dtype, b._data.dtype
+    if da != db:
+        d = result_dtype(da, db)
+        if da != d:
+            a = cast(a, d)
+        if db != d:
+            b = cast(b, d)
+    if type(a._data) is not type(b._data) or (a._data.ndim and b._data.ndim and a.device != b.device):
+        check_same_device(op, a, b)
+    return a, b
+
+
+def check_same_device(op: str, *tensors: Tensor) -> None:
+    devs = {str(t.device) for t in tensors}
+    if len(devs) > 1:
+        raise RuntimeError(
+            f"{op}: tensors are on different devices ({', '.join(sorted(devs))}); "
+            "move them to one device with .to(device) first"
+        )
+
+
+def broadcast_error(op: str, *shapes: Sequence[int]) -> "ValueError | None":
+    """A readable error when ``shapes`` do not broadcast, else None."""
+    try:
+        numpy.broadcast_shapes(*shapes)
+        return None
+    except ValueError:
+        pass
+    nd = max(len(s) for s in shapes)
+    padded = [(1,) * (nd - len(s)) + tuple(s) for s in shapes]
+    for i in range(nd):
+        sizes = {p[i] for p in padded if p[i] != 1}
+        if len(sizes) > 1:
+            dims = " vs ".join(str(p[i]) for p in padded)
+            return ValueError(
+                f"{op}: shapes {' and '.join(str(tuple(s)) for s in shapes)} cannot be broadcast together: "
+                f"dimension {i - nd} has sizes {dims} (sizes must be equal or 1). Reshape or unsqueeze one "
+                "operand so the dimensions line up."
+            )
+    return ValueError(f"{op}: shapes {shapes} cannot be broadcast together")
+
+
+def unbroadcast(g: Tensor, shape: tuple) -> Tensor:
+    """Sum ``g`` over the dimensions that broadcasting added or stretched, giving ``shape``."""
+    gshape = g._data.shape
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    dims = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
+    if dims:
+        g = _sum(g, dims, False)
+    if g._data.shape != shape:
+        g = _reshape(g, shape)
+    return g
+
+
+def normalize_dim(dim: Any, ndim: int, op: str) -> int:
+    if not isinstance(dim, (int, numpy.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
+    lo = -max(ndim, 1)
+    hi = max(ndim, 1) - 1
+    if not lo <= dim <= hi:
+        raise IndexError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dimensions (expected {lo}..{hi})")
+    return int(dim) % max(ndim, 1)
+
+
+def normalize_dims(dim: Any, ndim: int, op: str) -> "tuple[int, ...] | None":
+    """``None`` for "all dimensions", else a sorted tuple of non-negative dims (no repeats)."""
+    if dim is None:
+        return None
+    dims = (dim,) if not isinstance(dim, (tuple, list)) else tuple(dim)
+    out = tuple(sorted({normalize_dim(d, ndim, op) for d in dims}))
+    if len(out) != len(dims):
+        raise ValueError(f"{op}: dim {dim} repeats a dimension")
+    if ndim == 0:
+        return ()
+    return out
+
+
+def shape_arg(shape: Any, op: str) -> tuple[int, ...]:
+    if isinstance(shape, (int, numpy.integer)):
+        return (int(shape),)
+    try:
+        out = tuple(int(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"{op}: expected a shape (ints), got {shape!r}") from None
+    return out
+
+
+# Late imports: these ops are defined in sibling modules that import this one.
+from .convert import cast  # noqa: E402
+from .shape import reshape as _reshape  # noqa: E402
+from .reduce import sum as _sum  # noqa: E402

@@ -1,0 +1,79 @@
+"""Matrix multiplication for 1-D, 2-D and batched (broadcast) operands, as ``torch.matmul``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd import Function
+from ..tensor import Tensor
+from .common import broadcast_error, operands, unbroadcast
+
+
+class MatMul(Function):
+    """``a @ b`` for operands with at least 2 dimensions; leading (batch) dimensions broadcast."""
+
+    save_inputs = True
+
+    def forward(self, a, b):
+        return a @ b
+
+    def backward(self, g):
+        a, b = self.inputs
+        ga = matmul(g, b.mT)
+        gb = matmul(a.mT, g)
+        return unbroadcast(ga, a.shape), unbroadcast(gb, b.shape)
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    """Matrix product with PyTorch's rules: 1-D operands are treated as vectors (and squeezed back)."""
+    a, b = operands(a, b, "matmul")
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}; use * for scalars")
+    squeeze_a = a.ndim == 1
+    squeeze_b = b.ndim == 1
+    if squeeze_a:
+        a = a.reshape(1, a.shape[0])
+    if squeeze_b:
+        b = b.reshape(b.shape[0], 1)
+    if a.shape[-1] != b.shape[-2]:
+        raise ValueError(
+            f"matmul: shapes {_orig(a, squeeze_a)} @ {_orig(b, squeeze_b, True)} do not fit: the inner dimensions "
+            f"differ ({a.shape[-1]} vs {b.shape[-2]}). The last dimension of the left operand must equal the "
+            "second-to-last of the right one."
+        )
+    if a.ndim > 2 or b.ndim > 2:
+        err = broadcast_error("matmul (batch dimensions)", a.shape[:-2], b.shape[:-2])
+        if err is not None:
+            raise err
+    out = MatMul.apply(a, b)
+    if squeeze_a and squeeze_b:
+        return out.reshape(())
+    if squeeze_a:
+        return out.squeeze(-2)
+    if squeeze_b:
+        return out.squeeze(-1)
+    return out
+
+
+def _orig(t: Tensor, squeezed: bool, right: bool = False) -> tuple:
+    if not squeezed:
+        return t.shape
+    return (t.shape[0],) if right else (t.shape[1],)
+
+
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"mm: expects 2-D matrices, got {a.shape} and {b.shape}; use matmul for other shapes")
+    return matmul(a, b)
+
+
+def bmm(a: Tensor, b: Tensor) -> Tensor:
+    if a.ndim != 3 or b.ndim != 3:
+        raise ValueError(f"bmm: expects 3-D batches, got {a.shape} and {b.shape}")
+    return matmul(a, b)
+
+
+def dot(a: Tensor, b: Tensor) -> Tensor:
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(f"dot: expects 1-D vectors, got {a.shape} and {b.shape}")
+    return matmul(a, b)

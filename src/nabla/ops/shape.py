@@ -1,0 +1,313 @@
+"""Shape ops: reshape, permute, expand, cat/stack, split/chunk, pad, flip, repeat.
+
+Reshape, permute and expand return views that share storage (and the version counter) with their
+input, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy
+
+from ..autograd import Function
+from ..backend import array_module as _xp
+from ..tensor import Tensor
+from .common import check_same_device, normalize_dim, normalize_dims, result_dtype, shape_arg, unbroadcast
+
+
+class Reshape(Function):
+    is_view = True
+
+    def forward(self, x, shape):
+        self.in_shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, g):
+        return Reshape.apply(g, shape=self.in_shape)
+
+
+class Permute(Function):
+    is_view = True
+
+    def forward(self, x, perm):
+        self.inverse = tuple(numpy.argsort(perm))
+        return x.transpose(perm)
+
+    def backward(self, g):
+        return Permute.apply(g, perm=self.inverse)
+
+
+class Expand(Function):
+    is_view = True
+
+    def forward(self, x, shape):
+        self.in_shape = x.shape
+        return _xp(x).broadcast_to(x, shape)
+
+    def backward(self, g):
+        return unbroadcast(g, self.in_shape)
+
+
+class Cat(Function):
+    def forward(self, *arrays, dim):
+        self.dim = dim
+        self.sizes = [a.shape[dim] for a in arrays]
+        return _xp(arrays[0]).concatenate(arrays, axis=dim)
+
+    def backward(self, g):
+        out, start = [], 0
+        lead = (slice(None),) * self.dim
+        for n in self.sizes:
+            out.append(getitem(g, lead + (slice(start, start + n),)))
+            start += n
+        return tuple(out)
+
+
+class Pad(Function):
+    def forward(self, x, widths, value):
+        self.crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
+        return _xp(x).pad(x, widths, mode="constant", constant_values=value)
+
+    def backward(self, g):
+        return getitem(g, self.crop)
+
+
+class Flip(Function):
+    def forward(self, x, dims):
+        self.dims = dims
+        return _xp(x).flip(x, axis=dims)
+
+    def backward(self, g):
+        return Flip.apply(g, dims=self.dims)
+
+
+class Repeat(Function):
+    def forward(self, x, reps):
+        self.in_shape = x.shape
+        self.reps = reps
+        return _xp(x).tile(x, reps)
+
+    def backward(self, g):
+        # Lay the tiled gradient out as (r0, s0, r1, s1, ...) and sum over the repeat axes.
+        shape = (1,) * (len(self.reps) - len(self.in_shape)) + tuple(self.in_shape)
+        split = []
+        for r, s in zip(self.reps, shape):
+            split += [r, s]
+        g = reshape(g, tuple(split))
+        g = g.sum(dim=tuple(range(0, len(split), 2)))
+        return reshape(g, self.in_shape)
+
+
+def reshape(x: Tensor, shape: Any) -> Tensor:
+    """Same data, new shape (one entry may be -1); a view when the layout allows."""
+    shape = shape_arg(shape, "reshape")
+    if shape == x._data.shape:
+        return x
+    n = x._data.size
+    known = 1
+    unknown = [i for i, s in enumerate(shape) if s == -1]
+    for s in shape:
+        if s != -1:
+            if s < 0:
+                raise ValueError(f"reshape: invalid size {s} in shape {shape}")
+            known *= s
+    if len(unknown) > 1 or (unknown and (known == 0 or n % known)) or (not unknown and known != n):
+        raise ValueError(
+            f"reshape: cannot reshape a tensor of shape {x.shape} ({n} elements) into {shape}; "
+            "the number of elements must stay the same (at most one dimension may be -1)"
+        )
+    return Reshape.apply(x, shape=shape)
+
+
+view = reshape
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dimensions ``start_dim..end_dim`` into one."""
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    s = normalize_dim(start_dim, x.ndim, "flatten")
+    e = normalize_dim(end_dim, x.ndim, "flatten")
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    shape = x.shape
+    return reshape(x, shape[:s] + (-1 if 0 not in shape[s : e + 1] else 0,) + shape[e + 1 :])
+
+
+def permute(x: Tensor, dims: Sequence[int]) -> Tensor:
+    """Reorder the dimensions: output dimension ``i`` is input dimension ``dims[i]``."""
+    dims = tuple(dims)
+    if len(dims) != x.ndim:
+        raise ValueError(f"permute: got {len(dims)} dims {dims} for a tensor with {x.ndim} dimensions {x.shape}")
+    perm = tuple(normalize_dim(d, x.ndim, "permute") for d in dims)
+    if sorted(perm) != list(range(x.ndim)):
+        raise ValueError(f"permute: {dims} is not a permutation of the dimensions 0..{x.ndim - 1}")
+    if perm == tuple(range(x.ndim)):
+        return x
+    return Permute.apply(x, perm=perm)
+
+
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Swap two dimensions."""
+    a = normalize_dim(dim0, x.ndim, "transpose")
+    b = normalize_dim(dim1, x.ndim, "transpose")
+    perm = list(range(x.ndim))
+    perm[a], perm[b] = perm[b], perm[a]
+    return permute(x, perm)
+
+
+swapaxes = transpose
+
+
+def squeeze(x: Tensor, dim: Any = None) -> Tensor:
+    """Drop size-1 dimensions (all of them, or those in ``dim`` that have size 1)."""
+    if dim is None:
+        return reshape(x, tuple(n for n in x.shape if n != 1))
+    dims = normalize_dims(dim, x.ndim, "squeeze")
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1)))
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    """Insert a size-1 dimension at ``dim`` (``-1`` appends)."""
+    d = normalize_dim(dim, x.ndim + 1, "unsqueeze")
+    shape = x.shape
+    return reshape(x, shape[:d] + (1,) + shape[d:])
+
+
+def expand(x: Tensor, shape: Any) -> Tensor:
+    """Broadcast size-1 dimensions to ``shape`` without copying (-1 keeps a size)."""
+    shape = shape_arg(shape, "expand")
+    if len(shape) < x.ndim:
+        raise ValueError(f"expand: the target shape {shape} has fewer dimensions than the tensor {x.shape}")
+    lead = len(shape) - x.ndim
+    target = list(shape)
+    for i, n in enumerate(x.shape):
+        t = shape[lead + i]
+        if t == -1:
+            target[lead + i] = n
+        elif n != 1 and n != t:
+            raise ValueError(
+                f"expand: cannot expand shape {x.shape} to {shape}: dimension {lead + i} has size {n}, "
+                f"which is not 1 and not {t}"
+            )
+    target = tuple(target)
+    if target == x._data.shape:
+        return x
+    return Expand.apply(x, shape=target)
+
+
+def broadcast_to(x: Tensor, shape: Any) -> Tensor:
+    return expand(x, shape)
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors along an existing dimension."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of tensors")
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"cat: expected Tensors, got {type(t).__name__}")
+    ref = next((t for t in tensors if t.shape != (0,)), tensors[0])
+    tensors = [t for t in tensors if t.shape != (0,) or t is ref]  # legacy empty tensors are skipped
+    d = normalize_dim(dim, ref.ndim, "cat")
+    for i, t in enumerate(tensors):
+        if t.ndim != ref.ndim or any(a != b for j, (a, b) in enumerate(zip(t.shape, ref.shape)) if j != d):
+            raise ValueError(
+                f"cat: tensor {i} has shape {t.shape} but tensor 0 has shape {ref.shape}; all sizes must "
+                f"match except in dimension {d}"
+            )
+    check_same_device("cat", *tensors)
+    dtype = tensors[0].dtype
+    for t in tensors[1:]:
+        dtype = result_dtype(dtype, t.dtype)
+    tensors = [cast(t, dtype) for t in tensors]
+    return Cat.apply(*tensors, dim=d)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join equal-shaped tensors along a new dimension."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of tensors")
+    shape = tensors[0].shape
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"stack: expected Tensors, got {type(t).__name__}")
+        if t.shape != shape:
+            raise ValueError(f"stack: all tensors must have one shape; tensor 0 is {shape}, tensor {i} is {t.shape}")
+    d = normalize_dim(dim, len(shape) + 1, "stack")
+    return cat([unsqueeze(t, d) for t in tensors], d)
+
+
+def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """Pieces of size ``split_size`` (the last may be smaller), or of the listed ``sections`` sizes."""
+    d = normalize_dim(dim, x.ndim, "split")
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step <= 0:
+            raise ValueError(f"split: split_size must be positive, got {step}")
+        sizes = [min(step, n - s) for s in range(0, n, step)] or [0]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if sum(sizes) != n:
+            raise ValueError(f"split: sections {sizes} sum to {sum(sizes)} but dimension {d} has size {n}")
+    out, start = [], 0
+    lead = (slice(None),) * d
+    for s in sizes:
+        out.append(getitem(x, lead + (slice(start, start + s),)))
+        start += s
+    return tuple(out)
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """Split into ``chunks`` pieces of equal size (the last may be smaller), as ``torch.chunk``."""
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    d = normalize_dim(dim, x.ndim, "chunk")
+    n = x.shape[d]
+    step = max(1, -(-n // chunks))
+    return split(x, step, d)
+
+
+def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
+    """Constant padding, PyTorch's argument order: ``(last_lo, last_hi, prev_lo, prev_hi, ...)``."""
+    if mode != "constant":
+        raise ValueError(f"pad: mode {mode!r} is not supported; nabla pads with mode='constant'")
+    pad = [int(p) for p in pad]
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(
+            f"pad: expected an even number of sizes, at most 2 per dimension ({2 * x.ndim} for shape {x.shape}), "
+            f"got {len(pad)}"
+        )
+    if any(p < 0 for p in pad):
+        raise ValueError(f"pad: negative padding {pad} is not supported; slice the tensor instead")
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    return Pad.apply(x, widths=tuple(widths), value=value)
+
+
+def flip(x: Tensor, dims: Any) -> Tensor:
+    """Reverse the order of elements along ``dims``."""
+    d = normalize_dims(dims, x.ndim, "flip")
+    return Flip.apply(x, dims=d)
+
+
+def repeat(x: Tensor, sizes: Any) -> Tensor:
+    """Tile the tensor ``sizes[i]`` times along each dimension (as ``torch.Tensor.repeat``)."""
+    reps = shape_arg(sizes, "repeat")
+    if len(reps) < x.ndim:
+        raise ValueError(f"repeat: got {len(reps)} sizes for a tensor with {x.ndim} dimensions {x.shape}")
+    if any(r < 0 for r in reps):
+        raise ValueError(f"repeat: sizes must be non-negative, got {reps}")
+    return Repeat.apply(x, reps=reps)
+
+
+from .convert import cast  # noqa: E402
+from .index import getitem  # noqa: E402
