@@ -88,11 +88,18 @@ class Function:
     ``backward(grad)`` returns one gradient (or ``None``) per input, as a tuple when there are several.
     """
 
-    __slots__ = ("parents", "inputs", "versions", "out", "hooks", "retained", "__dict__")
+    __slots__ = ("parents", "__dict__")
 
     save_inputs = False
     save_output = False
     is_view = False
+
+    # Per-node state, set on the instance only when used (class defaults keep apply() cheap).
+    inputs: "tuple[Tensor, ...] | None" = None
+    versions: "tuple[int, ...] | None" = None
+    out: "tuple | None" = None
+    hooks: "dict | None" = None
+    retained: Any = None
 
     def forward(self, *arrays: Any, **kwargs: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -104,12 +111,18 @@ class Function:
     def apply(cls, *inputs: Tensor, **kwargs: Any) -> Tensor:
         """Run ``forward`` on the inputs' arrays and, when grad is on, link the result into the graph."""
         fn = cls.__new__(cls)
-        data = fn.forward(*[t._data for t in inputs], **kwargs)
-        first = inputs[0]
+        if len(inputs) == 1:
+            first = inputs[0]
+            data = fn.forward(first._data, **kwargs)
+        else:
+            first = inputs[0]
+            data = fn.forward(*[t._data for t in inputs], **kwargs)
         out = Tensor.__new__(Tensor)
         out._data = data
         out.grad = None
         out._hooks = None
+        out._ctx = None
+        out.requires_grad = False
         if cls.is_view:
             out._version = first._version
             out._base = first if first._base is None else first._base
@@ -121,23 +134,15 @@ class Function:
                 if t.requires_grad:
                     break
             else:
-                out.requires_grad = False
-                out._ctx = None
                 return out
-            fn.parents = tuple((t._ctx or t) if t.requires_grad else None for t in inputs)
-            fn.hooks = None
-            fn.retained = None
+            fn.parents = tuple([(t._ctx or t) if t.requires_grad else None for t in inputs])
             if cls.save_inputs:
                 fn.inputs = inputs
                 fn.versions = tuple([t._version[0] for t in inputs])
-            else:
-                fn.inputs = None
-            fn.out = (data, out._version, out._version[0]) if cls.save_output else None
+            if cls.save_output:
+                fn.out = (data, out._version, out._version[0])
             out.requires_grad = True
             out._ctx = fn
-            return out
-        out.requires_grad = False
-        out._ctx = None
         return out
 
     def saved_output(self) -> Tensor:
@@ -151,7 +156,7 @@ class Function:
 
     def _check_versions(self) -> None:
         name = type(self).__name__
-        if self.inputs is not None:
+        if self.versions is not None:
             for i, (t, v) in enumerate(zip(self.inputs, self.versions)):
                 if t._version[0] != v:
                     raise RuntimeError(_modified_message(name, f"input {i}", t.shape, v, t._version[0]))
@@ -163,8 +168,6 @@ class Function:
     def _release(self) -> None:
         """Free what backward kept (inputs, output, masks) once the graph is no longer needed."""
         self.parents = None
-        self.inputs = None
-        self.out = None
         self.__dict__.clear()
 
     def __repr__(self) -> str:
@@ -210,6 +213,24 @@ def _topological_order(roots: Iterable[Function]) -> list[Function]:
     return order
 
 
+def _node_extras(node: Function, g: Tensor, create_graph: bool, wanted: dict, captured: list) -> Tensor:
+    """Hooks, retain_grad and autograd.grad captures for one node (the rare path of the loop)."""
+    if node.hooks:
+        for hook in list(node.hooks.values()):
+            r = hook(g)
+            if r is not None:
+                g = r
+    if node.retained is not None:
+        t = node.retained()
+        if t is not None and t._ctx is node:
+            gg = g if create_graph else g.detach()
+            t.grad = gg if t.grad is None else t.grad + gg
+    i = wanted.get(id(node))
+    if i is not None:
+        captured[i] = g
+    return g
+
+
 def _accumulate(store: dict, key: int, g: Tensor) -> None:
     prev = store.get(key)
     store[key] = g if prev is None else prev + g
@@ -253,34 +274,27 @@ def run_backward(
             g = node_grads.pop(id(node), None)
             if g is None:
                 continue
-            if node.hooks:
-                for hook in node.hooks.values():
-                    r = hook(g)
-                    if r is not None:
-                        g = r
-            if node.retained is not None:
-                t = node.retained()
-                if t is not None and t._ctx is node:
-                    gg = g if create_graph else g.detach()
-                    t.grad = gg if t.grad is None else t.grad + gg
-            key = id(node)
-            if key in wanted:
-                captured[wanted[key]] = g
-            node._check_versions()
+            if node.hooks or node.retained is not None or wanted:
+                g = _node_extras(node, g, create_graph, wanted, captured)
+            if node.versions is not None or node.out is not None:
+                node._check_versions()
             grads = node.backward(g)
-            parents = node.parents
             if type(grads) is not tuple:
                 grads = (grads,)
-            for p, pg in zip(parents, grads):
+            for p, pg in zip(node.parents, grads):
                 if p is None or pg is None:
                     continue
+                key = id(p)
                 if type(p) is Tensor:
-                    leaves[id(p)] = p
-                    _accumulate(leaf_grads, id(p), pg)
+                    leaves[key] = p
+                    prev = leaf_grads.get(key)
+                    leaf_grads[key] = pg if prev is None else prev + pg
                 else:
-                    _accumulate(node_grads, id(p), pg)
+                    prev = node_grads.get(key)
+                    node_grads[key] = pg if prev is None else prev + pg
             if not retain_graph:
-                node._release()
+                node.parents = None
+                node.__dict__.clear()
 
         handed: set[int] = set()
         for key, g in leaf_grads.items():
@@ -295,13 +309,15 @@ def run_backward(
             if not accumulate:
                 continue
             if not create_graph:
-                g = g.detach()
-                # One backward can hand the same array to two leaves (``a + b``): copy the second.
+                # A leaf gets its own writable array: one backward can hand the same array to two
+                # leaves (``a + b``), and a broadcast gradient is a read-only view.
                 arr = g._data
-                owner = id(arr if arr.base is None else arr.base)
-                if owner in handed:
-                    g = Tensor._wrap(arr.copy())
+                base = arr.base
+                owner = id(arr if base is None else base)
+                if owner in handed or (base is not None and not getattr(arr.flags, "writeable", True)):
+                    arr = arr.copy()
                 handed.add(owner)
+                g = Tensor._wrap(arr)
             if g.dtype != leaf.dtype:
                 g = g.to(leaf.dtype)
             leaf.grad = g if leaf.grad is None else leaf.grad + g

@@ -159,7 +159,10 @@ class Tensor:
 
     @property
     def mT(self) -> "Tensor":
-        return _ops.transpose(self, -2, -1)
+        """The last two dimensions swapped (batched matrix transpose)."""
+        if self._data.ndim < 2:
+            raise ValueError(f"mT: needs at least 2 dimensions, got shape {self.shape}")
+        return _ops.Transpose.apply(self, dim0=-2, dim1=-1)
 
     @property
     def is_cuda(self) -> bool:

@@ -20,6 +20,7 @@ from .index import fill_, gather, getitem, index_select, inplace, one_hot, scatt
 from .linalg import bmm, dot, matmul, mm
 from .nn import cross_entropy, log_softmax, softmax
 from .reduce import all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, prod, std, sum, var
+from .shape import Transpose
 from .shape import (
     broadcast_to, cat, chunk, concat, concatenate, expand, flatten, flip, pad, permute, repeat, reshape,
     split, squeeze, stack, swapaxes, transpose, unsqueeze, view,

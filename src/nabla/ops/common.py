@@ -46,7 +46,19 @@ def scalar_tensor(value: Any, like: Tensor) -> Tensor:
             dt = backend.get_default_dtype()
     else:
         raise TypeError(f"expected a Tensor or a number, got {type(value).__name__}")
+    if type(like._data) is numpy.ndarray:
+        # NumPy scalars, cached: as cheap as Python numbers in arithmetic, and never mutated.
+        key = (value, type(value), dt)
+        t = _scalar_cache.get(key)
+        if t is None:
+            if len(_scalar_cache) > 4096:
+                _scalar_cache.clear()
+            t = _scalar_cache[key] = Tensor._wrap(dt.type(value))
+        return t
     return Tensor._wrap(like._xp.asarray(value, dtype=dt))
+
+
+_scalar_cache: dict = {}
 
 
 def to_tensor(value: Any, like: "Tensor | None", op: str) -> Tensor:
@@ -75,7 +87,13 @@ def operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
             a = cast(a, d)
         if db != d:
             b = cast(b, d)
-    if type(a._data) is not type(b._data) or (a._data.ndim and b._data.ndim and a.device != b.device):
+    ta = type(a._data)
+    if ta is not type(b._data):
+        if ta is not numpy.ndarray and not isinstance(a._data, numpy.generic) or (
+            type(b._data) is not numpy.ndarray and not isinstance(b._data, numpy.generic)
+        ):
+            check_same_device(op, a, b)
+    elif ta is not numpy.ndarray and a._data.device != b._data.device:
         check_same_device(op, a, b)
     return a, b
 
@@ -118,9 +136,9 @@ def unbroadcast(g: Tensor, shape: tuple) -> Tensor:
     lead = len(gshape) - len(shape)
     dims = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
     if dims:
-        g = _sum(g, dims, False)
+        g = Sum.apply(g, dims=dims, keepdim=False)
     if g._data.shape != shape:
-        g = _reshape(g, shape)
+        g = Reshape.apply(g, shape=shape)
     return g
 
 
@@ -159,5 +177,5 @@ def shape_arg(shape: Any, op: str) -> tuple[int, ...]:
 
 # Late imports: these ops are defined in sibling modules that import this one.
 from .convert import cast  # noqa: E402
-from .shape import reshape as _reshape  # noqa: E402
-from .reduce import sum as _sum  # noqa: E402
+from .reduce import Sum  # noqa: E402
+from .shape import Reshape  # noqa: E402

@@ -13,7 +13,7 @@ from .. import backend
 from ..autograd import Function
 from ..backend import array_module as _xp
 from ..tensor import Tensor
-from .common import normalize_dim, scalar_tensor, unbroadcast
+from .common import normalize_dim, scalar_tensor, to_tensor, unbroadcast
 
 _BASIC = (int, slice, type(None), type(Ellipsis))
 
@@ -185,6 +185,9 @@ def inplace(x: Tensor, fn: Any, other: Any, op: str) -> Tensor:
     from ..autograd import _mode, no_grad
 
     recording = _mode.enabled and (x.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
+    ufunc = _INPLACE_UFUNCS.get(op)
+    if not recording and ufunc is not None and x._data.dtype.kind == "f":
+        return _inplace_ufunc(x, ufunc, other, op)  # the optimizer-update fast path: no temporaries
     if recording:
         check_inplace_allowed(x, op)
         out = fn(_history_copy(x, copy=True), other)
@@ -205,6 +208,34 @@ def inplace(x: Tensor, fn: Any, other: Any, op: str) -> Tensor:
     else:
         x._data[...] = out._data
         x._version[0] += 1
+    return x
+
+
+_INPLACE_UFUNCS = {"add_": "add", "sub_": "subtract", "mul_": "multiply", "div_": "true_divide"}
+
+
+def _inplace_ufunc(x: Tensor, ufunc: str, other: Any, op: str) -> Tensor:
+    xd = x._data
+    if isinstance(other, Tensor):
+        o = other._data
+        if type(o) is not type(xd):
+            from .common import check_same_device
+
+            check_same_device(op, x, other)
+    elif isinstance(other, (int, float, numpy.number)) and not isinstance(other, bool):
+        o = other
+    else:
+        return inplace(x, _UFUNC_OPS[ufunc], to_tensor(other, x, op), op)
+    try:
+        getattr(_xp(xd), ufunc)(xd, o, out=xd, casting="same_kind")
+    except ValueError:
+        raise ValueError(
+            f"{op}: a value of shape {getattr(o, 'shape', ())} cannot be applied in place to a tensor of shape "
+            f"{x.shape}; it must broadcast to the tensor's shape (an in-place op cannot grow its tensor)"
+        ) from None
+    except TypeError:
+        raise TypeError(f"{op}: a {getattr(o, 'dtype', type(o).__name__)} value cannot be stored in a tensor of type {x.dtype}") from None
+    x._version[0] += 1
     return x
 
 
@@ -322,4 +353,7 @@ def one_hot(indices: Tensor, num_classes: int = -1) -> Tensor:
 
 
 from .convert import cast  # noqa: E402
+from .elementwise import add, div, mul, sub  # noqa: E402
 from .shape import pad  # noqa: E402
+
+_UFUNC_OPS = {"add": add, "subtract": sub, "multiply": mul, "true_divide": div}

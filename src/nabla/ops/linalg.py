@@ -19,18 +19,23 @@ class MatMul(Function):
 
     def backward(self, g):
         a, b = self.inputs
-        ga = matmul(g, b.mT)
-        gb = matmul(a.mT, g)
-        return unbroadcast(ga, a.shape), unbroadcast(gb, b.shape)
+        pa, pb = self.parents
+        # Operands here are >= 2-D and fit by construction, so skip matmul()'s checks.
+        ga = unbroadcast(MatMul.apply(g, b.mT), a.shape) if pa is not None else None
+        gb = unbroadcast(MatMul.apply(a.mT, g), b.shape) if pb is not None else None
+        return ga, gb
 
 
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product with PyTorch's rules: 1-D operands are treated as vectors (and squeezed back)."""
     a, b = operands(a, b, "matmul")
-    if a.ndim == 0 or b.ndim == 0:
+    ad, bd = a._data, b._data
+    if ad.ndim == 2 and bd.ndim == 2 and ad.shape[1] == bd.shape[0]:  # the common case, checked cheaply
+        return MatMul.apply(a, b)
+    if ad.ndim == 0 or bd.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}; use * for scalars")
-    squeeze_a = a.ndim == 1
-    squeeze_b = b.ndim == 1
+    squeeze_a = ad.ndim == 1
+    squeeze_b = bd.ndim == 1
     if squeeze_a:
         a = a.reshape(1, a.shape[0])
     if squeeze_b:

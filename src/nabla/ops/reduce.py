@@ -22,8 +22,12 @@ def _kept_shape(shape: tuple, dims: "tuple[int, ...] | None") -> tuple:
 def _grad_to_input(g: Tensor, in_shape: tuple, dims: "tuple[int, ...] | None", keepdim: bool) -> Tensor:
     """Broadcast a reduction's gradient back over the reduced dimensions."""
     if not keepdim:
-        g = reshape(g, _kept_shape(in_shape, dims))
-    return expand(g, in_shape)
+        kept = _kept_shape(in_shape, dims)
+        if g._data.shape != kept:
+            g = Reshape.apply(g, shape=kept)
+    if g._data.shape == in_shape:
+        return g
+    return Expand.apply(g, shape=in_shape)
 
 
 class Sum(Function):
@@ -275,4 +279,4 @@ def any(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
 
 from .elementwise import exp, sqrt  # noqa: E402
 from .index import scatter_add  # noqa: E402
-from .shape import expand, reshape, unsqueeze  # noqa: E402
+from .shape import Expand, Reshape, unsqueeze  # noqa: E402

@@ -31,11 +31,28 @@ class Permute(Function):
     is_view = True
 
     def forward(self, x, perm):
-        self.inverse = tuple(numpy.argsort(perm))
+        inverse = [0] * len(perm)
+        for i, p in enumerate(perm):
+            inverse[p] = i
+        self.inverse = tuple(inverse)
         return x.transpose(perm)
 
     def backward(self, g):
         return Permute.apply(g, perm=self.inverse)
+
+
+class Transpose(Function):
+    """Swap two dimensions (its own inverse)."""
+
+    is_view = True
+
+    def forward(self, x, dim0, dim1):
+        self.dims = dim0, dim1
+        return x.swapaxes(dim0, dim1)
+
+    def backward(self, g):
+        d0, d1 = self.dims
+        return Transpose.apply(g, dim0=d0, dim1=d1)
 
 
 class Expand(Function):
@@ -150,11 +167,12 @@ def permute(x: Tensor, dims: Sequence[int]) -> Tensor:
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dimensions."""
-    a = normalize_dim(dim0, x.ndim, "transpose")
-    b = normalize_dim(dim1, x.ndim, "transpose")
-    perm = list(range(x.ndim))
-    perm[a], perm[b] = perm[b], perm[a]
-    return permute(x, perm)
+    nd = x._data.ndim
+    a = normalize_dim(dim0, nd, "transpose")
+    b = normalize_dim(dim1, nd, "transpose")
+    if a == b or nd < 2:
+        return x
+    return Transpose.apply(x, dim0=a, dim1=b)
 
 
 swapaxes = transpose
