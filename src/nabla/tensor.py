@@ -28,7 +28,10 @@ def _to_array(data: Any, dtype: "numpy.dtype | None", dev: "backend.device | Non
         try:
             arr = numpy.asarray(data)
         except ValueError as e:
-            raise ValueError(f"tensor: cannot build a tensor from {type(data).__name__}: {e}") from None
+            raise ValueError(
+                f"tensor: cannot build a tensor from this {type(data).__name__}: nested lists must be "
+                f"rectangular, but these are ragged (unequal lengths) ({e})"
+            ) from None
         if arr.dtype == object:
             raise TypeError(
                 f"tensor: cannot build a tensor from {type(data).__name__} of mixed or ragged content; "

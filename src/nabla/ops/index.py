@@ -190,7 +190,8 @@ def inplace(x: Tensor, fn: Any, other: Any, op: str) -> Tensor:
         return _inplace_ufunc(x, ufunc, other, op)  # the optimizer-update fast path: no temporaries
     if recording:
         check_inplace_allowed(x, op)
-        out = fn(_history_copy(x, copy=True), other)
+        old = _history_copy(x, copy=True)
+        out = fn(old, old if other is x else other)  # `x *= x` uses the old value on both sides
     else:
         with no_grad():
             out = fn(Tensor._wrap(x._data), other)
