@@ -111,31 +111,33 @@ class Function:
     def apply(cls, *inputs: Tensor, **kwargs: Any) -> Tensor:
         """Run ``forward`` on the inputs' arrays and, when grad is on, link the result into the graph."""
         fn = cls.__new__(cls)
-        if len(inputs) == 1:
-            first = inputs[0]
+        first = inputs[0]
+        n = len(inputs)
+        if n == 1:
             data = fn.forward(first._data, **kwargs)
+            needs = first.requires_grad
+        elif n == 2:
+            second = inputs[1]
+            data = fn.forward(first._data, second._data, **kwargs)
+            needs = first.requires_grad or second.requires_grad
         else:
-            first = inputs[0]
             data = fn.forward(*[t._data for t in inputs], **kwargs)
+            needs = any([t.requires_grad for t in inputs])
         out = Tensor.__new__(Tensor)
         out._data = data
         out.grad = None
         out._hooks = None
-        out._ctx = None
-        out.requires_grad = False
         if cls.is_view:
             out._version = first._version
             out._base = first if first._base is None else first._base
         else:
             out._version = [0]
             out._base = None
-        if _mode.enabled:
-            for t in inputs:
-                if t.requires_grad:
-                    break
+        if needs and _mode.enabled:
+            if n == 1:
+                fn.parents = (first._ctx or first,)
             else:
-                return out
-            fn.parents = tuple([(t._ctx or t) if t.requires_grad else None for t in inputs])
+                fn.parents = tuple([(t._ctx or t) if t.requires_grad else None for t in inputs])
             if cls.save_inputs:
                 fn.inputs = inputs
                 fn.versions = tuple([t._version[0] for t in inputs])
@@ -143,6 +145,9 @@ class Function:
                 fn.out = (data, out._version, out._version[0])
             out.requires_grad = True
             out._ctx = fn
+        else:
+            out.requires_grad = False
+            out._ctx = None
         return out
 
     def saved_output(self) -> Tensor:

@@ -10,6 +10,7 @@ from .. import backend
 from ..tensor import Tensor, _ScalarTypes
 
 _promote_cache: dict[tuple, numpy.dtype] = {}
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # PyTorch's promotion categories: bool < integer < float
 
 
 def result_dtype(a: numpy.dtype, b: numpy.dtype) -> numpy.dtype:
@@ -47,13 +48,13 @@ def scalar_tensor(value: Any, like: Tensor) -> Tensor:
     else:
         raise TypeError(f"expected a Tensor or a number, got {type(value).__name__}")
     if type(like._data) is numpy.ndarray:
-        # NumPy scalars, cached: as cheap as Python numbers in arithmetic, and never mutated.
+        # Cached 0-d arrays: the cheapest operand for NumPy arithmetic. Internal and never mutated.
         key = (value, type(value), dt)
         t = _scalar_cache.get(key)
         if t is None:
             if len(_scalar_cache) > 4096:
                 _scalar_cache.clear()
-            t = _scalar_cache[key] = Tensor._wrap(dt.type(value))
+            t = _scalar_cache[key] = Tensor._wrap(numpy.asarray(value, dtype=dt))
         return t
     return Tensor._wrap(like._xp.asarray(value, dtype=dt))
 
@@ -82,18 +83,18 @@ def operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
         b = to_tensor(b, a, op)
     da, db = a._data.dtype, b._data.dtype
     if da != db:
-        d = result_dtype(da, db)
+        if (a._data.ndim == 0) != (b._data.ndim == 0) and _CATEGORY[da.kind] == _CATEGORY[db.kind]:
+            # As in PyTorch, a 0-d tensor next to an n-d one only matters when of a higher category
+            # (float32 + 0-d float64 stays float32; int64 + 0-d float64 is float64).
+            d = db if a._data.ndim == 0 else da
+        else:
+            d = result_dtype(da, db)
         if da != d:
             a = cast(a, d)
         if db != d:
             b = cast(b, d)
     ta = type(a._data)
-    if ta is not type(b._data):
-        if ta is not numpy.ndarray and not isinstance(a._data, numpy.generic) or (
-            type(b._data) is not numpy.ndarray and not isinstance(b._data, numpy.generic)
-        ):
-            check_same_device(op, a, b)
-    elif ta is not numpy.ndarray and a._data.device != b._data.device:
+    if ta is not type(b._data) or (ta is not numpy.ndarray and a._data.device != b._data.device):
         check_same_device(op, a, b)
     return a, b
 

@@ -72,7 +72,10 @@ class CrossEntropy(Function):
         lsm = _log_softmax_array(x, 1)
         valid = target != ignore_index
         safe_t = xp.where(valid, target, 0)
-        picked = xp.take_along_axis(lsm, safe_t[:, None], axis=1)[:, 0]
+        if lsm.ndim == 2:
+            picked = lsm[xp.arange(lsm.shape[0]), safe_t]
+        else:
+            picked = xp.take_along_axis(lsm, safe_t[:, None], axis=1)[:, 0]
         w = valid.astype(x.dtype) if weight is None else weight[safe_t] * valid
         losses = -picked * w
         self.lsm, self.safe_t, self.w, self.reduction = lsm, safe_t, w, reduction
@@ -84,19 +87,24 @@ class CrossEntropy(Function):
         return xp.asarray(losses.sum() / self.denom, dtype=x.dtype)
 
     def backward(self, g):
-        x = self.inputs[0]
-        xp = _xp(self.lsm)
-        if is_grad_enabled():  # recording a second derivative: keep the probabilities in the graph
-            p = softmax(x, 1)
-        else:
-            p = Tensor._wrap(xp.exp(self.lsm))
-        onehot = xp.zeros(self.lsm.shape, dtype=self.lsm.dtype)
-        xp.put_along_axis(onehot, self.safe_t[:, None], 1, axis=1)
+        lsm, t = self.lsm, self.safe_t
+        xp = _xp(lsm)
         coef = self.w if self.reduction != "mean" else self.w / self.denom
-        coef = Tensor._wrap(coef[:, None].astype(self.lsm.dtype, copy=False))
+        coef = coef[:, None].astype(lsm.dtype, copy=False)
         if self.reduction == "none":
             g = g.unsqueeze(1)
-        return (p - Tensor._wrap(onehot)) * coef * g
+        if is_grad_enabled():  # recording a second derivative: keep the probabilities in the graph
+            onehot = xp.zeros(lsm.shape, dtype=lsm.dtype)
+            xp.put_along_axis(onehot, t[:, None], 1, axis=1)
+            return (softmax(self.inputs[0], 1) - Tensor._wrap(onehot)) * Tensor._wrap(coef) * g
+        d = xp.exp(lsm)  # softmax(x), then subtract 1 at the targets, in place
+        if d.ndim == 2:
+            d[xp.arange(d.shape[0]), t] -= 1
+        else:
+            idx = t[:, None]
+            xp.put_along_axis(d, idx, xp.take_along_axis(d, idx, axis=1) - 1, axis=1)
+        d *= coef
+        return Tensor._wrap(d) * g
 
 
 def cross_entropy(
