@@ -191,19 +191,24 @@ def _modified_message(op: str, which: str, shape: tuple, saved: int, now: int) -
 
 
 def _topological_order(roots: Iterable[Function]) -> list[Function]:
-    """Nodes reachable from ``roots``, each after every node that consumes it (iterative DFS)."""
+    """Nodes reachable from ``roots``, each before every node it feeds (iterative DFS, no recursion).
+
+    Nodes are used as dict/set keys directly: they hash by identity, which is what we want.
+    """
     order: list[Function] = []
-    seen: set[int] = set()
-    stack: list[tuple[Function, bool]] = [(r, False) for r in roots]
+    seen: set[Function] = set()
+    stack: list = []
+    for r in roots:
+        stack.append(r)
+    # A node is pushed once to expand it and, marked by a following None, once more to emit it.
     while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
+        node = stack.pop()
+        if node is None:
+            order.append(stack.pop())
             continue
-        if id(node) in seen:
+        if node in seen:
             continue
-        seen.add(id(node))
-        stack.append((node, True))
+        seen.add(node)
         parents = node.parents
         if parents is None:
             raise RuntimeError(
@@ -211,9 +216,11 @@ def _topological_order(roots: Iterable[Function]) -> list[Function]:
                 "were freed after the first backward. Pass retain_graph=True to the first backward() "
                 "if you need to run backward twice, or recompute the forward pass."
             )
+        stack.append(node)
+        stack.append(None)
         for p in parents:
-            if p is not None and type(p) is not Tensor and id(p) not in seen:
-                stack.append((p, False))
+            if p is not None and p not in seen and type(p) is not Tensor:
+                stack.append(p)
     order.reverse()
     return order
 
@@ -230,13 +237,13 @@ def _node_extras(node: Function, g: Tensor, create_graph: bool, wanted: dict, ca
         if t is not None and t._ctx is node:
             gg = g if create_graph else g.detach()
             t.grad = gg if t.grad is None else t.grad + gg
-    i = wanted.get(id(node))
+    i = wanted.get(node)
     if i is not None:
         captured[i] = g
     return g
 
 
-def _accumulate(store: dict, key: int, g: Tensor) -> None:
+def _accumulate(store: dict, key: Any, g: Tensor) -> None:
     prev = store.get(key)
     store[key] = g if prev is None else prev + g
 
@@ -254,29 +261,27 @@ def run_backward(
     With ``accumulate`` the gradients of leaves go into their ``.grad``; with ``inputs`` the gradients
     with respect to those tensors are returned instead (leaves or not).
     """
-    node_grads: dict[int, Tensor] = {}
-    leaf_grads: dict[int, Tensor] = {}
-    leaves: dict[int, Tensor] = {}
+    node_grads: dict[Function, Tensor] = {}
+    leaf_grads: dict[Tensor, Tensor] = {}  # Tensors hash by identity too (__hash__ = object.__hash__)
     start: list[Function] = []
     for r, g in zip(roots, root_grads):
         if r._ctx is None:
-            leaves[id(r)] = r
-            _accumulate(leaf_grads, id(r), g)
+            _accumulate(leaf_grads, r, g)
         else:
             start.append(r._ctx)
-            _accumulate(node_grads, id(r._ctx), g)
+            _accumulate(node_grads, r._ctx, g)
 
-    wanted: dict[int, int] = {}
+    wanted: dict = {}
     if inputs is not None:
         for i, t in enumerate(inputs):
-            wanted[id(t._ctx if t._ctx is not None else t)] = i
+            wanted[t._ctx if t._ctx is not None else t] = i
     captured: "list[Tensor | None]" = [None] * (len(inputs) if inputs is not None else 0)
 
     prev_mode = _mode.enabled
     _mode.enabled = create_graph
     try:
         for node in _topological_order(start):
-            g = node_grads.pop(id(node), None)
+            g = node_grads.pop(node, None)
             if g is None:
                 continue
             if node.hooks or node.retained is not None or wanted:
@@ -289,28 +294,23 @@ def run_backward(
             for p, pg in zip(node.parents, grads):
                 if p is None or pg is None:
                     continue
-                key = id(p)
-                if type(p) is Tensor:
-                    leaves[key] = p
-                    prev = leaf_grads.get(key)
-                    leaf_grads[key] = pg if prev is None else prev + pg
-                else:
-                    prev = node_grads.get(key)
-                    node_grads[key] = pg if prev is None else prev + pg
+                store = leaf_grads if type(p) is Tensor else node_grads
+                prev = store.get(p)
+                store[p] = pg if prev is None else prev + pg
             if not retain_graph:
                 node.parents = None
                 node.__dict__.clear()
 
         handed: set[int] = set()
-        for key, g in leaf_grads.items():
-            leaf = leaves[key]
+        for leaf, g in leaf_grads.items():
             if leaf._hooks:
                 for hook in leaf._hooks.values():
                     r = hook(g)
                     if r is not None:
                         g = r
-            if key in wanted:
-                captured[wanted[key]] = g
+            i = wanted.get(leaf)
+            if i is not None:
+                captured[i] = g
             if not accumulate:
                 continue
             if not create_graph:
