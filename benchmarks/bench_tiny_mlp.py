@@ -1,0 +1,96 @@
+"""Tiny MLP 2-8-8-1 training step: the per-op overhead benchmark that matters for small models.
+
+Model: tanh hidden layers, sigmoid output, batch 32, binary cross-entropy written from primitives
+(identically in both frameworks: ``p = sigmoid(z).clamp(1e-7, 1 - 1e-7)``,
+``loss = -(y * log(p) + (1 - y) * log(1 - p)).mean()``; torch's fused F.binary_cross_entropy is
+*not* used, so both sides run the same ops). Layers are ``x @ w + b`` with ``w`` of shape (in, out)
+in both (not torch's fused ``F.linear``/addmm).
+
+One step = forward, loss, backward, then a hand-written SGD update of all 6 parameters, the same
+code for both frameworks::
+
+    with lib.no_grad():
+        for p in params:
+            p -= lr * p.grad
+            p.grad = None          # this is the "zero grads" (set_to_none, as torch's zero_grad does)
+
+The step code below is literally shared: ``lib`` is either the ``nabla`` or the ``torch`` module.
+"""
+
+from __future__ import annotations
+
+import numpy
+
+NAME = "tiny_mlp"
+SIZES = (2, 8, 8, 1)
+BATCH = 32
+LR = 0.1
+TARGET = 0.5  # nabla step time <= 0.5x torch's
+SANITY_STEPS = 5
+
+
+def init_params(seed: int = 0) -> list[numpy.ndarray]:
+    """Glorot-uniform weights, zero biases, float32: [w1, b1, w2, b2, w3, b3]."""
+    rng = numpy.random.default_rng(seed)
+    params = []
+    for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:]):
+        limit = numpy.sqrt(6.0 / (fan_in + fan_out))
+        params.append(rng.uniform(-limit, limit, (fan_in, fan_out)).astype(numpy.float32))
+        params.append(numpy.zeros(fan_out, numpy.float32))
+    return params
+
+
+def make_data(seed: int = 1) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """A noisy XOR-like problem: label = (x0 * x1 > 0), 10% flipped (so the loss never reaches 0)."""
+    rng = numpy.random.default_rng(seed)
+    x = rng.standard_normal((BATCH, SIZES[0])).astype(numpy.float32)
+    y = (x[:, :1] * x[:, 1:2] > 0).astype(numpy.float32)
+    flip = rng.random((BATCH, 1)) < 0.1
+    y[flip] = 1.0 - y[flip]
+    return x, y
+
+
+def make_step(lib, params_np: list[numpy.ndarray], x_np: numpy.ndarray, y_np: numpy.ndarray, lr: float = LR):
+    """A zero-argument training step for ``lib`` (nabla or torch); returns (step, params)."""
+    params = [lib.tensor(a, requires_grad=True) for a in params_np]
+    x, y = lib.tensor(x_np), lib.tensor(y_np)
+    w1, b1, w2, b2, w3, b3 = params
+    no_grad = lib.no_grad
+
+    def step():
+        h = (x @ w1 + b1).tanh()
+        h = (h @ w2 + b2).tanh()
+        p = (h @ w3 + b3).sigmoid().clamp(1e-7, 1 - 1e-7)
+        loss = -(y * p.log() + (1 - y) * (1 - p).log()).mean()
+        loss.backward()
+        with no_grad():
+            for q in params:
+                q -= lr * q.grad
+                q.grad = None
+        return loss
+
+    return step, params
+
+
+def run(settings) -> list:
+    import torch
+
+    import nabla
+    from timing import Row, compare
+
+    p0 = init_params()
+    x, y = make_data()
+
+    # sanity: a few steps from the same weights give the same losses
+    sn, _ = make_step(nabla, p0, x, y)
+    st, _ = make_step(torch, p0, x, y)
+    diff = max(abs(sn().item() - st().item()) for _ in range(SANITY_STEPS))
+
+    sn, _ = make_step(nabla, p0, x, y)
+    st, _ = make_step(torch, p0, x, y)
+    stats = compare({"nabla": sn, "torch": st}, settings.scaled(rounds=2))
+    return [
+        Row(NAME, "tiny MLP 2-8-8-1 train step (batch 32, BCE, SGD)", stats["nabla"], stats["torch"],
+            target=TARGET, sanity=f"max abs loss diff {diff:.1e} over {SANITY_STEPS} steps",
+            sanity_ok=diff <= 1e-4)
+    ]

@@ -1,0 +1,238 @@
+"""Run nabla-vs-PyTorch benchmarks in one process and write benchmarks/RESULTS.md.
+
+    python benchmarks/run.py                 # full run (about a minute and a half)
+    python benchmarks/run.py --quick         # fewer repetitions, for a smoke test
+    python benchmarks/run.py --only mlp      # one benchmark (comma-separate for several)
+    python benchmarks/run.py --list          # what NAMEs exist
+
+Both frameworks are measured in the same run, interleaved (see timing.py), with the same initial
+weights, after a check that a few steps give the same losses. RESULTS.md is overwritten every run
+(``--output`` writes elsewhere). Adding a benchmark: write ``bench_<name>.py`` with ``NAME`` and
+``run(settings) -> list[Row]``, and add the module to ``BENCHMARKS`` below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+DEFAULT_THREADS = "1"  # for both NumPy's BLAS and torch; see machine.py for why
+
+
+def _threads_arg(argv: list[str]) -> str:
+    """The --threads value, read before NumPy is imported (OpenBLAS reads its env var at load time)."""
+    for i, a in enumerate(argv):
+        if a == "--threads" and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith("--threads="):
+            return a.split("=", 1)[1]
+    return DEFAULT_THREADS
+
+
+if __name__ == "__main__" and _threads_arg(sys.argv[1:]).isdigit():
+    os.environ["OPENBLAS_NUM_THREADS"] = _threads_arg(sys.argv[1:])
+try:
+    import nabla  # noqa: F401
+except ImportError:  # running from a checkout without `pip install -e .`
+    sys.path.insert(0, os.path.join(os.path.dirname(HERE), "src"))
+    import nabla  # noqa: F401
+
+import numpy  # noqa: E402
+
+import machine  # noqa: E402
+from timing import Row, Settings, fmt_time  # noqa: E402
+
+import bench_mlp  # noqa: E402
+import bench_ops  # noqa: E402
+import bench_tiny_mlp  # noqa: E402
+
+BENCHMARKS = {m.NAME: m for m in (bench_ops, bench_tiny_mlp, bench_mlp)}
+
+FULL = Settings(rounds=60, block_s=0.025, warmup_s=0.3)
+QUICK = Settings(rounds=8, block_s=0.01, warmup_s=0.05)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions (smoke test; noisier numbers)")
+    ap.add_argument("--only", metavar="NAME", action="append", default=[],
+                    help="run only this benchmark (repeatable or comma-separated); see --list")
+    ap.add_argument("--list", action="store_true", help="list benchmark names and exit")
+    ap.add_argument("--threads", default=DEFAULT_THREADS,
+                    help="threads for both NumPy's BLAS and torch: a number (default 1), or 'auto' to keep "
+                         "NumPy's BLAS default and give torch the same")
+    ap.add_argument("--output", default=os.path.join(HERE, "RESULTS.md"), help="where to write the report")
+    return ap.parse_args(argv)
+
+
+def setup_threads(torch, requested: str) -> str:
+    """Give NumPy's BLAS and torch the same thread count; return a sentence for the report."""
+    why = ("One thread is the default on purpose: on this shared 2-core machine, 2 threads let a busy "
+           "neighbour stall both OpenBLAS and torch's OpenMP pool for tens of ms per step (see machine.py).")
+    if requested != "auto":
+        if not requested.isdigit() or int(requested) < 1:
+            raise SystemExit(f"--threads: expected a positive number or 'auto', got {requested!r}")
+        n = int(requested)
+        machine.set_numpy_blas_threads(n)
+        torch.set_num_threads(n)
+        got, how = machine.numpy_blas_threads()
+        note = (f"{n} for both: OPENBLAS_NUM_THREADS={n} and openblas_set_num_threads({n}) for NumPy "
+                f"(it reports {got}, via {how}), torch.set_num_threads({n}) (it reports {torch.get_num_threads()}).")
+        if got not in (None, n):
+            note += f" **Warning: NumPy's BLAS reports {got} threads, not {n}.**"
+        return note + (" " + why if n == 1 else "")
+    n, how = machine.numpy_blas_threads()
+    if n is None:
+        n = os.cpu_count() or 1
+        how = "unknown, assumed one per core"
+    torch.set_num_threads(n)
+    return (f"`--threads auto`: NumPy's BLAS uses {n} thread(s) ({how}); torch.set_num_threads({n}) to match.")
+
+
+def nabla_revision() -> str:
+    """The git commit nabla was measured at, and whether src/ had uncommitted changes."""
+    import subprocess
+
+    root = os.path.dirname(HERE)
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                             timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=root, capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "git revision unknown"
+    if not rev:
+        return "git revision unknown"
+    return f"git {rev}" + (", with uncommitted changes in src/" if dirty else ", src/ clean")
+
+
+def _pct(st) -> str:
+    return f"{fmt_time(st.median)} [{fmt_time(st.p10)}, {fmt_time(st.p90)}]"
+
+
+def render(rows: list[Row], info: dict, threads_note: str, settings: Settings, mode: str,
+           load: tuple[str, str], elapsed: float, names: list[str]) -> str:
+    out = ["# nabla vs PyTorch (CPU): benchmark results", ""]
+    out.append(f"Written by `benchmarks/run.py` ({mode}) on {info['date']}; overwritten on every run, "
+               "do not edit by hand. Benchmarks run: " + ", ".join(f"`{n}`" for n in names) + ".")
+    out += ["", "## Machine and software", ""]
+    out.append(f"- CPU: {info['cpu']}, {info['cores']} cores")
+    out.append(f"- Load average (1/5/15 min) at start: {load[0]}; at end: {load[1]}")
+    out.append(f"- Python {info['python']}")
+    out.append(f"- NumPy {info['numpy']}")
+    out.append(f"- PyTorch {info['torch']}")
+    out.append(f"- nabla {nabla.__version__} ({nabla_revision()})")
+    out.append(f"- Threads: {threads_note}")
+    out += ["", "## Method", ""]
+    out.append(
+        f"Each contender is warmed up for {settings.warmup_s:g} s, then timed in {settings.rounds} rounds "
+        f"(some benchmarks scale this; see the repetitions column) of blocks of about {settings.block_s * 1e3:g} ms "
+        "(the calls per block are calibrated per contender from the warm-up). The contenders alternate block by "
+        "block, in forward then reversed order, so machine noise hits all of them alike. One sample = one block's "
+        "time / its calls, measured with `time.perf_counter`; the garbage collector stays on, as in a training "
+        "loop. Times are **medians** per call, with [p10, p90] over the blocks. Ratio = nabla median / torch "
+        "median (lower is better for nabla; < 1 means nabla is faster)."
+    )
+    out += ["", "## Results", ""]
+    out.append("| Benchmark | nabla median [p10, p90] | torch median [p10, p90] | ratio nabla/torch | target | met? "
+               "| timed calls (blocks x calls) nabla / torch |")
+    out.append("|---|---|---|---|---|---|---|")
+    for r in rows:
+        target = f"<= {r.target:g}x" if r.target is not None else "-"
+        met = "-" if r.met is None else ("yes" if r.met else "**no**")
+        reps = (f"{len(r.contender.samples)}x{r.contender.calls_per_block} / "
+                f"{len(r.baseline.samples)}x{r.baseline.calls_per_block}")
+        out.append(f"| {r.name} | {_pct(r.contender)} | {_pct(r.baseline)} | {r.ratio:.2f}x | {target} | {met} "
+                   f"| {reps} |")
+    missed = [r for r in rows if r.met is False]
+    if missed:
+        out += ["", "Targets missed:", ""]
+        for r in missed:
+            goal = r.target * r.baseline.median
+            out.append(
+                f"- **{r.name}**: nabla takes {r.ratio:.2f}x torch's time, the target is {r.target:g}x: nabla must get "
+                f"{r.ratio / r.target:.2f}x faster (from {fmt_time(r.contender.median)} to at most {fmt_time(goal)} "
+                "per step at today's torch speed)."
+            )
+    refs = [r for r in rows if r.reference is not None]
+    if refs:
+        out += ["", "## Reference floor (no framework)", ""]
+        out.append("| Benchmark | floor | floor median [p10, p90] | nabla / floor | torch / floor |")
+        out.append("|---|---|---|---|---|")
+        for r in refs:
+            f = r.reference.median
+            out.append(f"| {r.name} | {r.reference_label} | {_pct(r.reference)} | {r.contender.median / f:.2f}x "
+                       f"| {r.baseline.median / f:.2f}x |")
+    out += ["", "## Sanity checks (same computation in both frameworks)", ""]
+    out.append("| Benchmark | check | ok? |")
+    out.append("|---|---|---|")
+    for r in rows:
+        out.append(f"| {r.name} | {r.sanity or '-'} | {'yes' if r.sanity_ok else '**FAILED**'} |")
+    out += ["", "## What each benchmark does", ""]
+    for n in names:
+        doc = (BENCHMARKS[n].__doc__ or "").strip()
+        out.append(f"### `{n}` (benchmarks/{BENCHMARKS[n].__name__}.py)")
+        out.append("")
+        out.append(doc)
+        out.append("")
+    out.append(f"Total wall time of this run: {elapsed:.0f} s.")
+    return "\n".join(out) + "\n"
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.list:
+        for name, mod in BENCHMARKS.items():
+            print(f"{name:10s} {(mod.__doc__ or '').strip().splitlines()[0]}")
+        return 0
+    names = [n.strip() for arg in args.only for n in arg.split(",") if n.strip()] or list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}", file=sys.stderr)
+        return 2
+
+    t_start = time.perf_counter()
+    load_start = machine.loadavg()
+    import torch
+
+    threads_note = setup_threads(torch, args.threads)
+    info = machine.describe(torch)
+    settings = QUICK if args.quick else FULL
+    mode = "quick run, `--quick`" if args.quick else "full run"
+    if args.threads != DEFAULT_THREADS:
+        mode += f", `--threads {args.threads}`"
+    if args.only:
+        mode += ", `--only " + ",".join(names) + "`"
+    print(f"{info['cpu']} | {info['cores']} | python {info['python']} | numpy {info['numpy']} | torch {info['torch']}")
+    print(threads_note)
+
+    rows: list[Row] = []
+    for n in names:
+        t0 = time.perf_counter()
+        print(f"\n== {n}", flush=True)
+        new = BENCHMARKS[n].run(settings)
+        for r in new:
+            print(f"  {r.name:55s} nabla {_pct(r.contender):32s} torch {_pct(r.baseline):32s} "
+                  f"ratio {r.ratio:5.2f}x" + ("" if r.target is None else f" (target <= {r.target:g}x: "
+                                                                      f"{'met' if r.met else 'MISSED'})"))
+            if r.reference is not None:
+                print(f"  {'':55s} {r.reference_label}: {_pct(r.reference)}")
+            if not r.sanity_ok:
+                print(f"  SANITY CHECK FAILED: {r.sanity}")
+        print(f"  ({time.perf_counter() - t0:.1f} s)", flush=True)
+        rows += new
+
+    elapsed = time.perf_counter() - t_start
+    report = render(rows, info, threads_note, settings, mode, (load_start, machine.loadavg()), elapsed, names)
+    with open(args.output, "w") as f:
+        f.write(report)
+    print(f"\nwrote {os.path.relpath(args.output)} in {elapsed:.0f} s total")
+    return 0 if all(r.sanity_ok for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
