@@ -78,7 +78,10 @@ class Div(Function):
 
 
 class Pow(Function):
-    """``a ** b`` with both sides tensors; d/db is ``out * log(a)``, taken as 0 where a == 0 and b >= 0."""
+    """``a ** b`` with both sides tensors; d/db is ``out * log(a)``, taken as 0 where a == 0 and b >= 0.
+
+    d/da is taken as 0 where b == 0 (``b * a**(b-1)`` would be ``0 * inf`` at a == 0), as in PyTorch.
+    """
 
     save_inputs = True
     save_output = True
@@ -89,7 +92,7 @@ class Pow(Function):
     def backward(self, g):
         a, b = self.inputs
         out = self.saved_output()
-        ga = g * b * a ** (b - 1)
+        ga = where(b == 0, 0.0, g * b * a ** (b - 1))
         zero = (a == 0) & (b >= 0)
         gb = g * where(zero, 0.0, out * log(where(zero, 1.0, a)))
         return unbroadcast(ga, a.shape), unbroadcast(gb, b.shape)
@@ -109,6 +112,8 @@ class PowScalar(Function):
         p = self.p
         if p == 2:
             return g * 2 * x
+        if p == 0:  # constant 1: zero gradient, also at x == 0 where p * x**(p-1) is 0 * inf
+            return g * 0
         return g * p * x ** (p - 1)
 
 
@@ -256,6 +261,20 @@ class Erf(Function):
         return g * exp(-x * x) * (2 / math.sqrt(math.pi))
 
 
+def _expit(x):
+    if type(x).__module__.startswith("cupy"):
+        from cupyx.scipy.special import expit as cupy_expit  # type: ignore[import-not-found]
+
+        return cupy_expit(x)
+    return _scipy_special().expit(x)
+
+
+def _scipy_special():
+    from scipy import special
+
+    return special
+
+
 def _erf(x):
     if type(x).__module__.startswith("cupy"):
         from cupyx.scipy.special import erf as cupy_erf  # type: ignore[import-not-found]
@@ -341,10 +360,7 @@ class Sigmoid(Function):
     save_output = True
 
     def forward(self, x):
-        xp = _xp(x)
-        # Split by sign so exp never overflows: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) for x < 0.
-        e = xp.exp(-xp.abs(x))
-        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        return _expit(x)  # SciPy's logistic ufunc: one pass, no overflow, full relative precision
 
     def backward(self, g):
         return SigmoidBackward.apply(g, self.saved_output())
@@ -547,11 +563,12 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
     if min is None and max is None:
         raise ValueError("clamp: give at least one of min and max")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
+        # Where x equals a bound, x keeps the whole gradient (as in PyTorch; maximum() would split it).
         out = x
         if min is not None:
-            out = maximum(out, min)
+            out = where(x < min, min, out)
         if max is not None:
-            out = minimum(out, max)
+            out = where(out > max, max, out)
         return out
     return Clamp.apply(x, lo=min, hi=max)
 

@@ -15,6 +15,8 @@ from .common import normalize_dim
 
 def _log_softmax_array(x, dim):
     xp = _xp(x)
+    if x.size == 0:  # nothing to normalise (max() of an empty axis would raise)
+        return x.copy()
     m = x.max(axis=dim, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0)
     shifted = x - m
@@ -27,6 +29,8 @@ class Softmax(Function):
     def forward(self, x, dim):
         xp = _xp(x)
         self.dim = dim
+        if x.size == 0:
+            return x.copy()
         m = x.max(axis=dim, keepdims=True)
         e = xp.exp(x - xp.where(xp.isfinite(m), m, 0))
         return e / e.sum(axis=dim, keepdims=True)

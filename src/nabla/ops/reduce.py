@@ -51,7 +51,8 @@ class Mean(Function):
         self.scale = 1.0 / count if count else 0.0
         if x.size == 0:
             return xp.full(kept if keepdim else _squeezed(x.shape, dims), xp.nan, dtype=x.dtype)
-        return xp.asarray(x.mean(axis=dims, keepdims=keepdim), dtype=x.dtype)
+        # sum / count, as numpy.mean computes it, without numpy.mean's Python-level overhead
+        return xp.asarray(xp.true_divide(x.sum(axis=dims, keepdims=keepdim), count), dtype=x.dtype)
 
     def backward(self, g):
         return _grad_to_input(g * self.scale, self.in_shape, self.dims, self.keepdim)
@@ -69,14 +70,18 @@ def _squeezed(shape: tuple, dims: "tuple[int, ...] | None") -> tuple:
 
 
 class Prod(Function):
-    """Product; the gradient is exact with zeros present (products of all the other elements)."""
+    """Product; the gradient is exact with zeros present (products of all the other elements).
+
+    Bool and int tensors multiply to int64, as in PyTorch.
+    """
 
     save_inputs = True
     save_output = True
 
     def forward(self, x, dims, keepdim):
         self.dims, self.keepdim = dims, keepdim
-        return _xp(x).asarray(x.prod(axis=dims, keepdims=keepdim), dtype=x.dtype)
+        dtype = x.dtype if x.dtype.kind == "f" else "int64"
+        return _xp(x).asarray(x.prod(axis=dims, keepdims=keepdim, dtype=dtype))
 
     def backward(self, g):
         x = self.inputs[0]
