@@ -91,6 +91,8 @@ def _has_arrays(index: tuple) -> bool:
 def getitem(x: Tensor, index: Any) -> Tensor:
     """``x[index]`` with NumPy semantics; basic indexing returns a view."""
     index, basic = _index_arrays(index, x._xp)
+    if basic and not any(i is Ellipsis for i in index):
+        index += (Ellipsis,)  # x[0, 1] as a 0-d view of x (NumPy would give a detached scalar copy)
     fn = GetItemView if basic else GetItem
     try:
         return fn.apply(x, index=index)

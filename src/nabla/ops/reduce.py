@@ -21,7 +21,7 @@ def _kept_shape(shape: tuple, dims: "tuple[int, ...] | None") -> tuple:
 
 def _grad_to_input(g: Tensor, in_shape: tuple, dims: "tuple[int, ...] | None", keepdim: bool) -> Tensor:
     """Broadcast a reduction's gradient back over the reduced dimensions."""
-    if not keepdim:
+    if not keepdim and g._data.ndim:  # a 0-d gradient broadcasts as it is
         kept = _kept_shape(in_shape, dims)
         if g._data.shape != kept:
             g = Reshape.apply(g, shape=kept)
@@ -36,7 +36,7 @@ class Sum(Function):
         out = x.sum(axis=dims, keepdims=keepdim)
         if x.dtype.kind in "biu":
             out = out.astype("int64", copy=False)
-        return _xp(x).asarray(out)
+        return out if type(out) is type(x) else _xp(x).asarray(out)  # full sums give a scalar
 
     def backward(self, g):
         return _grad_to_input(g, self.in_shape, self.dims, self.keepdim)
@@ -123,7 +123,8 @@ class MaxAll(Function):
                 f"{'max' if take_max else 'min'}: cannot reduce an empty tensor (shape {x.shape}) "
                 "over a dimension of size 0"
             )
-        return x.max(axis=dims, keepdims=keepdim) if take_max else x.min(axis=dims, keepdims=keepdim)
+        out = x.max(axis=dims, keepdims=keepdim) if take_max else x.min(axis=dims, keepdims=keepdim)
+        return _xp(x).asarray(out)  # a full reduction gives a NumPy scalar: keep it an array
 
     def backward(self, g):
         x = self.inputs[0]
