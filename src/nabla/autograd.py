@@ -17,6 +17,8 @@ import threading
 import weakref
 from typing import Any, Callable, Iterable, Sequence
 
+from numpy import asarray as _numpy_asarray, generic as _numpy_scalar
+
 from .tensor import Tensor
 
 # --------------------------------------------------------------------------------------- grad mode
@@ -123,6 +125,8 @@ class Function:
         else:
             data = fn.forward(*[t._data for t in inputs], **kwargs)
             needs = any([t.requires_grad for t in inputs])
+        if isinstance(data, _numpy_scalar):  # NumPy ufuncs turn 0-d results into scalars
+            data = _numpy_asarray(data)
         out = Tensor.__new__(Tensor)
         out._data = data
         out.grad = None

@@ -88,7 +88,9 @@ class Tensor:
 
     @staticmethod
     def _wrap(data: Any, requires_grad: bool = False) -> "Tensor":
-        """Wrap an array without copying or checking (internal fast path)."""
+        """Wrap an array without copying (internal fast path); NumPy scalars become 0-d arrays."""
+        if isinstance(data, numpy.generic):
+            data = numpy.asarray(data)
         t = Tensor.__new__(Tensor)
         t._data = data
         t.grad = None

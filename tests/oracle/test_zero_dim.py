@@ -41,7 +41,6 @@ def test_full_reduction_result_is_an_array():
         assert float(np.asarray(t)) == float(getattr(torch.tensor([[1.0, 2.0], [3.0, 4.0]]), op)())
 
 
-@pytest.mark.xfail(reason=_ZERO_D_SCALAR, strict=True)
 def test_zero_d_result_numpy_interop():
     t = nabla.tensor(1.0) + nabla.tensor(2.0)
     a = np.asarray(t)  # torch: np.asarray(torch.tensor(1.) + torch.tensor(2.)) is array(3., dtype=float32)
@@ -49,7 +48,6 @@ def test_zero_d_result_numpy_interop():
     assert isinstance(t.numpy(), np.ndarray)
 
 
-@pytest.mark.xfail(reason=_ZERO_D_SCALAR, strict=True)
 def test_zero_d_result_inplace():
     t = nabla.tensor(2.0).exp()
     t += 1  # torch: fine; nabla: TypeError "add_: a int value cannot be stored in a tensor of type float32"
