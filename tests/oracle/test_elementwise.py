@@ -37,6 +37,11 @@ def test_function_spellings():
     check(lambda x, y: x.add(y).sub(y * 2).mul(y).div(y + 3), [(2, 3), (3,)], low=0.1)
     check(lambda x: x.square(), [(2, 3)])
     check(lambda x: nabla.neg(x), [(2, 3)], lambda x: torch.neg(x))
+    check(lambda x: x.neg() + (+x) * 2, [(2, 3)])
+    check(lambda x, y: x.pow(y) + x.pow(2), [(2, 3), (3,)], low=0.5)
+    check(lambda x, y: nabla.multiply(x, y) - nabla.subtract(x, y) + nabla.divide(x, y) + nabla.true_divide(y, x),
+          [(2, 3), (3,)], lambda x, y: torch.multiply(x, y) - torch.subtract(x, y) + torch.divide(x, y) + torch.true_divide(y, x),
+          low=0.5)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -77,6 +82,7 @@ def test_pow_scalar_tensor(dtype):
     check(lambda x: 1.5**x, [()], dtype=dtype)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_pow_zero_base():
     """d/dx and d/dy of x**y where x == 0: PyTorch gives 0 for y == 0, and 0 for d/dy when y >= 0."""
     x = np.array([0.0, 0.0, 0.0, 1.5, 2.0])
@@ -84,6 +90,7 @@ def test_pow_zero_base():
     check(lambda a, b: a**b, [x, y], dtype=F64)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_pow_scalar_zero_exponent_at_zero():
     check(lambda a: a**0, [np.array([0.0, 1.0, -2.0])], dtype=F64)
 
@@ -448,3 +455,22 @@ def test_inplace_arithmetic_with_grad():
         return z
 
     check(h, [(3,)], dtype=F64)
+
+
+def test_fill_zero_copy():
+    def fills(x):
+        y = x.clone()
+        y.fill_(2.5)
+        z = x.clone()
+        z.zero_()
+        return y, z
+
+    check(fills, [(2, 3)], grad=False)
+
+    def copy(x, v):
+        y = x * 1
+        y.copy_(v)  # v broadcasts; x gets no gradient through y
+        return y * x
+
+    check(copy, [(2, 3), (3,)])
+    check(copy, [(2, 3), (2, 1)], dtype=F64)

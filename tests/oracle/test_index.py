@@ -31,6 +31,9 @@ BASIC = [
     ("ellipsis_only", lambda x: x[...]),
     ("mixed", lambda x: x[1:, None, ::3, -1]),
     ("chained", lambda x: x[1:][0][::2]),
+    ("bool_true", lambda x: x[True]),
+    ("bool_false", lambda x: x[False]),
+    ("bool_int", lambda x: x[True, 1]),
 ]
 
 

@@ -157,6 +157,11 @@ def test_cat_stack(dtype):
     check(lambda a, b: nabla.stack([a, b]), [(), ()], lambda a, b: torch.stack([a, b]), dtype=dtype)
 
 
+def test_cat_legacy_empty():
+    check(lambda a, b: nabla.cat([a, b]), [(2, 3), (0,)], lambda a, b: torch.cat([a, b]))
+    check(lambda a, b: nabla.cat([b, a], 1), [(2, 3), (0,)], lambda a, b: torch.cat([b, a], 1))
+
+
 def test_cat_mixed_dtypes():
     check(lambda a, b: nabla.cat([a, b]), [np.ones((2, 2), F32), np.ones((1, 2), F64)], lambda a, b: torch.cat([a, b]))
     check(lambda a, b: nabla.cat([a, b]), [np.ones((2, 2), np.int64), np.ones((1, 2), F32)], lambda a, b: torch.cat([a, b]))
