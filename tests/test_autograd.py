@@ -303,3 +303,14 @@ def test_detach_and_data_share_storage():
     np.testing.assert_allclose(d.numpy(), x.detach().numpy())
     y = x.data
     assert not y.requires_grad and y.is_leaf
+
+
+def test_copy_into_buffer_is_differentiable_and_safe_with_inf():
+    x = nabla.tensor([float("inf"), 1.0])
+    x.copy_(nabla.tensor([2.0]))
+    assert x.tolist() == [2.0, 2.0]
+    w = nabla.randn(3, requires_grad=True)
+    b = nabla.zeros(3)
+    b.copy_(w * 2)
+    b.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [2.0, 2.0, 2.0])

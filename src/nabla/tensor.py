@@ -463,7 +463,10 @@ class Tensor:
         return _ops.inplace(self, lambda x, _: _ops.clamp(x, min, max), None, "clamp_")
 
     def copy_(self, src: Any) -> "Tensor":
-        return _ops.inplace(self, lambda x, s: _ops.expand(_ops.cast(s, x.dtype), x.shape) + 0 * x, src, "copy_")
+        """Copy ``src`` (broadcast to this shape, cast to this dtype) into this tensor's storage."""
+        if not isinstance(src, Tensor):
+            src = Tensor(src, dtype=self.dtype, device=self.device)
+        return _ops.inplace(self, lambda x, s: _ops.clone(_ops.expand(_ops.cast(s, x.dtype), x.shape)), src, "copy_")
 
     def zero_(self) -> "Tensor":
         return _ops.fill_(self, 0)
