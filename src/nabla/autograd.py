@@ -164,15 +164,16 @@ class Function:
         return t
 
     def _check_versions(self) -> None:
-        name = type(self).__name__
+        """Raise if a saved input or output was changed in place since this op ran."""
         if self.versions is not None:
             for i, (t, v) in enumerate(zip(self.inputs, self.versions)):
                 if t._version[0] != v:
+                    name = type(self).__name__
                     raise RuntimeError(_modified_message(name, f"input {i}", t.shape, v, t._version[0]))
         if self.out is not None:
             data, box, v = self.out
             if box[0] != v:
-                raise RuntimeError(_modified_message(name, "output", tuple(data.shape), v, box[0]))
+                raise RuntimeError(_modified_message(type(self).__name__, "output", tuple(data.shape), v, box[0]))
 
     def _release(self) -> None:
         """Free what backward kept (inputs, output, masks) once the graph is no longer needed."""
@@ -283,14 +284,16 @@ def run_backward(
 
     prev_mode = _mode.enabled
     _mode.enabled = create_graph
+    pop = node_grads.pop
     try:
         for node in _topological_order(start):
-            g = node_grads.pop(node, None)
+            g = pop(node, None)
             if g is None:
                 continue
-            if node.hooks or node.retained is not None or wanted:
+            state = node.__dict__
+            if wanted or "hooks" in state or "retained" in state:
                 g = _node_extras(node, g, create_graph, wanted, captured)
-            if node.versions is not None or node.out is not None:
+            if "versions" in state or "out" in state:
                 node._check_versions()
             grads = node.backward(g)
             if type(grads) is not tuple:
@@ -303,7 +306,7 @@ def run_backward(
                 store[p] = pg if prev is None else prev + pg
             if not retain_graph:
                 node.parents = None
-                node.__dict__.clear()
+                state.clear()
 
         handed: set[int] = set()
         for leaf, g in leaf_grads.items():
