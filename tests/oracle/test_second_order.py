@@ -79,3 +79,15 @@ def test_gradient_penalty():
         results.append((w.grad.detach().numpy(), x.grad.detach().numpy()))
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-7, atol=1e-9)
+
+
+def test_double_backward_prod_with_zeros():
+    """With zeros, prod's gradient is the product of the other elements; it must stay differentiable."""
+    import numpy as np
+
+    x = np.array([[0.0, 2.0, 3.0], [1.5, 0.0, 0.0], [2.0, -1.0, 0.5]])
+    check_double(lambda t: t.prod(1), [x])
+    check_double(lambda t: t.prod(0, keepdim=True), [x])
+    check_double(lambda t: t.prod(), [x], lambda t: t.prod())
+    check_double(lambda t: t.prod(1) * t[:, 0], [np.array([[0.0], [2.0]])])
+    check_double(lambda t: t.prod(1), [(3, 4)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any
 
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 from ..backend import array_module as _xp
 from ..tensor import Tensor
 from .common import normalize_dim, normalize_dims
@@ -91,12 +91,18 @@ class Prod(Function):
         if not (xd == 0).any():
             out = _grad_to_input(self.saved_output(), x.shape, dims, keepdim)
             return g * out / x
-        # With zeros, out / x fails: use the product of the other elements, via exclusive cumprods
-        # over the reduced dimensions flattened into one trailing axis (first-order only).
-        xp = _xp(xd)
+        # With zeros, out / x fails: use the product of the other elements, with the reduced
+        # dimensions moved last and flattened into one axis.
         red = tuple(range(xd.ndim)) if dims is None else dims
         keep = tuple(i for i in range(xd.ndim) if i not in red)
         perm = keep + red
+        inv = [0] * len(perm)
+        for i, p in enumerate(perm):
+            inv[p] = i
+        if is_grad_enabled():  # recording a higher derivative: build the products from ops
+            return g * _others_product(x, perm, tuple(inv), len(keep))
+        # First order: exclusive cumprods from both sides, on arrays.
+        xp = _xp(xd)
         moved = xd.transpose(perm)
         lead = moved.shape[: len(keep)]
         flat = moved.reshape(lead + (-1,))
@@ -104,10 +110,21 @@ class Prod(Function):
         left = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
         right = xp.flip(xp.cumprod(xp.flip(xp.concatenate([flat[..., 1:], ones], axis=-1), -1), axis=-1), -1)
         others = (left * right).reshape(moved.shape)
-        inv = [0] * len(perm)
-        for i, p in enumerate(perm):
-            inv[p] = i
         return g * Tensor._wrap(xp.ascontiguousarray(others.transpose(inv)))
+
+
+def _others_product(x: Tensor, perm: tuple, inv: tuple, n_keep: int) -> Tensor:
+    """Per element, the product of the other elements of its group, as a differentiable graph.
+
+    The group is the trailing axes of ``x.permute(perm)`` after the first ``n_keep``; each of its n
+    elements gets the group's product with itself replaced by 1 (an n x n intermediate).
+    """
+    moved = permute(x, perm)
+    lead = moved.shape[:n_keep]
+    flat = reshape(moved, lead + (-1,))
+    eye = Tensor._wrap(x._xp.eye(flat.shape[-1], dtype=bool))
+    others = where(eye, 1.0, unsqueeze(flat, -2)).prod(-1)
+    return permute(reshape(others, moved.shape), inv)
 
 
 class MaxAll(Function):
@@ -283,6 +300,6 @@ def any(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     return Tensor._wrap(x._xp.asarray(x._data.any(axis=_dims(x, dim, "any"), keepdims=keepdim)))
 
 
-from .elementwise import exp, sqrt  # noqa: E402
+from .elementwise import exp, sqrt, where  # noqa: E402
 from .index import scatter_add  # noqa: E402
-from .shape import Expand, Reshape, unsqueeze  # noqa: E402
+from .shape import Expand, Reshape, permute, reshape, unsqueeze  # noqa: E402
