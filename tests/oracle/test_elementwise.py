@@ -207,6 +207,9 @@ def test_clamp_boundary_gradient():
 
 def test_clamp_int():
     check(lambda x: x.clamp(-1, 2), [ints((3, 4), -4, 5)], grad=False)
+    check(lambda x: x.clamp(0.5), [ints((3, 4), -4, 5)], grad=False)  # a float bound makes it float
+    check(lambda x: x.clamp(0, 1.5), [ints((3, 4), -4, 5)], grad=False)
+    check(lambda x: x.clamp(max=1), [ints((3, 4), -4, 5)], grad=False)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -388,6 +391,12 @@ def test_promotion_gradient_dtypes():
     check(lambda a, b: a * b, [_arr(np.float32, (2, 3)), _arr(np.float64, (3,))], grad_atol=1e-5)
     check(lambda a, b: a / b, [_arr(np.float64, (2, 3)), _arr(np.float32, (2, 1))], grad_atol=1e-5)
     check(lambda a, b: a + b, [_arr(np.int64, (2, 3)), _arr(np.float32, (3,))])
+
+
+def test_python_int_out_of_dtype_range_wraps():
+    check(lambda t: t + 1000, [np.array([1, 2], np.uint8)], grad=False)
+    check(lambda t: t + 2**40, [np.array([1, 2], np.int32)], grad=False)
+    check(lambda t: t * 200, [np.array([1, 2], np.int8)], grad=False)
 
 
 def test_int_ops_stay_int():

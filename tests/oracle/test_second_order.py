@@ -30,12 +30,30 @@ CASES = [
     ("softplus", lambda x: nabla.softplus(x), lambda x: TF.softplus(x), [(4,)]),
     ("var", lambda x: x.var(1), None, [(3, 4)]),
     ("mlp", lambda x, w: ((x @ w).tanh() @ w.T).sigmoid().sum(), None, [(2, 3), (3, 3)]),
+    # ops whose own second derivative is zero still pass the gradient's dependence through
+    ("relu", lambda x: x.relu() * x, None, [(4,)]),
+    ("leaky_relu", lambda x: nabla.leaky_relu(x, 0.1) * x, lambda x: TF.leaky_relu(x, 0.1) * x, [(4,)]),
+    ("elu", lambda x: nabla.elu(x), lambda x: TF.elu(x), [(4,)]),
+    ("abs", lambda x: x.abs() * x, None, [(4,)]),
+    ("clamp", lambda x: x.clamp(-0.5, 0.5) * x, None, [(4,)]),
+    ("maximum", lambda x, y: nabla.maximum(x, y) * x, lambda x, y: torch.maximum(x, y) * x, [(4,), (4,)]),
+    ("where", lambda x, y: nabla.where(x > 0, x * y, y * y), lambda x, y: torch.where(x > 0, x * y, y * y), [(4,), (4,)]),
+    ("pow_tt", lambda x, y: x**y, None, [(3,), (3,)]),
+    ("erf", lambda x: nabla.erf(x), lambda x: torch.erf(x), [(4,)]),
+    ("rsqrt_log1p", lambda x: x.rsqrt() + x.log1p(), None, [(4,)]),
+    ("max_dim", lambda x: x.max(1)[0] * x.sum(1), lambda x: x.max(1)[0] * x.sum(1), [(3, 4)]),
+    ("amax", lambda x: x.amax(0) * x.mean(0), None, [(3, 4)]),
+    ("mean_std", lambda x: x.std(0) * x.mean(), None, [(3, 4)]),
+    ("getitem", lambda x: x[[0, 0, 2], 1:] * x[1:, :3].sum(), None, [(3, 4)]),
+    ("cat_pad", lambda x: nabla.cat([x, x * x], 1).sum(1) * nabla.pad(x, (1, 1)).sum(1), lambda x: torch.cat([x, x * x], 1).sum(1) * TF.pad(x, (1, 1)).sum(1), [(2, 3)]),
+    ("expand_repeat", lambda x: x.expand(2, 3).repeat(2, 1) * x, None, [(3,)]),
+    ("flip_permute", lambda x: x.flip(0).permute(1, 0) @ x, None, [(3, 2)]),
 ]
 
 
 @pytest.mark.parametrize("name,fn,tfn,inputs", CASES, ids=[c[0] for c in CASES])
 def test_double_backward(name, fn, tfn, inputs):
-    low, high = (0.5, 2.0) if name in ("div", "log_sqrt") else (-2.0, 2.0)
+    low, high = (0.5, 2.0) if name in ("div", "log_sqrt", "pow_tt", "rsqrt_log1p") else (-2.0, 2.0)
     check_double(fn, inputs, tfn, low=low, high=high)
 
 
@@ -91,3 +109,20 @@ def test_double_backward_prod_with_zeros():
     check_double(lambda t: t.prod(), [x], lambda t: t.prod())
     check_double(lambda t: t.prod(1) * t[:, 0], [np.array([[0.0], [2.0]])])
     check_double(lambda t: t.prod(1), [(3, 4)])
+
+
+def test_double_backward_gather_scatter_setitem():
+    i = ints((3, 4), 0, 3)
+
+    def idx(x):
+        return torch.from_numpy(i) if isinstance(x, torch.Tensor) else nabla.tensor(i)
+
+    check_double(lambda x: x.gather(0, idx(x)) * x, [(3, 4)])
+    check_double(lambda x, s: x.scatter_add(0, idx(x), s * s) * x, [(3, 4), (3, 4)])
+
+    def put(x, v):
+        y = x * 1
+        y[1] = v * v
+        return y * x
+
+    check_double(put, [(3, 4), (4,)])

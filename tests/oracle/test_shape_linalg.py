@@ -180,6 +180,10 @@ def test_split_chunk():
         check(lambda x: x.chunk(n), [(5, 2)])
         check(lambda x: x.chunk(n, 1), [(2, 6)])
     check(lambda x: nabla.chunk(x, 2, 0), [(4, 2)], lambda x: torch.chunk(x, 2, 0))
+    check(lambda x: x.chunk(3), [(1, 2)])
+    for n in (1, 2, 3):
+        check(lambda x: x.chunk(n), [(0, 2)])
+        check(lambda x: x.split(n), [(0, 2)])
 
 
 @pytest.mark.parametrize(

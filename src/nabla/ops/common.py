@@ -54,9 +54,16 @@ def scalar_tensor(value: Any, like: Tensor) -> Tensor:
         if t is None:
             if len(_scalar_cache) > 4096:
                 _scalar_cache.clear()
-            t = _scalar_cache[key] = Tensor._wrap(numpy.asarray(value, dtype=dt))
+            t = _scalar_cache[key] = Tensor._wrap(_scalar_array(numpy, value, dt))
         return t
-    return Tensor._wrap(like._xp.asarray(value, dtype=dt))
+    return Tensor._wrap(_scalar_array(like._xp, value, dt))
+
+
+def _scalar_array(xp: Any, value: Any, dt: numpy.dtype) -> Any:
+    try:
+        return xp.asarray(value, dtype=dt)
+    except OverflowError:  # an int outside the dtype's range wraps around (a C cast), as in PyTorch
+        return xp.asarray(numpy.asarray(value).astype(dt))
 
 
 _scalar_cache: dict = {}

@@ -562,6 +562,8 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
     x = _tensor(x, "clamp")
     if min is None and max is None:
         raise ValueError("clamp: give at least one of min and max")
+    if x._data.dtype.kind != "f" and (isinstance(min, float) or isinstance(max, float)):
+        x = _float(x, "clamp")  # an int tensor clamped to a float bound becomes float, as in PyTorch
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         # Where x equals a bound, x keeps the whole gradient (as in PyTorch; maximum() would split it).
         out = x

@@ -291,7 +291,9 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
     d = normalize_dim(dim, x.ndim, "chunk")
     n = x.shape[d]
-    step = max(1, -(-n // chunks))
+    if n == 0:  # as PyTorch: ``chunks`` empty pieces
+        return split(x, [0] * chunks, d)
+    step = -(-n // chunks)
     return split(x, step, d)
 
 
