@@ -165,6 +165,16 @@ def test_kinks_match_torch():
     check(lambda t: nabla.elu(t), [x], lambda t: TF.elu(t), dtype=F64)
 
 
+def test_nan_gradients_follow_torch():
+    """Where an input is NaN, the gradient goes where PyTorch sends it."""
+    x = np.array([np.nan, 0.5, -2.0, 0.0])
+    check(lambda t: t.relu(), [x], dtype=F64)
+    check(lambda t: t.clamp(-1, 1), [x], dtype=F64)
+    y = np.array([1.0, np.nan, np.nan, 0.0])
+    check(lambda a, b: nabla.maximum(a, b), [x, y], lambda a, b: torch.maximum(a, b), dtype=F64)
+    check(lambda a, b: nabla.minimum(a, b), [x, y], lambda a, b: torch.minimum(a, b), dtype=F64)
+
+
 def test_activation_extremes():
     x = np.array([-1e4, -100.0, -30.0, 0.0, 30.0, 100.0, 1e4], dtype=F32)
     check(lambda t: t.sigmoid(), [x], finite=True)

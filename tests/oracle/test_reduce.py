@@ -115,6 +115,19 @@ def test_var_std(op, dim, keepdim, dtype):
         check(lambda x: getattr(x, op)(dim, keepdim=keepdim, correction=correction), [(3, 4, 5)], dtype=dtype)
 
 
+def test_std_of_constant_has_zero_gradient():
+    x = np.array([[1.0, 1.0, 1.0], [0.5, -1.0, 2.0]])
+    check(lambda t: t.std(1), [x], dtype=F64)
+    check(lambda t: t.std(), [np.full((2, 2), 3.0)], dtype=F64)
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_full_max_min_with_nan(op):
+    """The NaN is the result, and the NaNs share its gradient (as torch.max)."""
+    check(lambda t: getattr(t, op)(), [np.array([1.0, np.nan, 2.0, np.nan])], dtype=F64)
+    check(lambda t: getattr(t, op)(0), [np.array([[1.0, 3.0], [np.nan, 2.0]])], dtype=F64)
+
+
 @pytest.mark.parametrize("op", ["var", "std"])
 def test_var_std_unbiased_and_functions(op):
     check(lambda x: getattr(x, op)(1, unbiased=False), [(3, 4)], lambda x: getattr(x, op)(1, unbiased=False))

@@ -395,8 +395,9 @@ class Mask(Function):
 
 class Relu(Function):
     def forward(self, x):
-        self.mask = x > 0
-        return _xp(x).maximum(x, 0)
+        out = _xp(x).maximum(x, 0)
+        self.mask = out != 0  # x > 0, and NaN, whose gradient PyTorch lets through
+        return out
 
     def backward(self, g):
         return Mask.apply(g, mask=self.mask)
@@ -524,21 +525,25 @@ class Clamp(Function):
 
 
 class Maximum(Function):
-    """Elementwise max; where the inputs tie, each gets half the gradient (as in PyTorch)."""
+    """Elementwise max; where the inputs tie, each gets half the gradient (as in PyTorch).
+
+    Each side gets the gradient unless it lost, so where a NaN is compared both sides get it.
+    """
 
     def forward(self, a, b, take_max):
         xp = _xp(a)
         self.shapes = a.shape, b.shape
-        wins = a > b if take_max else a < b
-        self.weight = (wins + 0.5 * (a == b)).astype(a.dtype)
+        a_loses, b_loses = (a < b, a > b) if take_max else (a > b, a < b)
+        tie = 0.5 * (a == b)
+        self.weights = (1 - a_loses - tie).astype(a.dtype), (1 - b_loses - tie).astype(a.dtype)
         return xp.maximum(a, b) if take_max else xp.minimum(a, b)
 
     def backward(self, g):
-        w = Tensor._wrap(self.weight)
+        wa, wb = self.weights
         pa, pb = self.parents
         sa, sb = self.shapes
-        ga = unbroadcast(g * w, sa) if pa is not None else None
-        gb = unbroadcast(g * (1 - w), sb) if pb is not None else None
+        ga = unbroadcast(g * Tensor._wrap(wa), sa) if pa is not None else None
+        gb = unbroadcast(g * Tensor._wrap(wb), sb) if pb is not None else None
         return ga, gb
 
 

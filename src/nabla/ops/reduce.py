@@ -150,6 +150,9 @@ class MaxAll(Function):
         if not self.keepdim:
             out = out.reshape(_kept_shape(xd.shape, self.dims))
         mask = xd == out
+        nan = _xp(xd).isnan(out)
+        if nan.any():  # a NaN result comes from the NaNs, which share its gradient (as torch.max)
+            mask |= _xp(xd).isnan(xd) & nan
         count = mask.sum(axis=self.dims, keepdims=True)
         weight = Tensor._wrap((mask / count).astype(xd.dtype))
         return _grad_to_input(g, xd.shape, self.dims, self.keepdim) * weight
@@ -265,8 +268,22 @@ def var(x: Tensor, dim: Any = None, keepdim: bool = False, *, correction: int = 
     return sum(centered * centered, dims, keepdim) / (n - _correction(correction, unbiased))
 
 
+class StdFromVar(Function):
+    """``sqrt(var)``; the gradient is 0 where the std is 0 (as in PyTorch), not ``0 * inf``."""
+
+    save_output = True
+
+    def forward(self, v):
+        return _xp(v).sqrt(v)
+
+    def backward(self, g):
+        out = self.saved_output()
+        zero = out == 0
+        return where(zero, 0.0, g / where(zero, 1.0, out * 2))
+
+
 def std(x: Tensor, dim: Any = None, keepdim: bool = False, *, correction: int = 1, unbiased: "bool | None" = None) -> Tensor:
-    return sqrt(var(x, dim, keepdim, correction=correction, unbiased=unbiased))
+    return StdFromVar.apply(var(x, dim, keepdim, correction=correction, unbiased=unbiased))
 
 
 def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
@@ -300,6 +317,6 @@ def any(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     return Tensor._wrap(x._xp.asarray(x._data.any(axis=_dims(x, dim, "any"), keepdims=keepdim)))
 
 
-from .elementwise import exp, sqrt, where  # noqa: E402
+from .elementwise import exp, where  # noqa: E402
 from .index import scatter_add  # noqa: E402
 from .shape import Expand, Reshape, permute, reshape, unsqueeze  # noqa: E402
