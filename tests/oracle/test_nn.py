@@ -86,7 +86,11 @@ def test_cross_entropy_ignore_index(reduction, weighted):
     check(n, [(2, 5, 3), np.array([[2, 0, 1], [2, 2, 4]])], t)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_cross_entropy_all_ignored():
+    n, t = _ce()
+    check(n, [(3, 4), np.full(3, -100)], t)  # the loss is NaN, the gradient zero
+    check(n, [(2, 4, 2), np.full((2, 2), -100)], t)
     n, t = _ce(reduction="sum")
     check(n, [(3, 4), np.full(3, -100)], t)
     n, t = _ce(reduction="none")

@@ -93,7 +93,9 @@ class CrossEntropy(Function):
     def backward(self, g):
         lsm, t = self.lsm, self.safe_t
         xp = _xp(lsm)
-        coef = self.w if self.reduction != "mean" else self.w / self.denom
+        coef = self.w
+        if self.reduction == "mean":  # all targets ignored: the loss is NaN, its gradient 0 (as PyTorch)
+            coef = coef / self.denom if self.denom != 0 else xp.zeros_like(coef)
         coef = coef[:, None].astype(lsm.dtype, copy=False)
         if self.reduction == "none":
             g = g.unsqueeze(1)
