@@ -91,8 +91,9 @@ def flatten_outputs(out: Any) -> list[Any]:
 def to_numpy(t: Any) -> np.ndarray:
     if isinstance(t, torch.Tensor):
         return t.detach().numpy()
-    # .numpy() (not np.asarray(t)): nabla may hold a 0-d result as a NumPy scalar, see test_zero_dim.py
-    return np.asarray(t.detach().numpy())
+    a = t.detach().numpy()
+    assert isinstance(a, np.ndarray), f"nabla's .numpy() gave {type(a).__name__}, not an ndarray"
+    return a
 
 
 def torch_dtype_name(t: torch.Tensor) -> str:

@@ -11,7 +11,7 @@ import nabla
 
 from .helpers import F32, F64, check
 
-SETTINGS = settings(max_examples=30, deadline=None, database=None)
+SETTINGS = settings(max_examples=50, deadline=None, database=None)
 DTYPE = st.sampled_from([F32, F64])
 SEED = st.integers(0, 2**16)
 

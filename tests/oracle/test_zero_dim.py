@@ -1,19 +1,11 @@
 """0-d tensors: values, views and NumPy interop behave as in PyTorch."""
 
 import numpy as np
-import pytest
 import torch
 
 import nabla
 
 from .helpers import F64, check
-
-_ZERO_D_SCALAR = (
-    "Function.apply (autograd.py) stores NumPy's result as is, and NumPy ufuncs on 0-d arrays return "
-    "NumPy scalars (np.float32), not 0-d arrays; Tensor.__array__ (tensor.py) then breaks np.asarray, "
-    ".numpy() returns a scalar, and in-place writes into such a tensor fail"
-)
-
 
 def test_zero_d_arithmetic_values_and_grads():
     check(lambda a, b: (a * b + a).exp() / b, [(), ()], low=0.5, high=2.0, dtype=F64)
