@@ -106,3 +106,16 @@ def test_numpy_array_on_the_left_uses_tensor_ops():
     x = nabla.ones(2, requires_grad=True)
     y = np.array([1.0, 2.0], dtype=np.float32) * x
     assert isinstance(y, nabla.Tensor) and y.requires_grad
+
+
+def test_methods_mirror_functions():
+    x = nabla.tensor([[-1.0, float("nan")], [2.0, float("inf")]])
+    assert x.isnan().tolist() == [[False, True], [False, False]]
+    assert x.isfinite().tolist() == [[True, False], [True, False]]
+    m = x > 0
+    assert m.logical_not().tolist() == [[True, True], [False, False]]
+    assert m.logical_and(x < 5).tolist() == [[False, False], [True, False]]
+    assert m.logical_or(x < 0).tolist() == [[True, False], [True, True]]
+    assert x.where(m, 0.0).tolist() == [[0.0, 0.0], [2.0, float("inf")]]
+    assert x.swapaxes(0, 1).shape == (2, 2) and x.swapaxes(0, 1)[0, 1].item() == 2.0
+    assert abs(nabla.tensor(0.5).erf().item() - 0.5204998778) < 1e-6

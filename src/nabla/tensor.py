@@ -544,6 +544,28 @@ class Tensor:
     def minimum(self, other: Any) -> "Tensor":
         return _ops.minimum(self, other)
 
+    def erf(self) -> "Tensor":
+        return _ops.erf(self)
+
+    def where(self, condition: Any, other: Any) -> "Tensor":
+        """``self`` where ``condition`` holds, else ``other`` (as ``torch.Tensor.where``)."""
+        return _ops.where(condition, self, other)
+
+    def logical_not(self) -> "Tensor":
+        return _ops.logical_not(self)
+
+    def logical_and(self, other: Any) -> "Tensor":
+        return _ops.logical_and(self, other)
+
+    def logical_or(self, other: Any) -> "Tensor":
+        return _ops.logical_or(self, other)
+
+    def isnan(self) -> "Tensor":
+        return _ops.isnan(self)
+
+    def isfinite(self) -> "Tensor":
+        return _ops.isfinite(self)
+
     def masked_fill(self, mask: Any, value: Any) -> "Tensor":
         return _ops.masked_fill(self, mask, value)
 
@@ -636,6 +658,9 @@ class Tensor:
         return _ops.flatten(self, start_dim, end_dim)
 
     def transpose(self, dim0: int, dim1: int) -> "Tensor":
+        return _ops.transpose(self, dim0, dim1)
+
+    def swapaxes(self, dim0: int, dim1: int) -> "Tensor":
         return _ops.transpose(self, dim0, dim1)
 
     def t(self) -> "Tensor":
