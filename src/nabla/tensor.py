@@ -304,15 +304,11 @@ class Tensor:
         freed afterwards unless ``retain_graph`` (which defaults to ``create_graph``).
         ``create_graph=True`` records the backward pass so gradients can be differentiated again.
         """
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph, create_graph)
+        _autograd.backward(self, gradient, retain_graph, create_graph)
 
     def register_hook(self, hook: Callable[["Tensor"], "Tensor | None"]):
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
-        from .autograd import register_hook
-
-        return register_hook(self, hook)
+        return _autograd.register_hook(self, hook)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves keep it anyway)."""
@@ -711,9 +707,8 @@ class Tensor:
 
 
 def _grad_enabled() -> bool:
-    from .autograd import _mode
-
-    return _mode.enabled
+    return _autograd._mode.enabled
 
 
 from . import ops as _ops  # noqa: E402  (ops need Tensor defined first)
+from . import autograd as _autograd  # noqa: E402

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
 from .common import broadcast_error, operands, to_tensor, unbroadcast
@@ -144,7 +145,6 @@ def div(a: Any, b: Any) -> Tensor:
     """True division ``a / b``; integer inputs give a float result, as in PyTorch."""
     a, b = operands(a, b, "div")
     if a.dtype.kind != "f":
-        from .. import backend
 
         a, b = cast(a, backend.get_default_dtype()), cast(b, backend.get_default_dtype())
     return _binary(Div, a, b, "div")
@@ -154,7 +154,6 @@ def pow(a: Any, b: Any) -> Tensor:
     """``a ** b``. A Python-number exponent takes a fast path with no exponent gradient."""
     if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
         if a.dtype.kind != "f" and (b < 0 or isinstance(b, float)):
-            from .. import backend
 
             a = cast(a, backend.get_default_dtype())
         return PowScalar.apply(a, p=b)
@@ -604,7 +603,6 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     cond = condition._data if isinstance(condition, Tensor) else condition
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
     if like is None:
-        from .. import backend
 
         a = Tensor(a, dtype=backend.get_default_dtype() if isinstance(a, float) else None)
     a, b = operands(a, b, "where")
@@ -695,7 +693,6 @@ def _float(x: Any, op: str) -> Tensor:
     """Ops like exp and tanh need floats: ints are promoted to the default float dtype."""
     x = _tensor(x, op)
     if x._data.dtype.kind != "f":
-        from .. import backend
 
         x = cast(x, backend.get_default_dtype())
     return x

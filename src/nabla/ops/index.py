@@ -10,10 +10,10 @@ from typing import Any
 import numpy
 
 from .. import backend
-from ..autograd import Function
+from ..autograd import Function, _mode, no_grad
 from ..backend import array_module as _xp
 from ..tensor import Tensor
-from .common import normalize_dim, scalar_tensor, to_tensor, unbroadcast
+from .common import check_same_device, normalize_dim, scalar_tensor, to_tensor, unbroadcast
 
 _BASIC = (int, slice, type(None), type(Ellipsis))
 
@@ -118,8 +118,6 @@ class IndexPut(Function):
 
 def setitem(x: Tensor, index: Any, value: Any) -> None:
     """``x[index] = value``. While recording, it is differentiable with respect to both sides."""
-    from ..autograd import _mode
-
     v = value if isinstance(value, Tensor) else scalar_tensor(value, x) if numpy.isscalar(value) else Tensor(
         value, device=x.device
     )
@@ -184,8 +182,6 @@ def inplace(x: Tensor, fn: Any, other: Any, op: str) -> Tensor:
     differentiable: ``x`` takes the result's place in the graph, and any node that saved ``x``
     earlier will refuse to backward (version counter) instead of computing a wrong gradient.
     """
-    from ..autograd import _mode, no_grad
-
     recording = _mode.enabled and (x.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
     ufunc = _INPLACE_UFUNCS.get(op)
     if not recording and ufunc is not None and x._data.dtype.kind == "f":
@@ -222,8 +218,6 @@ def _inplace_ufunc(x: Tensor, ufunc: str, other: Any, op: str) -> Tensor:
     if isinstance(other, Tensor):
         o = other._data
         if type(o) is not type(xd):
-            from .common import check_same_device
-
             check_same_device(op, x, other)
     elif isinstance(other, (int, float, numpy.number)) and not isinstance(other, bool):
         o = other
@@ -244,8 +238,6 @@ def _inplace_ufunc(x: Tensor, ufunc: str, other: Any, op: str) -> Tensor:
 
 def fill_(x: Tensor, value: Any) -> Tensor:
     """Set every element to ``value``. Refused on a leaf that requires grad while recording."""
-    from ..autograd import _mode
-
     if _mode.enabled and x.requires_grad:
         check_inplace_allowed(x, "fill_")
         x._ctx = None
