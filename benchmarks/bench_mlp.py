@@ -44,24 +44,48 @@ def make_data(seed: int = 1) -> tuple[numpy.ndarray, numpy.ndarray]:
     return x, y
 
 
-def make_step(lib, cross_entropy, params_np, x_np, y_np, lr: float = LR):
+def make_phases(lib, cross_entropy, params_np, x_np, y_np, lr: float = LR):
+    """Zero-argument callables for ``lib`` sharing one set of parameters; returns (phases, params).
+
+    ``phases["step"]`` is the benchmarked training step: ``forward()`` (forward + loss), ``backward()``,
+    ``update()`` (the SGD update, which needs the ``.grad`` a backward left). ``"forward+backward"`` runs
+    backward and then drops the gradients (``q.grad = None``). See benchmarks/analysis.py.
+    """
     params = [lib.tensor(a, requires_grad=True) for a in params_np]
     x, y = lib.tensor(x_np), lib.tensor(y_np)
     w1, b1, w2, b2, w3, b3 = params
     no_grad = lib.no_grad
 
-    def step():
+    def forward():
         h = (x @ w1 + b1).relu()
         h = (h @ w2 + b2).relu()
-        loss = cross_entropy(h @ w3 + b3, y)
+        return cross_entropy(h @ w3 + b3, y)
+
+    def forward_backward():
+        loss = forward()
         loss.backward()
+        for q in params:
+            q.grad = None
+        return loss
+
+    def update():
         with no_grad():
             for q in params:
                 q -= lr * q.grad
                 q.grad = None
+
+    def step():
+        loss = forward()
+        loss.backward()
+        update()
         return loss
 
-    return step, params
+    return {"forward": forward, "forward+backward": forward_backward, "update": update, "step": step}, params
+
+
+def make_step(lib, cross_entropy, params_np, x_np, y_np, lr: float = LR):
+    phases, params = make_phases(lib, cross_entropy, params_np, x_np, y_np, lr)
+    return phases["step"], params
 
 
 def make_numpy_step(params_np, x, y, lr: float = LR):

@@ -15,6 +15,8 @@ code for both frameworks::
             p.grad = None          # this is the "zero grads" (set_to_none, as torch's zero_grad does)
 
 The step code below is literally shared: ``lib`` is either the ``nabla`` or the ``torch`` module.
+A third contender, the same step written by hand in NumPy (same float32 arithmetic, no framework),
+is the floor: what the arithmetic itself costs at this size.
 """
 
 from __future__ import annotations
@@ -50,26 +52,80 @@ def make_data(seed: int = 1) -> tuple[numpy.ndarray, numpy.ndarray]:
     return x, y
 
 
-def make_step(lib, params_np: list[numpy.ndarray], x_np: numpy.ndarray, y_np: numpy.ndarray, lr: float = LR):
-    """A zero-argument training step for ``lib`` (nabla or torch); returns (step, params)."""
+def make_phases(lib, params_np: list[numpy.ndarray], x_np: numpy.ndarray, y_np: numpy.ndarray, lr: float = LR):
+    """Zero-argument callables for ``lib`` (nabla or torch), sharing one set of parameters; returns (phases, params).
+
+    ``phases["step"]`` is the benchmarked training step: ``forward()`` (forward + loss), ``backward()``,
+    ``update()`` (the SGD update, which needs the ``.grad`` a backward left). ``"forward+backward"`` runs
+    backward and then drops the gradients (``q.grad = None``) so nothing accumulates.
+    benchmarks/analysis.py times these to split the step into phases.
+    """
     params = [lib.tensor(a, requires_grad=True) for a in params_np]
     x, y = lib.tensor(x_np), lib.tensor(y_np)
     w1, b1, w2, b2, w3, b3 = params
     no_grad = lib.no_grad
 
-    def step():
+    def forward():
         h = (x @ w1 + b1).tanh()
         h = (h @ w2 + b2).tanh()
         p = (h @ w3 + b3).sigmoid().clamp(1e-7, 1 - 1e-7)
-        loss = -(y * p.log() + (1 - y) * (1 - p).log()).mean()
+        return -(y * p.log() + (1 - y) * (1 - p).log()).mean()
+
+    def forward_backward():
+        loss = forward()
         loss.backward()
+        for q in params:
+            q.grad = None
+        return loss
+
+    def update():
         with no_grad():
             for q in params:
                 q -= lr * q.grad
                 q.grad = None
+
+    def step():
+        loss = forward()
+        loss.backward()
+        update()
         return loss
 
-    return step, params
+    return {"forward": forward, "forward+backward": forward_backward, "update": update, "step": step}, params
+
+
+def make_step(lib, params_np: list[numpy.ndarray], x_np: numpy.ndarray, y_np: numpy.ndarray, lr: float = LR):
+    """A zero-argument training step for ``lib`` (nabla or torch); returns (step, params)."""
+    phases, params = make_phases(lib, params_np, x_np, y_np, lr)
+    return phases["step"], params
+
+
+def make_numpy_step(params_np: list[numpy.ndarray], x: numpy.ndarray, y: numpy.ndarray, lr: float = LR):
+    """The same step written by hand in NumPy (no framework): the cost of the arithmetic alone."""
+    w1, b1, w2, b2, w3, b3 = [a.copy() for a in params_np]
+    lo, hi = numpy.float32(1e-7), numpy.float32(1 - 1e-7)
+    inv_n = numpy.float32(1.0 / y.size)
+    one = numpy.float32(1.0)
+    lr32 = numpy.float32(lr)
+
+    def step():
+        h1 = numpy.tanh(x @ w1 + b1)
+        h2 = numpy.tanh(h1 @ w2 + b2)
+        s = one / (one + numpy.exp(-(h2 @ w3 + b3)))
+        p = numpy.clip(s, lo, hi)
+        loss = -(y * numpy.log(p) + (one - y) * numpy.log(one - p)).mean()
+        # backward: d loss / d p, through the clamp (zero where it clipped), the sigmoid and the layers
+        dp = ((one - y) / (one - p) - y / p) * inv_n
+        dz = dp * ((s >= lo) & (s <= hi)) * s * (one - s)
+        dw3, db3 = h2.T @ dz, dz.sum(axis=0)
+        da2 = (dz @ w3.T) * (one - h2 * h2)
+        dw2, db2 = h1.T @ da2, da2.sum(axis=0)
+        da1 = (da2 @ w2.T) * (one - h1 * h1)
+        dw1, db1 = x.T @ da1, da1.sum(axis=0)
+        for q, g in ((w1, dw1), (b1, db1), (w2, dw2), (b2, db2), (w3, dw3), (b3, db3)):
+            q -= lr32 * g
+        return loss
+
+    return step
 
 
 def run(settings) -> list:
@@ -81,16 +137,23 @@ def run(settings) -> list:
     p0 = init_params()
     x, y = make_data()
 
-    # sanity: a few steps from the same weights give the same losses
+    # sanity: a few steps from the same weights give the same losses (the NumPy floor too)
     sn, _ = make_step(nabla, p0, x, y)
     st, _ = make_step(torch, p0, x, y)
-    diff = max(abs(sn().item() - st().item()) for _ in range(SANITY_STEPS))
+    sf = make_numpy_step(p0, x, y)
+    diff = diff_np = 0.0
+    for _ in range(SANITY_STEPS):
+        ln, lt, lf = sn().item(), st().item(), float(sf())
+        diff = max(diff, abs(ln - lt))
+        diff_np = max(diff_np, abs(lf - lt))
 
     sn, _ = make_step(nabla, p0, x, y)
     st, _ = make_step(torch, p0, x, y)
-    stats = compare({"nabla": sn, "torch": st}, settings.scaled(rounds=2))
+    sf = make_numpy_step(p0, x, y)
+    stats = compare({"nabla": sn, "torch": st, "numpy": sf}, settings.scaled(rounds=2))
     return [
         Row(NAME, "tiny MLP 2-8-8-1 train step (batch 32, BCE, SGD)", stats["nabla"], stats["torch"],
-            target=TARGET, sanity=f"max abs loss diff {diff:.1e} over {SANITY_STEPS} steps",
-            sanity_ok=diff <= 1e-4)
+            target=TARGET, reference=stats["numpy"], reference_label="pure NumPy",
+            sanity=f"max abs loss diff {diff:.1e} over {SANITY_STEPS} steps (NumPy vs torch {diff_np:.1e})",
+            sanity_ok=diff <= 1e-4 and diff_np <= 1e-4)
     ]

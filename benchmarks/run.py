@@ -1,14 +1,16 @@
 """Run nabla-vs-PyTorch benchmarks in one process and write benchmarks/RESULTS.md.
 
-    python benchmarks/run.py                 # full run (about a minute and a half)
+    python benchmarks/run.py                 # full run (about 70 s)
     python benchmarks/run.py --quick         # fewer repetitions, for a smoke test
     python benchmarks/run.py --only mlp      # one benchmark (comma-separate for several)
     python benchmarks/run.py --list          # what NAMEs exist
 
 Both frameworks are measured in the same run, interleaved (see timing.py), with the same initial
 weights, after a check that a few steps give the same losses. RESULTS.md is overwritten every run
-(``--output`` writes elsewhere). Adding a benchmark: write ``bench_<name>.py`` with ``NAME`` and
-``run(settings) -> list[Row]``, and add the module to ``BENCHMARKS`` below.
+(``--output`` writes elsewhere). For each model benchmark that misses its target, analysis.py adds
+what the profile shows (phase split, cProfile summary, one generated sentence). Adding a benchmark:
+write ``bench_<name>.py`` with ``NAME`` and ``run(settings) -> list[Row]``, and add the module to
+``BENCHMARKS`` below.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ except ImportError:  # running from a checkout without `pip install -e .`
 
 import numpy  # noqa: E402
 
+import analysis  # noqa: E402
 import machine  # noqa: E402
 from timing import Row, Settings, fmt_time  # noqa: E402
 
@@ -65,6 +68,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--threads", default=DEFAULT_THREADS,
                     help="threads for both NumPy's BLAS and torch: a number (default 1), or 'auto' to keep "
                          "NumPy's BLAS default and give torch the same")
+    ap.add_argument("--analysis", choices=("missed", "all", "none"), default="missed",
+                    help="phase split + profile for model benchmarks: those that missed their target (default), "
+                         "all of them, or none")
     ap.add_argument("--output", default=os.path.join(HERE, "RESULTS.md"), help="where to write the report")
     return ap.parse_args(argv)
 
@@ -115,7 +121,7 @@ def _pct(st) -> str:
 
 
 def render(rows: list[Row], info: dict, threads_note: str, settings: Settings, mode: str,
-           load: tuple[str, str], elapsed: float, names: list[str]) -> str:
+           load: tuple[str, str], elapsed: float, names: list[str], analyses: list = ()) -> str:
     out = ["# nabla vs PyTorch (CPU): benchmark results", ""]
     out.append(f"Written by `benchmarks/run.py` ({mode}) on {info['date']}; overwritten on every run, "
                "do not edit by hand. Benchmarks run: " + ", ".join(f"`{n}`" for n in names) + ".")
@@ -157,6 +163,7 @@ def render(rows: list[Row], info: dict, threads_note: str, settings: Settings, m
                 f"- **{r.name}**: nabla takes {r.ratio:.2f}x torch's time, the target is {r.target:g}x: nabla must get "
                 f"{r.ratio / r.target:.2f}x faster (from {fmt_time(r.contender.median)} to at most {fmt_time(goal)} "
                 "per step at today's torch speed)."
+                + (" What the profile shows: see below." if any(a.row is r for a in analyses) else "")
             )
     refs = [r for r in rows if r.reference is not None]
     if refs:
@@ -167,6 +174,7 @@ def render(rows: list[Row], info: dict, threads_note: str, settings: Settings, m
             f = r.reference.median
             out.append(f"| {r.name} | {r.reference_label} | {_pct(r.reference)} | {r.contender.median / f:.2f}x "
                        f"| {r.baseline.median / f:.2f}x |")
+    out += analysis.render(list(analyses), rows)
     out += ["", "## Sanity checks (same computation in both frameworks)", ""]
     out.append("| Benchmark | check | ok? |")
     out.append("|---|---|---|")
@@ -226,8 +234,21 @@ def main(argv=None) -> int:
         print(f"  ({time.perf_counter() - t0:.1f} s)", flush=True)
         rows += new
 
+    analyses = []
+    todo = [r for r in rows if r.group in analysis.MODELS
+            and (args.analysis == "all" or (args.analysis == "missed" and r.met is False))]
+    for r in todo:
+        t0 = time.perf_counter()
+        print(f"\n== what the profile shows: {r.group}" + (" (target missed)" if r.met is False else ""), flush=True)
+        a = analysis.analyze(r, settings, profile_s=0.15 if args.quick else 1.0, chunks=3 if args.quick else 5)
+        print(analysis.console(a))
+        print(f"  {a.sentence}")
+        print(f"  ({time.perf_counter() - t0:.1f} s)", flush=True)
+        analyses.append(a)
+
     elapsed = time.perf_counter() - t_start
-    report = render(rows, info, threads_note, settings, mode, (load_start, machine.loadavg()), elapsed, names)
+    report = render(rows, info, threads_note, settings, mode, (load_start, machine.loadavg()), elapsed, names,
+                    analyses)
     with open(args.output, "w") as f:
         f.write(report)
     print(f"\nwrote {os.path.relpath(args.output)} in {elapsed:.0f} s total")
