@@ -26,6 +26,9 @@ from .ops import (
     unsqueeze, var, view, where,
 )
 
+from . import nn  # noqa: E402
+from .nn import summary  # noqa: E402
+
 bool = bool_  # noqa: A001 - nabla.bool mirrors torch.bool
 float = float32  # noqa: A001
 clip = clamp

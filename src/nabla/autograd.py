@@ -224,7 +224,7 @@ def _topological_order(roots: Iterable[Function]) -> list[Function]:
         stack.append(node)
         stack.append(None)
         for p in parents:
-            if p is not None and p not in seen and type(p) is not Tensor:
+            if p is not None and p not in seen and not isinstance(p, Tensor):  # Parameters too
                 stack.append(p)
     order.reverse()
     return order
@@ -301,7 +301,7 @@ def run_backward(
             for p, pg in zip(node.parents, grads):
                 if p is None or pg is None:
                     continue
-                store = leaf_grads if type(p) is Tensor else node_grads
+                store = node_grads if isinstance(p, Function) else leaf_grads
                 prev = store.get(p)
                 store[p] = pg if prev is None else prev + pg
             if not retain_graph:
