@@ -7,5 +7,14 @@ from .containers import ModuleDict, ModuleList, Sequential
 from .module import Module
 from .parameter import Parameter
 from .summary import summary
+from . import functional, init  # noqa: E402
+from .layers import (  # noqa: E402
+    ELU, GELU, BatchNorm1d, BatchNorm2d, Dropout, Embedding, Flatten, Identity, LayerNorm, LeakyReLU, Linear,
+    LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Step, Tanh,
+)
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "summary"]
+__all__ += [
+    "functional", "init", "Linear", "Identity", "Flatten", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU",
+    "Softplus", "Softmax", "LogSoftmax", "Step", "Dropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding",
+]

@@ -1,0 +1,12 @@
+"""Layers, one family per file: linear, activation, dropout, norm, embedding."""
+
+from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Step, Tanh
+from .dropout import Dropout
+from .embedding import Embedding
+from .linear import Flatten, Identity, Linear
+from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
+
+__all__ = [
+    "Linear", "Identity", "Flatten", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax",
+    "LogSoftmax", "Step", "Dropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding",
+]

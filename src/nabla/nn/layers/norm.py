@@ -1,0 +1,169 @@
+"""Normalisation layers: BatchNorm1d, BatchNorm2d, LayerNorm.
+
+Batch norm follows PyTorch exactly: in training it normalises with the batch's statistics and, when
+``track_running_stats``, updates ``running_mean``/``running_var`` (unbiased variance) in place with
+``momentum`` (``momentum=None``: a cumulative average, ``1 / num_batches_tracked``) and counts
+``num_batches_tracked``; in evaluation it normalises with the running statistics. Without running
+statistics (``track_running_stats=False``) batch statistics are used in both modes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from ... import backend
+from ... import functional as F
+from ...creation import ones, tensor, zeros
+from ...tensor import Tensor
+from .. import init
+from ..module import Module
+from ..parameter import Parameter
+
+
+class _BatchNorm(Module):
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: "float | None" = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        if not isinstance(num_features, int) or isinstance(num_features, bool) or num_features <= 0:
+            raise ValueError(f"{name}: num_features must be a positive int, got {num_features!r}")
+        if momentum is not None and not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"{name}: momentum must be in [0, 1] or None, got {momentum!r}")
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        if affine:
+            self.weight = Parameter(ones(num_features, device=device, dtype=dtype))
+            self.bias = Parameter(zeros(num_features, device=device, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", zeros(num_features, device=device, dtype=dtype))
+            self.register_buffer("running_var", ones(num_features, device=device, dtype=dtype))
+            self.register_buffer("num_batches_tracked", tensor(0, dtype=backend.int64, device=device))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            init.zeros_(self.running_mean)
+            init.ones_(self.running_var)
+            init.zeros_(self.num_batches_tracked)
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        if self.affine:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
+
+    def _check_input(self, input: Tensor) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def forward(self, input: Tensor) -> Tensor:
+        if not isinstance(input, Tensor):
+            raise TypeError(f"expected a Tensor input, got {type(input).__name__}")
+        self._check_input(input)
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
+            self.num_batches_tracked._data += 1
+            self.num_batches_tracked._version[0] += 1
+            if self.momentum is None:  # cumulative moving average
+                factor = 1.0 / float(self.num_batches_tracked.item())
+        use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
+        track = not self.training or self.track_running_stats
+        return F.batch_norm(
+            input,
+            self.running_mean if track else None,
+            self.running_var if track else None,
+            self.weight,
+            self.bias,
+            use_batch_stats,
+            factor,
+            self.eps,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch norm over (N, C) or (N, C, L) input: statistics per channel C (Ioffe & Szegedy, 2015)."""
+
+    def _check_input(self, input: Tensor) -> None:
+        c = self.num_features
+        if input.ndim not in (2, 3) or input.shape[1] != c:
+            raise ValueError(f"expected input (N, {c}) or (N, {c}, L), got {input.shape}")
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch norm over (N, C, H, W) input: statistics per channel C over the batch and both spatial axes."""
+
+    def _check_input(self, input: Tensor) -> None:
+        c = self.num_features
+        if input.ndim != 4 or input.shape[1] != c:
+            raise ValueError(f"expected input (N, {c}, H, W), got {input.shape}")
+
+
+class LayerNorm(Module):
+    """Normalise each sample over its trailing ``normalized_shape`` dims, then scale and shift
+    elementwise (Ba et al., 2016). ``weight`` starts at ones and ``bias`` at zeros."""
+
+    def __init__(
+        self,
+        normalized_shape: "int | Sequence[int]",
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(int(s) for s in normalized_shape)
+        if not shape or any(s <= 0 for s in shape):
+            raise ValueError(f"LayerNorm: normalized_shape must be positive sizes, got {normalized_shape!r}")
+        self.normalized_shape = shape
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(ones(shape, device=device, dtype=dtype))
+            if bias:
+                self.bias = Parameter(zeros(shape, device=device, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        if not isinstance(input, Tensor):
+            raise TypeError(f"expected a Tensor input, got {type(input).__name__}")
+        k = len(self.normalized_shape)
+        if input.ndim < k or tuple(input.shape[input.ndim - k:]) != self.normalized_shape:
+            want = "(*, " + ", ".join(str(s) for s in self.normalized_shape) + ")"
+            raise ValueError(f"expected input {want}, got {input.shape}")
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
