@@ -1,0 +1,491 @@
+"""``save`` / ``load`` for state dicts in the safetensors format.
+
+Why safetensors and not pickle: a pickle file can run any code when it is loaded, so a checkpoint
+downloaded from somewhere is a program. A safetensors file is a JSON header plus raw little-endian
+bytes; reading one only ever makes arrays. The same files are read and written by PyTorch
+(``safetensors.torch``), so weights move between nabla and PyTorch without conversion scripts.
+
+File layout written by :func:`save`:
+
+* every Tensor leaf becomes one safetensors tensor, named by its keys joined with ``'.'``
+  (``{"0": {"weight": w}}`` -> ``"0.weight"``; list/tuple items by index). A model's flat state dict
+  therefore has exactly the names PyTorch uses, and ``safetensors.torch.load_file`` reads it directly.
+* ``__metadata__`` holds ``"format": "pt"`` (the tensor layout is PyTorch's, so Hugging Face tools
+  accept the file) and ``"nabla"``: a JSON document with the structure of the saved object, so
+  nested dicts, int keys, tuples, lists and plain values (an optimizer's ``param_groups``, its step
+  counts) come back exactly. Its grammar: JSON ``null``/``true``/``false``/numbers/strings are those
+  values; a JSON array is a Python ``list``; every other node is an object with a single key:
+  ``{"tensor": name}``, ``{"tuple": [...]}``, ``{"dict": [[key, value], ...]}`` (keys may be str,
+  int, float, bool or None) and ``{"float": "nan" | "inf" | "-inf"}`` (JSON has no such numbers).
+* a file without the ``"nabla"`` entry (e.g. ``safetensors.torch.save_file(model.state_dict())``)
+  loads as a flat ``{name: Tensor}`` dict.
+
+dtypes: float16/32/64, int8/16/32/64, uint8 and bool round-trip bit for bit. ``bfloat16`` tensors (common
+in PyTorch / Hugging Face checkpoints) load as float32 with a warning: NumPy has no bfloat16, and
+widening is exact (every bfloat16 value is a float32 value with the low 16 bits zero). Other
+safetensors dtypes (uint16/32/64, float8, complex) are a clear ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import math
+import os
+import secrets
+import stat
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy
+
+import safetensors
+import safetensors.numpy as _st_numpy
+from safetensors import safe_open
+
+from .. import backend
+from ..tensor import Tensor
+
+__all__ = ["save", "load"]
+
+_FORMAT_VERSION = 1
+_HEADER_LIMIT = 100_000_000  # bytes; safetensors refuses larger headers too
+
+# safetensors dtype name -> NumPy dtype, for the dtypes nabla holds.
+_DTYPES: dict[str, numpy.dtype] = {
+    "F16": numpy.dtype("float16"), "F32": numpy.dtype("float32"), "F64": numpy.dtype("float64"),
+    "I8": numpy.dtype("int8"), "I16": numpy.dtype("int16"), "I32": numpy.dtype("int32"),
+    "I64": numpy.dtype("int64"), "U8": numpy.dtype("uint8"), "BOOL": numpy.dtype("bool"),
+}
+_BF16 = "BF16"
+
+_SafetensorError = getattr(safetensors, "SafetensorError", Exception)
+
+
+# ============================================================================================== save
+
+
+def save(obj: Mapping, path: "str | os.PathLike[str]") -> None:
+    """Write a state dict to ``path`` in the safetensors format, atomically.
+
+    ``obj`` is a dict (possibly nested) whose leaves are nabla Tensors or plain values: None, bool,
+    int, float, str, and lists/tuples/dicts of those (dict keys: str, int, float, bool or None).
+    Tensors are stored detached, on the CPU, under their keys joined with ``'.'``.
+
+    The file is written to a temporary file in the same directory, flushed to disk and then renamed
+    over ``path``: a crash or an error part-way leaves any previous file at ``path`` untouched.
+    """
+    fspath = _fspath(path, "save")
+    tensors: dict[str, numpy.ndarray] = {}
+    owners: dict[str, str] = {}
+    if not isinstance(obj, Mapping):
+        raise TypeError(
+            f"nabla.save: expected a dict such as a model's state_dict(), got {_type_name(obj)}; "
+            "to save a single tensor, wrap it: nabla.save({'weight': t}, path)"
+        )
+    try:
+        tree = _encode(obj, [], "obj", tensors, owners, set(), fspath)
+        structure = json.dumps(
+            {"format_version": _FORMAT_VERSION, "tree": tree}, allow_nan=False, separators=(",", ":")
+        )
+    except RecursionError:
+        raise ValueError(f"nabla.save: {fspath!r}: the object is nested too deeply to save") from None
+    metadata = {"format": "pt", "nabla": structure}
+
+    directory = os.path.dirname(os.path.abspath(fspath))
+    if os.path.isdir(fspath):
+        raise IsADirectoryError(f"nabla.save: {fspath!r} is a directory; give a file name such as 'model.safetensors'")
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(
+            f"nabla.save: cannot write {fspath!r}: the directory {directory!r} does not exist; create it first "
+            "(os.makedirs(dirname, exist_ok=True))"
+        )
+    data = _serialize(tensors, metadata)
+    _atomic_write(fspath, directory, data)
+
+
+def _serialize(tensors: dict[str, numpy.ndarray], metadata: dict[str, str]) -> bytes:
+    """The whole file as bytes (safetensors' NumPy API). Peak memory while saving is about twice the tensors."""
+    return _st_numpy.save(tensors, metadata=metadata)
+
+
+def _write_all(f: Any, data: bytes) -> None:
+    """Write ``data`` into the open temporary file; its own function so tests can make it fail part-way."""
+    f.write(data)
+
+
+def _atomic_write(path: str, directory: str, data: bytes) -> None:
+    """Write ``data`` to a temporary file in ``directory``, fsync it, rename it over ``path``, fsync the directory."""
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp")
+    # O_EXCL: never follow or reuse someone else's file; mode 0o666 lets the umask decide, as open() does.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if os.path.exists(path):  # overwriting keeps the old file's permissions (a private file stays private)
+                os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
+            _write_all(f, data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError as e:  # some file systems (certain network mounts) do not support it
+        if e.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
+            raise
+    finally:
+        os.close(fd)
+
+
+def _encode(obj: Any, parts: list[str], where: str, tensors: dict, owners: dict, active: set, path: str) -> Any:
+    """The JSON node for ``obj``; Tensor leaves go into ``tensors`` under their dotted name."""
+    if isinstance(obj, Tensor):
+        name = ".".join(parts)
+        if name == "__metadata__":
+            raise ValueError(
+                f"nabla.save: {path!r}: the tensor at {where} would be stored as '__metadata__', a name the "
+                "safetensors format reserves; rename that key"
+            )
+        if name in tensors:
+            raise ValueError(
+                f"nabla.save: {path!r}: the tensors at {owners[name]} and {where} would both be stored under "
+                f"the name {name!r} (nested keys are joined with '.'); rename one of the keys"
+            )
+        arr = backend.transfer(obj._data, backend.CPU)
+        tensors[name] = arr if arr.flags.c_contiguous else arr.copy(order="C")  # (ascontiguousarray makes 0-d 1-d)
+        owners[name] = where
+        return {"tensor": name}
+    if obj is None or isinstance(obj, bool):
+        return obj
+    if isinstance(obj, str):
+        return str(obj)
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        return _encode_float(float(obj))
+    if isinstance(obj, numpy.generic) and obj.dtype.kind in "biuf":  # NumPy scalars: stored as Python numbers
+        return _encode(obj.item(), parts, where, tensors, owners, active, path)
+    if isinstance(obj, (Mapping, list, tuple)):
+        if id(obj) in active:
+            raise ValueError(f"nabla.save: {path!r}: the object at {where} contains itself; it cannot be saved")
+        active.add(id(obj))
+        try:
+            if isinstance(obj, Mapping):
+                items = []
+                for k, v in obj.items():
+                    key = _encode_key(k, where, path)
+                    items.append([key, _encode(v, parts + [str(k)], f"{where}[{k!r}]", tensors, owners, active, path)])
+                return {"dict": items}
+            items = [
+                _encode(v, parts + [str(i)], f"{where}[{i}]", tensors, owners, active, path) for i, v in enumerate(obj)
+            ]
+            return items if isinstance(obj, list) else {"tuple": items}
+        finally:
+            active.discard(id(obj))
+    raise TypeError(f"nabla.save: {path!r}: cannot store {_type_name(obj)} at {where}; {_hint(obj)}")
+
+
+def _encode_float(x: float) -> Any:
+    return x if math.isfinite(x) else {"float": repr(x)}  # repr gives 'nan', 'inf', '-inf'
+
+
+def _encode_key(k: Any, where: str, path: str) -> Any:
+    if isinstance(k, numpy.generic) and k.dtype.kind in "biuf":
+        k = k.item()
+    if k is None or isinstance(k, bool):
+        return k
+    if isinstance(k, str):
+        return str(k)
+    if isinstance(k, int):
+        return int(k)
+    if isinstance(k, float):
+        return _encode_float(float(k))
+    raise TypeError(
+        f"nabla.save: {path!r}: the dict at {where} has a key {k!r} of type {_type_name(k)}; "
+        "keys must be str, int, float, bool or None"
+    )
+
+
+def _type_name(obj: Any) -> str:
+    t = type(obj)
+    return t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+
+
+def _hint(obj: Any) -> str:
+    if isinstance(obj, numpy.ndarray):
+        return "wrap the array in a tensor: nabla.tensor(array)"
+    if type(obj).__module__.startswith("torch"):
+        return "convert it to a nabla tensor first: nabla.tensor(t.detach().cpu().numpy())"
+    if type(obj).__module__.startswith("cupy"):
+        return "wrap the array in a tensor: nabla.tensor(array)"
+    return (
+        "only nabla Tensors and plain values (None, bool, int, float, str, and lists/tuples/dicts of those) "
+        "can be saved; convert it to one of those (e.g. a str or a number) or leave it out"
+    )
+
+
+# ============================================================================================== load
+
+
+def load(path: "str | os.PathLike[str]", map_location: Any = None) -> Any:
+    """Read a file written by :func:`save` (or any safetensors file) back.
+
+    Returns the saved object with new, independent Tensors (copies, not views of the file). A file
+    without nabla's structure entry, such as ``safetensors.torch.save_file(model.state_dict(), p)``,
+    gives a flat ``{name: Tensor}`` dict. ``map_location`` (``"cpu"``, ``"cuda"``, ``"cuda:N"`` or a
+    ``nabla.device``; default ``"cpu"``) is the device of the loaded tensors. bfloat16 tensors load as
+    float32 (exactly) with a warning.
+
+    Only data is read: nothing in the file is ever executed (no pickle).
+    """
+    fspath = _fspath(path, "load")
+    dev = _resolve_device(map_location)
+    if not os.path.exists(fspath):
+        raise FileNotFoundError(f"nabla.load: no such file: {fspath!r}; check the path (saved with nabla.save?)")
+    if os.path.isdir(fspath):
+        raise IsADirectoryError(f"nabla.load: {fspath!r} is a directory; give the path of a .safetensors file")
+
+    entries, metadata = _read_header(fspath)
+    arrays = _read_arrays(fspath, entries)
+    tensors = {name: Tensor(arr, device=dev) for name, arr in arrays.items()}
+
+    structure = (metadata or {}).get("nabla")
+    if structure is None:
+        return tensors
+    return _decode_structure(structure, tensors, fspath)
+
+
+def _fspath(path: Any, op: str) -> str:
+    try:
+        p = os.fspath(path)
+    except TypeError:
+        raise TypeError(f"nabla.{op}: expected a file path (str or os.PathLike), got {_type_name(path)}") from None
+    if isinstance(p, bytes):
+        p = os.fsdecode(p)
+    return p
+
+
+def _resolve_device(map_location: Any) -> backend.device:
+    if map_location is None:
+        return backend.CPU
+    if not isinstance(map_location, (str, backend.device)):
+        raise TypeError(
+            "nabla.load: map_location must be 'cpu', 'cuda', 'cuda:N' or a nabla.device, "
+            f"got {_type_name(map_location)}"
+        )
+    try:
+        return backend.to_device(map_location)
+    except ValueError as e:
+        raise ValueError(f"nabla.load: bad map_location {map_location!r}: {e}") from None
+    except RuntimeError as e:
+        raise RuntimeError(f"nabla.load(map_location={str(map_location)!r}): {e}") from None
+
+
+_FOREIGN_FORMATS = (
+    (lambda b: len(b) >= 2 and b[0] == 0x80 and 2 <= b[1] <= 5,
+     "a Python pickle (e.g. from pickle.dump or torch.save)"),
+    (lambda b: b.startswith(b"PK\x03\x04"),
+     "a zip archive, e.g. a PyTorch checkpoint from torch.save (which holds pickles)"),
+    (lambda b: b.startswith(b"\x93NUMPY"), "a NumPy .npy file"),
+    (lambda b: b.startswith(b"\x89HDF"), "an HDF5 file (e.g. a Keras .h5 checkpoint)"),
+)
+
+
+def _not_safetensors(path: str, reason: str) -> ValueError:
+    return ValueError(
+        f"nabla.load: {path!r} is not a valid safetensors file: {reason}. The file is truncated or corrupted "
+        "(an interrupted copy or download?) or is not a safetensors file; save or download it again"
+    )
+
+
+def _read_header(path: str) -> tuple[list[tuple[str, str, list[int], int, int, int]], "dict[str, str] | None"]:
+    """Check the header before safetensors sees the file, so every problem gets a clear message.
+
+    Returns ``[(name, dtype, shape, begin, end, data_start)]`` in data order, and the ``__metadata__``.
+    """
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        head = f.read(8)
+        for looks_like, what in _FOREIGN_FORMATS:
+            if looks_like(head):
+                raise ValueError(
+                    f"nabla.load: {path!r} is not a safetensors file: it looks like {what}. nabla reads only "
+                    "safetensors files and never unpickles, because unpickling an untrusted file can run "
+                    "arbitrary code. If you trust the file, convert it where it was made, e.g. "
+                    "safetensors.torch.save_file(torch.load(p, weights_only=True), 'model.safetensors')"
+                )
+        if size < 8:
+            raise _not_safetensors(path, f"it is only {size} bytes long, shorter than the 8-byte header length")
+        n = int.from_bytes(head, "little")
+        if n > _HEADER_LIMIT:
+            raise _not_safetensors(
+                path, f"the header length field says {n} bytes, more than the {_HEADER_LIMIT}-byte limit"
+            )
+        if n > size - 8:
+            raise _not_safetensors(
+                path, f"the header length field says {n} bytes, but only {size - 8} bytes follow it"
+            )
+        raw = f.read(n)
+    if len(raw) != n:
+        raise _not_safetensors(path, "the file changed size while it was read")
+    try:
+        text = raw.decode("utf-8")
+        if not text.startswith("{"):
+            raise ValueError("the header does not start with '{'")
+        header = json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise _not_safetensors(path, f"its header is not valid JSON ({e})") from None
+    if not isinstance(header, dict):
+        raise _not_safetensors(path, "its header is not a JSON object")
+
+    metadata = header.pop("__metadata__", None)
+    if metadata is not None and not (
+        isinstance(metadata, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())
+    ):
+        raise _not_safetensors(path, "its __metadata__ is not a mapping of strings to strings")
+
+    data_start = 8 + n
+    data_len = size - data_start
+    entries = []
+    for name, info in header.items():
+        if not (isinstance(info, dict) and {"dtype", "shape", "data_offsets"} <= info.keys()):
+            raise _not_safetensors(path, f"the header entry for tensor {name!r} lacks dtype, shape or data_offsets")
+        dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+        if not (isinstance(shape, list) and all(type(s) is int and s >= 0 for s in shape)):
+            raise _not_safetensors(path, f"tensor {name!r} has a malformed shape {shape!r}")
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)):
+            raise _not_safetensors(path, f"tensor {name!r} has malformed data_offsets {offsets!r}")
+        begin, end = offsets
+        if not 0 <= begin <= end:
+            raise _not_safetensors(path, f"tensor {name!r} has data_offsets {offsets!r} that do not form a range")
+        if end > data_len:
+            raise _not_safetensors(
+                path,
+                f"tensor {name!r} has data offsets out of range: it needs bytes {begin}..{end} of the data "
+                f"section, but the file holds only {data_len} bytes after the header",
+            )
+        if dtype == _BF16:
+            itemsize = 2
+        elif dtype in _DTYPES:
+            itemsize = _DTYPES[dtype].itemsize
+        else:
+            raise ValueError(
+                f"nabla.load: {path!r}: tensor {name!r} has dtype {dtype!r}, which nabla cannot hold (nabla has "
+                "float16/32/64, int8/16/32/64, uint8 and bool; bfloat16 loads as float32). Convert it where the "
+                "file was made, e.g. in PyTorch t.to(torch.float32) or t.to(torch.int64), and save again"
+            )
+        if end - begin != math.prod(shape) * itemsize:
+            raise _not_safetensors(
+                path, f"tensor {name!r} of shape {shape} and dtype {dtype} should take "
+                f"{math.prod(shape) * itemsize} bytes but its data_offsets span {end - begin}"
+            )
+        entries.append((name, dtype, shape, begin, end, data_start))
+    entries.sort(key=lambda e: (e[3], e[4]))
+    return entries, metadata
+
+
+def _read_arrays(path: str, entries: list) -> dict[str, numpy.ndarray]:
+    """Read each tensor with safetensors (bfloat16 from its raw bytes), as arrays nabla then copies."""
+    arrays: dict[str, numpy.ndarray] = {}
+    bf16 = [e for e in entries if e[1] == _BF16]
+    try:
+        with safe_open(path, framework="np") as f:
+            for name, dtype, shape, *_ in entries:
+                if dtype != _BF16:
+                    arrays[name] = f.get_tensor(name).reshape(shape)
+    except _SafetensorError as e:
+        raise _not_safetensors(path, f"safetensors could not read it ({e})") from None
+    if bf16:
+        with open(path, "rb") as raw:
+            for name, _, shape, begin, end, data_start in bf16:
+                raw.seek(data_start + begin)
+                buf = raw.read(end - begin)
+                if len(buf) != end - begin:
+                    raise _not_safetensors(path, f"the data of tensor {name!r} is cut short")
+                # bfloat16 is the top half of a float32: shift the 16 bits up, reinterpret. Exact.
+                bits = numpy.frombuffer(buf, dtype="<u2").astype(numpy.uint32) << 16
+                arrays[name] = bits.view(numpy.float32).reshape(shape)
+        names = ", ".join(repr(e[0]) for e in bf16[:5]) + (", ..." if len(bf16) > 5 else "")
+        warnings.warn(
+            f"nabla.load: {path!r}: {len(bf16)} bfloat16 tensor(s) ({names}) loaded as float32, since NumPy has "
+            "no bfloat16; the values are exact, but saving them again writes float32 (twice the size)",
+            UserWarning,
+            stacklevel=3,
+        )
+    return {e[0]: arrays[e[0]] for e in entries}
+
+
+def _decode_structure(structure: str, tensors: dict[str, Tensor], path: str) -> Any:
+    def corrupt(why: str) -> ValueError:
+        return ValueError(
+            f"nabla.load: {path!r}: the nabla structure stored in the file's metadata is corrupted ({why}); "
+            "save the file again"
+        )
+
+    try:
+        doc = json.loads(structure)
+    except (ValueError, RecursionError) as e:
+        raise corrupt(f"not valid JSON: {e}") from None
+    if not isinstance(doc, dict) or "tree" not in doc or not isinstance(doc.get("format_version"), int):
+        raise corrupt("no format_version/tree")
+    if doc["format_version"] > _FORMAT_VERSION:
+        raise ValueError(
+            f"nabla.load: {path!r} was written by a newer nabla (structure format {doc['format_version']}, this "
+            f"nabla reads up to {_FORMAT_VERSION}); upgrade nabla"
+        )
+    used: set[str] = set()
+
+    def scalar(node: Any) -> Any:
+        if node is None or isinstance(node, (bool, int, float, str)):
+            return node
+        if isinstance(node, dict) and len(node) == 1 and node.get("float") in ("nan", "inf", "-inf"):
+            return float(node["float"])
+        raise corrupt(f"bad dict key {node!r}")
+
+    def decode(node: Any) -> Any:
+        if node is None or isinstance(node, (bool, int, float, str)):
+            return node
+        if isinstance(node, list):
+            return [decode(v) for v in node]
+        if isinstance(node, dict) and len(node) == 1:
+            (tag, value), = node.items()
+            if tag == "tensor" and isinstance(value, str):
+                if value not in tensors:
+                    raise corrupt(f"it refers to a tensor {value!r} that the file does not hold")
+                used.add(value)
+                return tensors[value]
+            if tag == "tuple" and isinstance(value, list):
+                return tuple(decode(v) for v in value)
+            if tag == "dict" and isinstance(value, list):
+                out = {}
+                for pair in value:
+                    if not (isinstance(pair, list) and len(pair) == 2):
+                        raise corrupt(f"bad dict item {pair!r}")
+                    out[scalar(pair[0])] = decode(pair[1])
+                return out
+            if tag == "float" and value in ("nan", "inf", "-inf"):
+                return float(value)
+        raise corrupt(f"unknown node {str(node)[:80]!r}")
+
+    try:
+        obj = decode(doc["tree"])
+    except RecursionError:
+        raise corrupt("nested too deeply") from None
+    unused = sorted(set(tensors) - used)
+    if unused:
+        raise corrupt(f"the file holds tensors the structure does not mention: {unused[:5]}")
+    return obj
