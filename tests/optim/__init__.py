@@ -1,0 +1,1 @@
+"""nabla.optim against torch.optim: optimizers, schedules, clipping; constraints against Keras' rules."""
