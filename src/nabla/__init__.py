@@ -26,7 +26,8 @@ from .ops import (
     unsqueeze, var, view, where,
 )
 
-from . import nn  # noqa: E402
+from . import io, nn  # noqa: E402
+from .io import load, save  # noqa: E402
 from .nn import summary  # noqa: E402
 
 bool = bool_  # noqa: A001 - nabla.bool mirrors torch.bool
