@@ -2,8 +2,7 @@
 
 Each is one graph node whose ``forward`` runs on arrays and whose ``backward`` is written with nabla
 ops on Tensors, so higher-order gradients still work. Why fused rather than composed from
-primitives (numbers from ``benchmarks/bench_layers.py``, forward + backward, float32, 2-core CPU,
-see the docstrings below):
+primitives (numbers from ``benchmarks/bench_layers.py``, forward + backward, float32, 2-core CPU):
 
 * batch norm / layer norm: the composed graph (mean, subtract, square, mean, add eps, rsqrt, multiply,
   affine) is ~10 nodes and keeps ~5 full-size temporaries alive for backward; the fused op keeps one
@@ -11,9 +10,12 @@ see the docstrings below):
   ``dx = w / sigma * (g - mean(g) - xhat * mean(g * xhat))``. When a second derivative is being
   recorded (``create_graph=True``) the backward rebuilds the same closed form from nabla ops on the
   saved inputs, so it is itself differentiable.
-* embedding: the lookup's backward is a row scatter-add. It is accumulated with ``numpy.bincount``
-  on flattened (row, column) positions, which is several times faster than ``numpy.add.at``;
-  ``cupyx.scatter_add`` on the GPU.
+  Measured (fused vs composed, us per forward+backward): batch norm (64, 128) 150 vs 374,
+  (256, 512) 2.7k vs 6.8k, (32, 64, 16, 16) 17k vs 28k; layer norm (64, 128) 223 vs 476,
+  (256, 512) 1.1k vs 1.2k, (32, 64, 256) 17k vs 41k.
+* embedding: the lookup's backward is a row scatter-add, done as a sparse-matrix product (SciPy),
+  which measured 2-14x faster than ``numpy.add.at`` and than ``numpy.bincount`` (see
+  :func:`_scatter_rows`); ``cupyx.scatter_add`` on the GPU.
 """
 
 from __future__ import annotations
@@ -147,17 +149,21 @@ class LayerNorm(Function):
 def _scatter_rows(g2, idx, num):
     """``out[idx[i]] += g2[i]`` for a (n, D) ``g2``, giving (num, D).
 
-    CPU: ``numpy.bincount`` over flattened positions ``idx * D + column`` (one C pass, no Python
-    loop); several times faster than ``numpy.add.at`` (see benchmarks/bench_layers.py).
+    CPU: a sparse (num, n) 0/1 matrix times ``g2`` (SciPy CSR, one C pass). Measured against
+    ``numpy.add.at`` and ``numpy.bincount`` on flattened positions (benchmarks/bench_layers.py,
+    2-core CPU, float32): n=4096 rows into 1000x64: add.at 4.9 ms, bincount 1.0 ms, sparse 0.36 ms;
+    4096 into 10000x128: 6.8 / 13.0 / 0.69 ms (bincount pays for its float64 table);
+    65536 into 5000x32: 47 / 17 / 5.7 ms. GPU: ``cupyx.scatter_add``.
     """
     xp = _xp(g2)
     n, d = g2.shape
     if xp is numpy:
         if n == 0 or d == 0:
             return numpy.zeros((num, d), dtype=g2.dtype)
-        pos = (idx.astype(numpy.intp)[:, None] * d + numpy.arange(d, dtype=numpy.intp)).ravel()
-        out = numpy.bincount(pos, weights=g2.ravel(), minlength=num * d)
-        return out.reshape(num, d).astype(g2.dtype, copy=False)
+        from scipy import sparse
+
+        m = sparse.csr_matrix((numpy.ones(n, dtype=g2.dtype), (idx, numpy.arange(n))), shape=(num, n))
+        return numpy.ascontiguousarray(m @ g2, dtype=g2.dtype)
     import cupyx  # type: ignore[import-not-found]  # pragma: no cover - GPU only
 
     out = xp.zeros((num, d), dtype=g2.dtype)

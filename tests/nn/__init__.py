@@ -1,0 +1,1 @@
+"""Tests for nabla.nn: layers, initialisers and functional ops against PyTorch (see helpers.py)."""
