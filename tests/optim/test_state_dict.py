@@ -100,10 +100,14 @@ def test_loading_a_torch_state_dict_converts_tensors():
     opt_t.step()
     sd = opt_t.state_dict()
     nb = [nabla.tensor(p.detach().numpy(), requires_grad=True) for p in th]
-    converted = {"state": {i: {k: (v.item() if k == "step" else nabla.tensor(v.numpy())) for k, v in s.items()}
+    torch_only = ("foreach", "fused", "capturable", "differentiable")
+    converted = {"state": {i: {k: (v if k == "step" else nabla.tensor(v.numpy())) for k, v in s.items()}
                            for i, s in sd["state"].items()},
-                 "param_groups": [{k: v for k, v in g.items() if k not in ("foreach", "fused", "capturable",
-                                                                            "differentiable")} for g in sd["param_groups"]]}
+                 "param_groups": [{k: v for k, v in g.items() if k not in torch_only} for g in sd["param_groups"]]}
+    converted["state"][0]["step"] = nabla.tensor(sd["state"][0]["step"].numpy())  # a step tensor becomes a number
+    for i in converted["state"]:
+        if i:
+            converted["state"][i]["step"] = sd["state"][i]["step"].item()
     opt_n = optim.Adam(nb, lr=0.05)
     opt_n.load_state_dict(converted)
     assert opt_n.state[nb[0]]["step"] == 1
