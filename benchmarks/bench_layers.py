@@ -1,4 +1,4 @@
-"""Fused vs composed: batch norm, layer norm and the embedding backward (forward + backward, CPU).
+"""Fused vs composed: linear, batch norm, layer norm and the embedding backward (fwd + bwd, CPU).
 
 Run: ``PYTHONPATH=src python benchmarks/bench_layers.py``. Prints the median time per step of the
 fused op (what ``nabla.functional`` uses) and of the same function composed from nabla primitives,
@@ -54,6 +54,13 @@ def fwd_bwd(f, x, w, b):
 def main() -> None:
     nabla.manual_seed(0)
     print("op                         shape              fused us   composed us   ratio")
+    for n, i, o in [(4, 2, 8), (64, 64, 128), (256, 512, 512)]:
+        x = nabla.randn(n, i, requires_grad=True)
+        w = nabla.randn(o, i, requires_grad=True)
+        b = nabla.randn(o, requires_grad=True)
+        fused = bench(fwd_bwd(F.linear, x, w, b), 200)
+        comp = bench(fwd_bwd(lambda x, w, b: nabla.matmul(x, w.T) + b, x, w, b), 200)
+        print(f"linear                     {str((n, i, o)):18} {fused:9.0f} {comp:12.0f} {comp / fused:8.2f}x")
     for shape in [(64, 128), (256, 512), (32, 64, 16, 16)]:
         x = nabla.randn(*shape, requires_grad=True)
         w = nabla.ones(shape[1], requires_grad=True)

@@ -4,8 +4,8 @@ Every function takes Tensors (and plain settings) and returns a Tensor; state su
 weights or BatchNorm's running statistics is passed in by the caller (the layers in ``nabla.nn``).
 Names, arguments and results follow ``torch.nn.functional``.
 
-Most functions are compositions of primitives from ``nabla.ops``. Batch norm (training mode), layer
-norm and the embedding lookup are fused ops in ``nabla/ops/nn_layers.py``: measured faster than
+Most functions are compositions of primitives from ``nabla.ops``. Linear, batch norm (training
+mode), layer norm and the embedding lookup are fused ops in ``nabla/ops/nn_layers.py``: measured faster than
 their compositions (``benchmarks/bench_layers.py``; see that file's docstring for the numbers).
 """
 
@@ -57,12 +57,14 @@ def linear(input: Tensor, weight: Tensor, bias: "Tensor | None" = None) -> Tenso
         raise ValueError(
             f"linear: expected input (*, {weight.shape[1]}) for a weight of shape {weight.shape}, got {input.shape}"
         )
-    out = matmul(input, weight.T)
-    if bias is not None:
-        if bias.shape != (weight.shape[0],):
-            raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
-        out = out + bias
-    return out
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+    if input.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
+        out = matmul(input, weight.T)  # mixed dtypes: the composed ops promote as PyTorch's ops would
+        return out if bias is None else out + bias
+    if bias is None:
+        return _fused.Linear.apply(input, weight)
+    return _fused.Linear.apply(input, weight, bias)
 
 
 # ------------------------------------------------------------------------------------- activations

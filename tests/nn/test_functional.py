@@ -116,3 +116,18 @@ def test_functional_errors_name_shapes():
         F.layer_norm(nabla.randn(2, 4), 5)
     with pytest.raises(TypeError, match="floating"):
         F.layer_norm(nabla.tensor([[1, 2]]), 2)
+
+
+def test_linear_second_derivatives_and_mixed_dtypes():
+    from .helpers import check_double
+
+    check_double(lambda x, w, b: F.linear(x, w, b).tanh(), [(3, 4), (2, 4), (2,)],
+                 lambda x, w, b: TF.linear(x, w, b).tanh())
+    check_double(lambda x, w: F.linear(x, w) ** 2, [(2, 3, 4), (5, 4)], lambda x, w: TF.linear(x, w) ** 2)
+    check_double(lambda x, w: F.linear(x, w) ** 2, [(4,), (5, 4)], lambda x, w: TF.linear(x, w) ** 2)
+    x = nabla.randn(2, 3, dtype=nabla.float64)
+    w = nabla.randn(4, 3, requires_grad=True)
+    out = F.linear(x, w)
+    assert out.dtype == nabla.float64
+    out.sum().backward()
+    assert w.grad.dtype == nabla.float32 and w.grad.shape == (4, 3)
