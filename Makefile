@@ -20,7 +20,7 @@ demo: $(VENV)/.installed            ## run the main job (the XOR demo until the 
 	$(PY) examples/xor.py
 
 test: $(VENV)/.installed-test       ## run the whole test suite (PyTorch is the oracle)
-	$(PY) -m pytest -n 2 tests
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 tests
 
 bench: $(VENV)/.installed-test      ## nabla vs PyTorch on this machine; writes benchmarks/RESULTS.md
 	$(PY) benchmarks/run.py

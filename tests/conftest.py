@@ -1,8 +1,17 @@
-"""Shared fixtures: every test starts from the same seed."""
+"""Shared fixtures: every test starts from the same seed.
 
-import pytest
+BLAS runs one thread per test worker: pytest-xdist already uses both cores, and OpenBLAS threads on
+small matrices on a busy machine slow tests down many times over (set before NumPy loads).
+"""
 
-import nabla
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
+
+import nabla  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -25,9 +25,15 @@ from .ops import (
 from .ops.elementwise import Mask
 from .tensor import Tensor
 
+from .nn.losses_functional import (  # noqa: E402  the losses live with nn; re-exported here
+    binary_cross_entropy, binary_cross_entropy_with_logits, huber_loss, kl_div, l1_loss, mse_loss, nll_loss,
+)
+
 __all__ = [
     "linear", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
     "step", "dropout", "batch_norm", "layer_norm", "embedding", "cross_entropy",
+    "mse_loss", "l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "nll_loss", "kl_div",
 ]
 
 

@@ -1,13 +1,17 @@
 """Neural-network building blocks with PyTorch's names: ``nabla.nn.Module``, ``nn.Linear``, ...
 
-Layers, losses and initializers arrive module by module; see docs/architecture.md.
+Modules and containers, layers, losses, initializers (``nn.init``), stateless functions
+(``nn.functional``) and training utilities (``nn.utils``); see docs/architecture.md.
 """
 
 from .containers import ModuleDict, ModuleList, Sequential
 from .module import Module
 from .parameter import Parameter
 from .summary import summary
-from . import functional, init  # noqa: E402
+from . import functional, init, utils  # noqa: E402
+from .losses import (  # noqa: E402
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
+)
 from .layers import (  # noqa: E402
     ELU, GELU, BatchNorm1d, BatchNorm2d, Dropout, Embedding, Flatten, Identity, LayerNorm, LeakyReLU, Linear,
     LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Step, Tanh,
@@ -17,4 +21,8 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "sum
 __all__ += [
     "functional", "init", "Linear", "Identity", "Flatten", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU",
     "Softplus", "Softmax", "LogSoftmax", "Step", "Dropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding",
+]
+__all__ += [
+    "utils", "MSELoss", "L1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
+    "KLDivLoss",
 ]
