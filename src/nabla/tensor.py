@@ -76,7 +76,11 @@ class Tensor:
         device: "str | backend.device | None" = None,
         requires_grad: bool = False,
     ) -> None:
-        self._data = _to_array(data, dtype, device, copy=True)
+        self._init_leaf(_to_array(data, dtype, device, copy=True), requires_grad)
+
+    def _init_leaf(self, array: Any, requires_grad: bool) -> None:
+        """Set every slot for a fresh leaf holding ``array`` (shared by Tensor and Parameter)."""
+        self._data = array
         self.grad: "Tensor | None" = None
         self.requires_grad = False
         self._ctx = None

@@ -20,15 +20,7 @@ class Parameter(Tensor):
             data = Tensor([])
         if not isinstance(data, Tensor):
             data = Tensor(data)
-        self._data = data._data
-        self.grad = None
-        self.requires_grad = False
-        self._ctx = None
-        self._version = [0]
-        self._base = None
-        self._hooks = None
-        if requires_grad:
-            self.requires_grad_(True)
+        self._init_leaf(data._data, requires_grad)  # shares the storage of ``data``
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + Tensor.__repr__(self)
