@@ -8,3 +8,4 @@ __all__ = [
     "BatchSampler", "DataLoader", "Dataset", "RandomSampler", "Sampler", "SequentialSampler", "Subset",
     "TensorDataset", "default_collate", "random_split", "toy",
 ]
+from . import datasets
