@@ -1,0 +1,25 @@
+"""Training workflow utilities: streaming metrics (a Trainer will follow)."""
+
+from .metrics import (
+    METRIC_NAMES,
+    Accuracy,
+    ConfusionMatrix,
+    F1Score,
+    MeanAbsoluteError,
+    MeanSquaredError,
+    Metric,
+    Precision,
+    R2Score,
+    Recall,
+    TopKAccuracy,
+    accuracy,
+    confusion_matrix,
+    f1_score,
+    get_metric,
+    mean_absolute_error,
+    mean_squared_error,
+    precision,
+    r2_score,
+    recall,
+    top_k_accuracy,
+)
