@@ -225,8 +225,8 @@ class _ClassCounts(Metric):
 
     def __init__(self, num_classes: "int | None" = None, threshold: "float | None" = None,
                  from_logits: bool = False, name: "str | None" = None):
-        if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, (int, numpy.integer))
-                                        or num_classes < 1):
+        bad = isinstance(num_classes, bool) or not isinstance(num_classes, (int, numpy.integer)) or num_classes < 1
+        if num_classes is not None and bad:
             raise ValueError(f"num_classes must be a positive int or None, got {num_classes!r}")
         self.num_classes = None if num_classes is None else int(num_classes)
         self.threshold, self.from_logits = threshold, from_logits
