@@ -6,6 +6,6 @@ from .loader import BatchSampler, DataLoader, RandomSampler, Sampler, Sequential
 
 __all__ = [
     "BatchSampler", "DataLoader", "Dataset", "RandomSampler", "Sampler", "SequentialSampler", "Subset",
-    "TensorDataset", "default_collate", "random_split", "toy",
+    "TensorDataset", "default_collate", "random_split", "toy", "datasets", "transforms",
 ]
-from . import datasets
+from . import datasets, transforms  # noqa: E402
