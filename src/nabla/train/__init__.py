@@ -1,4 +1,4 @@
-"""Training workflow utilities: streaming metrics (a Trainer will follow)."""
+"""Training workflow: the Trainer loop, callbacks, Keras-style compile/fit, streaming metrics."""
 
 from .metrics import (
     METRIC_NAMES,
@@ -23,3 +23,16 @@ from .metrics import (
     recall,
     top_k_accuracy,
 )
+from . import callbacks, keras
+from .callbacks import (
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ProgressBar,
+    ReduceLROnPlateau,
+    TerminateOnNaN,
+)
+from .keras import LOSSES, OPTIMIZERS, get_loss, get_optimizer
+from .trainer import History, Trainer

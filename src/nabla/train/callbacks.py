@@ -1,0 +1,277 @@
+"""Callbacks for :meth:`Trainer.fit` (Keras' names and behaviour, minus its known bugs).
+
+A callback sees ``self.trainer`` (and ``self.model``); it stops training by setting
+``self.trainer.stop_training = True``. ``logs`` of ``on_epoch_end`` hold ``loss``, the metrics and
+their ``val_`` versions.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import math
+import sys
+from typing import Any
+
+from ..tensor import Tensor
+
+__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau",
+           "CSVLogger", "TerminateOnNaN", "ProgressBar"]
+
+
+class Callback:
+    trainer: Any = None
+
+    def set_trainer(self, trainer: Any) -> None:
+        self.trainer = trainer
+
+    @property
+    def model(self) -> Any:
+        return None if self.trainer is None else self.trainer.model
+
+    def on_train_begin(self, logs: "dict | None" = None) -> None: ...
+    def on_train_end(self, logs: "dict | None" = None) -> None: ...
+    def on_epoch_begin(self, epoch: int, logs: "dict | None" = None) -> None: ...
+    def on_epoch_end(self, epoch: int, logs: "dict | None" = None) -> None: ...
+    def on_batch_end(self, batch: int, logs: "dict | None" = None) -> None: ...
+
+
+def _mode(mode: str, monitor: str) -> str:
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+    if mode != "auto":
+        return mode
+    m = monitor.lower()
+    if m.startswith("val_"):
+        m = m[4:]
+    return "max" if any(k in m for k in ("acc", "f1", "precision", "recall", "r2", "auc")) else "min"
+
+
+class _Monitor(Callback):
+    def __init__(self, monitor: str, mode: str, min_delta: float = 0.0) -> None:
+        self.monitor = monitor
+        self.mode = _mode(mode, monitor)
+        self.min_delta = abs(min_delta)
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def _value(self, logs: "dict | None") -> "float | None":
+        v = (logs or {}).get(self.monitor)
+        if v is None:
+            import warnings
+            warnings.warn(f"{type(self).__name__}: monitored value {self.monitor!r} is not in the logs "
+                          f"(available: {', '.join(sorted(logs or {}))})", RuntimeWarning, stacklevel=3)
+            return None
+        return float(v)
+
+    def _improved(self, v: float) -> bool:
+        if math.isnan(v):
+            return False
+        if self.mode == "min":
+            return v < self.best - self.min_delta
+        return v > self.best + self.min_delta
+
+
+def _snapshot(model: Any) -> dict:
+    return {k: v.detach().clone() if isinstance(v, Tensor) else copy.deepcopy(v)
+            for k, v in model.state_dict().items()}
+
+
+class EarlyStopping(_Monitor):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs.
+    With ``restore_best_weights`` the best epoch's weights are put back when training ends — whether
+    it was stopped early or ran out of epochs (Keras only restores in the first case)."""
+
+    def __init__(self, monitor: str = "val_loss", mode: str = "auto", patience: int = 0, min_delta: float = 0,
+                 restore_best_weights: bool = False) -> None:
+        super().__init__(monitor, mode, min_delta)
+        self.patience = patience
+        self.restore_best_weights = restore_best_weights
+
+    def on_train_begin(self, logs: "dict | None" = None) -> None:
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.wait = 0
+        self.best_epoch = None
+        self.best_weights = None
+        self.stopped_epoch = None
+
+    def on_epoch_end(self, epoch: int, logs: "dict | None" = None) -> None:
+        v = self._value(logs)
+        if v is None:
+            return
+        if self._improved(v):
+            self.best, self.best_epoch, self.wait = v, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = _snapshot(self.model)
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            self.stopped_epoch = epoch
+            self.trainer.stop_training = True
+
+    def on_train_end(self, logs: "dict | None" = None) -> None:
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.load_state_dict(self.best_weights)
+
+
+class ModelCheckpoint(_Monitor):
+    """Save the model's state dict (``nabla.save``) to ``path`` after each epoch, or — with
+    ``save_best_only`` — only when ``monitor`` improved. ``path`` may hold ``{epoch}`` and log keys,
+    e.g. ``"ckpt-{epoch:02d}-{val_loss:.3f}.safetensors"`` (``epoch`` counts from 1)."""
+
+    def __init__(self, path: str, monitor: str = "val_loss", save_best_only: bool = False, mode: str = "auto") -> None:
+        super().__init__(monitor, mode)
+        self.path = str(path)
+        self.save_best_only = save_best_only
+        self.saved: list[str] = []
+
+    def on_train_begin(self, logs: "dict | None" = None) -> None:
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def on_epoch_end(self, epoch: int, logs: "dict | None" = None) -> None:
+        from ..io import save
+
+        if self.save_best_only:
+            v = self._value(logs)
+            if v is None or not self._improved(v):
+                return
+            self.best = v
+        path = self.path.format(epoch=epoch + 1, **(logs or {}))
+        save(self.model.state_dict(), path)
+        self.saved.append(path)
+
+
+class LearningRateScheduler(Callback):
+    """Step a ``nabla.optim.lr_scheduler`` scheduler once per epoch (``ReduceLROnPlateau`` gets the
+    ``monitor`` value of the epoch's logs). ``logs["lr"]`` records the lr used in the epoch."""
+
+    def __init__(self, scheduler: Any, monitor: str = "val_loss") -> None:
+        self.scheduler = scheduler
+        self.monitor = monitor
+
+    def on_epoch_end(self, epoch: int, logs: "dict | None" = None) -> None:
+        from ..optim.lr_scheduler import ReduceLROnPlateau as _Plateau
+
+        if logs is not None:
+            logs["lr"] = self.scheduler.optimizer.param_groups[0]["lr"]
+        if isinstance(self.scheduler, _Plateau):
+            logs = logs or {}
+            key = self.monitor if self.monitor in logs else "loss"
+            if key not in logs:
+                raise KeyError(f"LearningRateScheduler: {self.monitor!r} is not in the logs")
+            self.scheduler.step(float(logs[key]))
+        else:
+            self.scheduler.step()
+
+
+class ReduceLROnPlateau(LearningRateScheduler):
+    """``LearningRateScheduler(nabla.optim.lr_scheduler.ReduceLROnPlateau(...))`` on the trainer's
+    optimizer, built when training begins."""
+
+    def __init__(self, monitor: str = "val_loss", mode: str = "auto", factor: float = 0.1, patience: int = 10,
+                 min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0) -> None:
+        super().__init__(None, monitor)
+        self.kwargs = dict(mode=_mode(mode, monitor), factor=factor, patience=patience, threshold=min_delta,
+                           threshold_mode="abs", cooldown=cooldown, min_lr=min_lr)
+
+    def on_train_begin(self, logs: "dict | None" = None) -> None:
+        from ..optim.lr_scheduler import ReduceLROnPlateau as _Plateau
+
+        self.scheduler = _Plateau(self.trainer.optimizer, **self.kwargs)
+
+
+class CSVLogger(Callback):
+    """Write one CSV row per epoch (``epoch`` then the log keys) to ``path``."""
+
+    def __init__(self, path: str, separator: str = ",", append: bool = False) -> None:
+        self.path = str(path)
+        self.separator = separator
+        self.append = append
+        self._file = None
+        self._writer = None
+        self._keys: "list[str] | None" = None
+
+    def on_train_begin(self, logs: "dict | None" = None) -> None:
+        self._file = open(self.path, "a" if self.append else "w", newline="")
+        self._writer = None
+        self._keys = None
+
+    def on_epoch_end(self, epoch: int, logs: "dict | None" = None) -> None:
+        logs = logs or {}
+        if self._writer is None:
+            self._keys = sorted(logs)
+            self._writer = csv.writer(self._file, delimiter=self.separator)
+            self._writer.writerow(["epoch"] + self._keys)
+        self._writer.writerow([epoch] + [logs.get(k, "") for k in self._keys])
+        self._file.flush()
+
+    def on_train_end(self, logs: "dict | None" = None) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class TerminateOnNaN(Callback):
+    """Stop training as soon as a batch loss is NaN or infinite."""
+
+    def __init__(self) -> None:
+        self.terminated_at: "tuple[int, int] | None" = None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch: int, logs: "dict | None" = None) -> None:
+        self._epoch = epoch
+
+    def on_batch_end(self, batch: int, logs: "dict | None" = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.terminated_at = (self._epoch, batch)
+            self.trainer.stop_training = True
+
+
+class ProgressBar(Callback):
+    """A tqdm bar per epoch with the running loss, then the epoch's logs. Off a terminal (CI logs)
+    only the per-epoch summary lines are printed, so the output stays readable."""
+
+    def __init__(self, file: Any = None, leave: bool = True) -> None:
+        self.file = file
+        self.leave = leave
+        self._bar = None
+
+    def _out(self) -> Any:
+        return self.file if self.file is not None else sys.stderr
+
+    def on_epoch_begin(self, epoch: int, logs: "dict | None" = None) -> None:
+        from tqdm.auto import tqdm
+
+        out = self._out()
+        tty = hasattr(out, "isatty") and out.isatty()
+        self._bar = tqdm(total=getattr(self.trainer, "steps_per_epoch", None),
+                         desc=f"Epoch {epoch + 1}/{getattr(self.trainer, 'epochs', '?')}",
+                         file=out, leave=self.leave, disable=not tty, dynamic_ncols=True)
+        self._loss, self._n = 0.0, 0
+
+    def on_batch_end(self, batch: int, logs: "dict | None" = None) -> None:
+        if self._bar is None:
+            return
+        loss = (logs or {}).get("loss")
+        if loss is not None:
+            self._loss += float(loss)
+            self._n += 1
+        self._bar.update(1)
+        if not self._bar.disable and self._n:
+            self._bar.set_postfix(loss=f"{self._loss / self._n:.4f}", refresh=False)
+
+    def on_epoch_end(self, epoch: int, logs: "dict | None" = None) -> None:
+        text = " - ".join(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in (logs or {}).items())
+        bar, self._bar = self._bar, None
+        if bar is not None and not bar.disable:
+            bar.set_postfix_str(text, refresh=True)
+            bar.close()
+        else:
+            if bar is not None:
+                bar.close()
+            print(f"Epoch {epoch + 1}/{getattr(self.trainer, 'epochs', '?')} - {text}", file=self._out(), flush=True)
+
+    def on_train_end(self, logs: "dict | None" = None) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

@@ -1,0 +1,222 @@
+"""The training loop: :class:`Trainer` (fit / evaluate / predict with callbacks) and :class:`History`.
+
+A batch is a tuple ``(inputs, targets)`` (more inputs: ``(x1, x2, ..., y)``) or a lone input tensor
+for :meth:`Trainer.predict`. Subclasses customise a step by overriding :meth:`Trainer.train_step`
+or :meth:`Trainer.eval_step`; both return a dict whose ``"loss"`` (a float) is averaged per epoch.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Iterable, Sequence
+
+from ..autograd import no_grad
+from ..data.dataset import Dataset
+from ..data.loader import DataLoader
+from ..ops import cat
+from ..tensor import Tensor
+from .metrics import Metric, get_metric
+
+__all__ = ["Trainer", "History"]
+
+
+class History:
+    """Per-epoch logs of a :meth:`Trainer.fit` run: ``history["loss"]``, ``history["val_accuracy"]``,
+    ...; ``epoch`` lists the (0-based) epochs that ran."""
+
+    def __init__(self) -> None:
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+
+    def append(self, epoch: int, logs: dict[str, Any]) -> None:
+        self.epoch.append(epoch)
+        for k, v in logs.items():
+            self.history.setdefault(k, []).append(v)
+
+    def __getitem__(self, key: str) -> list[float]:
+        return self.history[key]
+
+    def __repr__(self) -> str:
+        return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
+
+
+def _split(batch: Any) -> tuple[tuple, Any]:
+    """``(inputs, target)`` of a batch: the last element of a tuple/list is the target."""
+    if isinstance(batch, (tuple, list)):
+        if len(batch) == 1:
+            return (batch[0],), None
+        return tuple(batch[:-1]), batch[-1]
+    return (batch,), None
+
+
+def _to(x: Any, device: Any) -> Any:
+    if device is None:
+        return x
+    if isinstance(x, Tensor):
+        return x.to(device)
+    if isinstance(x, (tuple, list)):
+        return type(x)(_to(v, device) for v in x)
+    if isinstance(x, dict):
+        return {k: _to(v, device) for k, v in x.items()}
+    return x
+
+
+def as_loader(data: Any, batch_size: int = 32, shuffle: bool = False) -> Iterable:
+    """A DataLoader for a Dataset; anything else iterable (a DataLoader, a list of batches) as is."""
+    if isinstance(data, Dataset) or (hasattr(data, "__getitem__") and hasattr(data, "__len__")
+                                      and not isinstance(data, (list, tuple, DataLoader))):
+        return DataLoader(data, batch_size=batch_size, shuffle=shuffle)
+    return data
+
+
+class Trainer:
+    """Train ``model`` with ``optimizer`` on ``loss_fn(output, target)``, tracking streaming
+    ``metrics`` (names for :func:`get_metric`, classes or :class:`Metric` instances)."""
+
+    def __init__(self, model: Any, optimizer: Any, loss_fn: Callable, metrics: Sequence[Any] = (),
+                 device: Any = None) -> None:
+        self.model = model
+        self.optimizer = optimizer
+        self.loss_fn = loss_fn
+        self.metrics: list[Metric] = [get_metric(m) for m in (metrics or ())]
+        self.device = device
+        if device is not None:
+            model.to(device)
+        self.stop_training = False
+        self.history = History()
+
+    # ----------------------------------------------------------------------------- steps
+
+    def forward(self, inputs: tuple) -> Any:
+        return self.model(*inputs)
+
+    def train_step(self, batch: Any) -> dict[str, Any]:
+        """One optimisation step on ``batch``; returns ``{"loss": float, "output": ..., "target": ...}``
+        (``output``/``target`` feed the metrics and are optional)."""
+        inputs, target = _split(_to(batch, self.device))
+        self.optimizer.zero_grad()
+        output = self.forward(inputs)
+        loss = self.loss_fn(output, target)
+        loss.backward()
+        self.optimizer.step()
+        return {"loss": float(loss.item()), "output": output.detach(), "target": target}
+
+    def eval_step(self, batch: Any) -> dict[str, Any]:
+        """Loss (and outputs for the metrics) of ``batch`` without updating the model."""
+        inputs, target = _split(_to(batch, self.device))
+        output = self.forward(inputs)
+        loss = self.loss_fn(output, target)
+        return {"loss": float(loss.item()), "output": output, "target": target}
+
+    # ----------------------------------------------------------------------------- loops
+
+    def _reset_metrics(self) -> None:
+        for m in self.metrics:
+            m.reset()
+
+    def _update_metrics(self, out: dict[str, Any]) -> None:
+        if self.metrics and out.get("output") is not None and out.get("target") is not None:
+            for m in self.metrics:
+                m.update(out["output"], out["target"])
+
+    def _results(self, prefix: str = "") -> dict[str, Any]:
+        return {prefix + m.name: m.result() for m in self.metrics}
+
+    def _run_epoch(self, loader: Iterable, callbacks: Sequence[Any]) -> dict[str, Any]:
+        self.model.train()
+        self._reset_metrics()
+        total, n = 0.0, 0
+        for i, batch in enumerate(loader):
+            out = self.train_step(batch)
+            loss = float(out["loss"])
+            total += loss
+            n += 1
+            self._update_metrics(out)
+            for cb in callbacks:
+                cb.on_batch_end(i, {"loss": loss})
+            if self.stop_training:
+                break
+        logs = {"loss": total / max(n, 1)}
+        logs.update(self._results())
+        return logs
+
+    def fit(self, train_data: Any, epochs: int = 1, val_data: Any = None, callbacks: Sequence[Any] = (),
+            verbose: int = 1, batch_size: int = 32, shuffle: bool = True) -> History:
+        """Train for ``epochs`` epochs; ``train_data``/``val_data`` are DataLoaders (or Datasets, then
+        batched with ``batch_size``, the training set shuffled when ``shuffle``). Returns a History."""
+        from .callbacks import ProgressBar
+
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+            raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
+        loader = as_loader(train_data, batch_size, shuffle)
+        val_loader = None if val_data is None else as_loader(val_data, batch_size, False)
+        callbacks = list(callbacks or ())
+        if verbose and not any(isinstance(cb, ProgressBar) for cb in callbacks):
+            callbacks.append(ProgressBar())
+        self.history = History()
+        self.stop_training = False
+        self.epochs = epochs
+        self.steps_per_epoch = len(loader) if hasattr(loader, "__len__") else None
+        for cb in callbacks:
+            cb.set_trainer(self)
+        for cb in callbacks:
+            cb.on_train_begin({})
+        for epoch in range(epochs):
+            for cb in callbacks:
+                cb.on_epoch_begin(epoch, {})
+            logs = self._run_epoch(loader, callbacks)
+            if val_loader is not None and not self.stop_training:
+                logs.update({"val_" + k: v for k, v in self.evaluate(val_loader).items()})
+            for cb in callbacks:
+                cb.on_epoch_end(epoch, logs)
+            self.history.append(epoch, logs)
+            if self.stop_training:
+                break
+        for cb in callbacks:
+            cb.on_train_end({})
+        return self.history
+
+    def evaluate(self, data: Any, batch_size: int = 32) -> dict[str, Any]:
+        """Mean loss and the metrics over ``data`` (eval mode, no gradients)."""
+        loader = as_loader(data, batch_size, False)
+        was_training = getattr(self.model, "training", True)
+        self.model.eval()
+        self._reset_metrics()
+        total, count = 0.0, 0
+        try:
+            with no_grad():
+                for batch in loader:
+                    out = self.eval_step(batch)
+                    _, target = _split(batch)
+                    k = len(target) if isinstance(target, Tensor) and target.ndim > 0 else 1
+                    total += float(out["loss"]) * k
+                    count += k
+                    self._update_metrics(out)
+        finally:
+            self.model.train(was_training)
+        logs = {"loss": total / count if count else math.nan}
+        logs.update(self._results())
+        return logs
+
+    def predict(self, data: Any, batch_size: int = 32) -> Tensor:
+        """The model's outputs over ``data``, concatenated along the batch (eval mode, no gradients).
+        The batches may be ``(x, y)`` (``y`` is ignored) or lone inputs."""
+        loader = as_loader(data, batch_size, False)
+        was_training = getattr(self.model, "training", True)
+        self.model.eval()
+        outs = []
+        try:
+            with no_grad():
+                for batch in loader:
+                    if isinstance(batch, (tuple, list)) and len(batch) > 1:
+                        inputs = tuple(batch[:-1])
+                    elif isinstance(batch, (tuple, list)):
+                        inputs = tuple(batch)
+                    else:
+                        inputs = (batch,)
+                    outs.append(self.forward(_to(inputs, self.device)))
+        finally:
+            self.model.train(was_training)
+        if not outs:
+            raise ValueError("predict: no data")
+        return cat(outs, 0)
