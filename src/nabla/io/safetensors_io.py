@@ -320,7 +320,12 @@ def _read_header(path: str) -> tuple[list[tuple[str, str, list[int], int, int, i
     size = os.path.getsize(path)
     with open(path, "rb") as f:
         head = f.read(8)
-        for looks_like, what in _FOREIGN_FORMATS:
+        # A real safetensors file can start with the same bytes as a pickle (a header length whose low
+        # byte is 0x80): sniff other formats only when the bytes do not parse as a safetensors header.
+        n_guess = int.from_bytes(head, "little") if len(head) == 8 else -1
+        plausible = 0 < n_guess <= min(_HEADER_LIMIT, size - 8) and f.read(1) == b"{"
+        f.seek(8)
+        for looks_like, what in () if plausible else _FOREIGN_FORMATS:
             if looks_like(head):
                 raise ValueError(
                     f"nabla.load: {path!r} is not a safetensors file: it looks like {what}. nabla reads only "
