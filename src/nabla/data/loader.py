@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numbers
+import queue
+import threading
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy
@@ -121,7 +123,11 @@ class DataLoader:
         sampler: "Iterable[int] | None" = None,
         generator: "backend.Generator | None" = None,
         batch_sampler: "Iterable[list[int]] | None" = None,
+        prefetch: int = 0,
     ) -> None:
+        if not isinstance(prefetch, int) or prefetch < 0:
+            raise ValueError(f"DataLoader: prefetch must be a non-negative int (batches made ahead), got {prefetch!r}")
+        self.prefetch = prefetch
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler is mutually exclusive with shuffle")
         if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
@@ -140,12 +146,20 @@ class DataLoader:
         self._fast = collate_fn is None and isinstance(dataset, TensorDataset)
 
     def __iter__(self) -> Iterator[Any]:
-        if self.batch_sampler is None:  # batch_size=None: samples one by one, uncollated
+        if not self.prefetch:
+            return self._batches(self.batch_sampler)
+        # Draw the epoch's indices (the shuffle) here, in the caller's thread, so random draws happen
+        # in the same order as without prefetching and runs stay reproducible.
+        plan = list(self.batch_sampler) if self.batch_sampler is not None else None
+        return _prefetched(self._batches(plan), self.prefetch)
+
+    def _batches(self, batch_sampler: "Iterable[list[int]] | None") -> Iterator[Any]:
+        if batch_sampler is None:  # batch_size=None: samples one by one, uncollated
             for i in self.sampler:
                 yield self.dataset[i]
             return
         collate = self.collate_fn or default_collate
-        for idx in self.batch_sampler:
+        for idx in batch_sampler:
             if self._fast:
                 yield self.dataset._batch(numpy.asarray(idx, dtype=numpy.int64))
             else:
@@ -155,3 +169,43 @@ class DataLoader:
         if self.batch_sampler is None:
             return len(self.sampler)  # type: ignore[arg-type]
         return len(self.batch_sampler)  # type: ignore[arg-type]
+
+
+def _prefetched(batches: Iterator[Any], depth: int) -> Iterator[Any]:
+    """Make up to ``depth`` batches ahead in a background thread, so the next batch is ready while
+    the model steps (NumPy releases the GIL in the copying that cutting a batch costs).
+
+    The batch order is unchanged; an error in the producer is raised in the consumer; leaving the
+    loop early stops the thread.
+    """
+    q: "queue.Queue[Any]" = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for b in batches:
+                while not stop.is_set():
+                    try:
+                        q.put((b, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put((done, None))
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer
+            q.put((done, e))
+
+    worker = threading.Thread(target=produce, name="nabla-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, err = q.get()
+            if item is done:
+                if err is not None:
+                    raise err
+                return
+            yield item
+    finally:
+        stop.set()
