@@ -26,7 +26,7 @@ from .ops import (
     unsqueeze, var, view, where,
 )
 
-from . import data, io, nn, optim, train  # noqa: E402
+from . import data, io, models, nn, optim, train  # noqa: E402
 from .io import load, save  # noqa: E402
 from .nn import summary  # noqa: E402
 

@@ -1,0 +1,10 @@
+"""The model zoo: ``nabla.models.get_model("mlp", in_features=784, num_classes=10)``.
+
+Each model file registers its builders with ``register_model``; later issues add the CNNs and
+sequence models.
+"""
+
+from .mlp import mlp, perceptron
+from .registry import get_model, list_models, register_model
+
+__all__ = ["get_model", "list_models", "register_model", "mlp", "perceptron"]
