@@ -17,6 +17,7 @@ floor: what the arithmetic costs with no framework at all (same BLAS as nabla).
 from __future__ import annotations
 
 import numpy
+from timing import sgd_phases
 
 NAME = "mlp"
 SIZES = (784, 256, 256, 10)
@@ -54,33 +55,13 @@ def make_phases(lib, cross_entropy, params_np, x_np, y_np, lr: float = LR):
     params = [lib.tensor(a, requires_grad=True) for a in params_np]
     x, y = lib.tensor(x_np), lib.tensor(y_np)
     w1, b1, w2, b2, w3, b3 = params
-    no_grad = lib.no_grad
 
     def forward():
         h = (x @ w1 + b1).relu()
         h = (h @ w2 + b2).relu()
         return cross_entropy(h @ w3 + b3, y)
 
-    def forward_backward():
-        loss = forward()
-        loss.backward()
-        for q in params:
-            q.grad = None
-        return loss
-
-    def update():
-        with no_grad():
-            for q in params:
-                q -= lr * q.grad
-                q.grad = None
-
-    def step():
-        loss = forward()
-        loss.backward()
-        update()
-        return loss
-
-    return {"forward": forward, "forward+backward": forward_backward, "update": update, "step": step}, params
+    return sgd_phases(lib, forward, params, lr), params
 
 
 def make_step(lib, cross_entropy, params_np, x_np, y_np, lr: float = LR):

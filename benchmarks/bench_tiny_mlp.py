@@ -22,6 +22,7 @@ is the floor: what the arithmetic itself costs at this size.
 from __future__ import annotations
 
 import numpy
+from timing import sgd_phases
 
 NAME = "tiny_mlp"
 SIZES = (2, 8, 8, 1)
@@ -63,7 +64,6 @@ def make_phases(lib, params_np: list[numpy.ndarray], x_np: numpy.ndarray, y_np: 
     params = [lib.tensor(a, requires_grad=True) for a in params_np]
     x, y = lib.tensor(x_np), lib.tensor(y_np)
     w1, b1, w2, b2, w3, b3 = params
-    no_grad = lib.no_grad
 
     def forward():
         h = (x @ w1 + b1).tanh()
@@ -71,26 +71,7 @@ def make_phases(lib, params_np: list[numpy.ndarray], x_np: numpy.ndarray, y_np: 
         p = (h @ w3 + b3).sigmoid().clamp(1e-7, 1 - 1e-7)
         return -(y * p.log() + (1 - y) * (1 - p).log()).mean()
 
-    def forward_backward():
-        loss = forward()
-        loss.backward()
-        for q in params:
-            q.grad = None
-        return loss
-
-    def update():
-        with no_grad():
-            for q in params:
-                q -= lr * q.grad
-                q.grad = None
-
-    def step():
-        loss = forward()
-        loss.backward()
-        update()
-        return loss
-
-    return {"forward": forward, "forward+backward": forward_backward, "update": update, "step": step}, params
+    return sgd_phases(lib, forward, params, lr), params
 
 
 def make_step(lib, params_np: list[numpy.ndarray], x_np: numpy.ndarray, y_np: numpy.ndarray, lr: float = LR):

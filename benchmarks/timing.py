@@ -157,3 +157,33 @@ def compare(fns: dict[str, Callable[[], object]], settings: Settings) -> dict[st
         for name in order:
             samples[name].append(_time_block(fns[name], calls[name]) / calls[name])
     return {name: Stats(numpy.asarray(samples[name]), calls[name]) for name in names}
+
+
+def sgd_phases(lib, forward, params, lr):
+    """The phases of a hand-written SGD training step over ``forward()``'s loss, for ``lib`` (nabla or torch).
+
+    ``forward+backward`` drops the gradients afterwards (``q.grad = None``) so nothing accumulates;
+    ``update`` is ``with no_grad(): q -= lr * q.grad; q.grad = None``; ``step`` is all three.
+    """
+    no_grad = lib.no_grad
+
+    def forward_backward():
+        loss = forward()
+        loss.backward()
+        for q in params:
+            q.grad = None
+        return loss
+
+    def update():
+        with no_grad():
+            for q in params:
+                q -= lr * q.grad
+                q.grad = None
+
+    def step():
+        loss = forward()
+        loss.backward()
+        update()
+        return loss
+
+    return {"forward": forward, "forward+backward": forward_backward, "update": update, "step": step}
