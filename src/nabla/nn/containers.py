@@ -8,7 +8,38 @@ from typing import Any, Iterable, Iterator, Mapping
 from .module import Module
 
 
-class Sequential(Module):
+class _IndexedModules(Module):
+    """List behaviour shared by Sequential and ModuleList: children named "0", "1", ... in order."""
+
+    def append(self, module: Module) -> Any:
+        n = len(self._modules)
+        self.add_module(str(n), _as_module(module, n, f"{type(self).__name__}.append"))
+        return self
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def __getitem__(self, idx: "int | slice") -> Any:
+        items = list(self._modules.items())
+        if isinstance(idx, slice):
+            return self._slice(items[idx])
+        try:
+            return items[idx][1]
+        except IndexError:
+            raise IndexError(f"{type(self).__name__} index {idx} is out of range for {len(items)} modules") from None
+
+    def __setitem__(self, idx: int, module: Module) -> None:
+        key = list(self._modules)[idx]
+        self.add_module(key, _as_module(module, idx, type(self).__name__))
+
+    def _slice(self, items: list) -> Module:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+class Sequential(_IndexedModules):
     """Modules applied one after another: ``Sequential(Linear(2, 8), Tanh(), Linear(8, 1))``.
 
     Also accepts one ``OrderedDict`` of named modules. Children are named "0", "1", ... otherwise.
@@ -28,27 +59,11 @@ class Sequential(Module):
             x = m(x)
         return x
 
-    def append(self, module: Module) -> "Sequential":
-        self.add_module(str(len(self._modules)), _as_module(module, len(self._modules), "Sequential.append"))
-        return self
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def __getitem__(self, idx: "int | slice") -> Any:
-        items = list(self._modules.items())
-        if isinstance(idx, slice):
-            return Sequential(OrderedDict(items[idx]))
-        try:
-            return items[idx][1]
-        except IndexError:
-            raise IndexError(f"Sequential index {idx} is out of range for {len(items)} modules") from None
+    def _slice(self, items: list) -> "Sequential":
+        return Sequential(OrderedDict(items))
 
 
-class ModuleList(Module):
+class ModuleList(_IndexedModules):
     """A list of modules whose parameters the parent model sees (a plain list would hide them)."""
 
     def __init__(self, modules: "Iterable[Module] | None" = None) -> None:
@@ -56,33 +71,13 @@ class ModuleList(Module):
         for m in modules or []:
             self.append(m)
 
-    def append(self, module: Module) -> "ModuleList":
-        self.add_module(str(len(self._modules)), _as_module(module, len(self._modules), "ModuleList"))
-        return self
-
     def extend(self, modules: Iterable[Module]) -> "ModuleList":
         for m in modules:
             self.append(m)
         return self
 
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def __getitem__(self, idx: "int | slice") -> Any:
-        items = list(self._modules.values())
-        if isinstance(idx, slice):
-            return ModuleList(items[idx])
-        try:
-            return items[idx]
-        except IndexError:
-            raise IndexError(f"ModuleList index {idx} is out of range for {len(items)} modules") from None
-
-    def __setitem__(self, idx: int, module: Module) -> None:
-        key = list(self._modules)[idx]
-        self.add_module(key, _as_module(module, idx, "ModuleList"))
+    def _slice(self, items: list) -> "ModuleList":
+        return ModuleList(m for _, m in items)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("ModuleList has no forward(): iterate over it in your model's forward")
