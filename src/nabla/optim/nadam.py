@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, array_module, check_betas, check_number
+from .optimizer import Optimizer, array_module, check_adam_family, check_number
 
 
 class NAdam(Optimizer):
@@ -46,14 +46,10 @@ class NAdam(Optimizer):
                  decoupled_weight_decay: bool = False, *, maximize: bool = False) -> None:
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay,
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
-        self._check_group(defaults)
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict[str, Any]) -> None:
-        check_number("lr", group["lr"], label="learning rate")
-        check_number("eps", group["eps"], label="epsilon value")
-        check_betas(group["betas"])
-        check_number("weight_decay", group["weight_decay"])
+        check_adam_family(group)
         check_number("momentum_decay", group["momentum_decay"])
 
     def _step_group(self, group: dict[str, Any]) -> None:

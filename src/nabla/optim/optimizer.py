@@ -54,6 +54,14 @@ def _is_real_scalar(value: Any) -> bool:
     return hasattr(value, "dtype") and getattr(value, "ndim", 1) == 0 and value.dtype.kind in "iuf"
 
 
+def check_adam_family(group: dict[str, Any]) -> None:
+    """The hyperparameters Adam, AdamW, Adamax and NAdam share: lr, eps, betas, weight_decay."""
+    check_number("lr", group["lr"], label="learning rate")
+    check_number("eps", group["eps"], label="epsilon value")
+    check_betas(group["betas"])
+    check_number("weight_decay", group["weight_decay"])
+
+
 def check_betas(betas: Any) -> None:
     """``betas`` must be a pair of numbers in [0, 1)."""
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
@@ -88,6 +96,7 @@ class Optimizer:
     """
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        self._check_group(defaults)  # bad hyperparameters are reported before anything about params
         self.defaults = dict(defaults)
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []

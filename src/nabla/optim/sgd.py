@@ -40,7 +40,6 @@ class SGD(Optimizer):
                  weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False) -> None:
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                         nesterov=nesterov, maximize=maximize)
-        self._check_group(defaults)
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict[str, Any]) -> None:
