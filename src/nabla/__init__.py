@@ -9,7 +9,7 @@ from . import autograd, backend, ops
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import (
     bool_, device, double, float16, float32, float64, get_default_dtype, half, int8, int16, int32, int64,
-    long, manual_seed, set_default_dtype, uint8, Generator, default_generator,
+    long, manual_seed, set_default_dtype, uint8, Generator, default_generator, get_rng_state, set_rng_state,
 )
 from .backend import cuda_is_available
 from .creation import (

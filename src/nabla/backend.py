@@ -206,6 +206,27 @@ class Generator:
     def initial_seed(self) -> "int | None":
         return self._seed
 
+    def get_state(self) -> dict[str, Any]:
+        """The CPU stream's state (plain ints and strings, so ``nabla.save`` can store it).
+
+        GPU streams are not included: they are re-derived from the CPU stream on first use after
+        :meth:`set_state`, so a resumed run is bit-identical on the CPU only.
+        """
+        return {"seed": self._seed, "numpy": self.numpy.bit_generator.state}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`get_state` snapshot; later draws repeat those that followed it."""
+        if not isinstance(state, dict) or "numpy" not in state:
+            raise ValueError("Generator.set_state: expected a dict from Generator.get_state()")
+        bit = state["numpy"]
+        name = bit.get("bit_generator") if isinstance(bit, dict) else None
+        if name != type(self.numpy.bit_generator).__name__:
+            raise ValueError(f"Generator.set_state: state is for bit generator {name!r}, this generator uses "
+                             f"{type(self.numpy.bit_generator).__name__}")
+        self.numpy.bit_generator.state = bit
+        self._seed = state.get("seed")
+        self._cuda = {}
+
     def for_device(self, d: device):
         """The generator for ``d``: a ``numpy.random.Generator`` or a CuPy ``RandomState``."""
         if d.type == "cpu":
@@ -220,6 +241,26 @@ class Generator:
 
 
 default_generator = Generator()
+
+
+def get_rng_state() -> dict[str, Any]:
+    """Everything a run's random draws depend on: nabla's default generator and Python's ``random``."""
+    return {"nabla": default_generator.get_state(), "python": _pyrandom.getstate()}
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore a :func:`get_rng_state` snapshot (e.g. when resuming from a checkpoint)."""
+    if not isinstance(state, dict) or "nabla" not in state:
+        raise ValueError("set_rng_state: expected a dict from nabla.get_rng_state()")
+    default_generator.set_state(state["nabla"])
+    py = state.get("python")
+    if py is not None:
+        _pyrandom.setstate(_as_tuples(py))
+
+
+def _as_tuples(x: Any) -> Any:
+    """``random.setstate`` wants tuples; a state that went through JSON may hold lists."""
+    return tuple(_as_tuples(v) for v in x) if isinstance(x, (list, tuple)) else x
 
 
 def manual_seed(seed: int) -> Generator:

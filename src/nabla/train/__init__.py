@@ -34,5 +34,6 @@ from .callbacks import (
     ReduceLROnPlateau,
     TerminateOnNaN,
 )
+from .checkpoint import BackupAndRestore, load_checkpoint, restore_checkpoint, save_checkpoint
 from .keras import LOSSES, OPTIMIZERS, get_loss, get_optimizer
 from .trainer import History, Trainer

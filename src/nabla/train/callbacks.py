@@ -20,7 +20,14 @@ __all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "LearningRateSchedule
 
 
 class Callback:
+    """Base class: override the hooks you need. ``order`` sorts callbacks (stable, low first).
+
+    A callback with state worth resuming defines ``state_dict()``/``load_state_dict()``; training
+    checkpoints (``BackupAndRestore``, ``nabla train --resume``) store and restore it.
+    """
+
     trainer: Any = None
+    order: int = 0
 
     def set_trainer(self, trainer: Any) -> None:
         self.trainer = trainer
@@ -112,6 +119,15 @@ class EarlyStopping(_Monitor):
         if self.restore_best_weights and self.best_weights is not None:
             self.model.load_state_dict(self.best_weights)
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "wait": self.wait, "best_epoch": self.best_epoch,
+                "best_weights": self.best_weights, "stopped_epoch": self.stopped_epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.wait = state["best"], state["wait"]
+        self.best_epoch, self.stopped_epoch = state["best_epoch"], state["stopped_epoch"]
+        self.best_weights = state["best_weights"]
+
 
 class ModelCheckpoint(_Monitor):
     """Save the model's state dict (``nabla.save``) to ``path`` after each epoch, or — with
@@ -139,6 +155,12 @@ class ModelCheckpoint(_Monitor):
         save(self.model.state_dict(), path)
         self.saved.append(path)
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "saved": list(self.saved)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.saved = state["best"], list(state["saved"])
+
 
 class LearningRateScheduler(Callback):
     """Step a ``nabla.optim.lr_scheduler`` scheduler once per epoch (``ReduceLROnPlateau`` gets the
@@ -161,6 +183,13 @@ class LearningRateScheduler(Callback):
             self.scheduler.step(float(logs[key]))
         else:
             self.scheduler.step()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"scheduler": self.scheduler.state_dict() if self.scheduler is not None else None}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("scheduler") is not None and self.scheduler is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
 
 
 class ReduceLROnPlateau(LearningRateScheduler):

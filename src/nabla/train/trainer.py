@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Iterable, Sequence
 
+from .. import backend
 from ..autograd import no_grad
 from ..data.dataset import Dataset
 from ..data.loader import DataLoader
@@ -122,15 +123,28 @@ class Trainer:
     def _results(self, prefix: str = "") -> dict[str, Any]:
         return {prefix + m.name: m.result() for m in self.metrics}
 
-    def _run_epoch(self, loader: Iterable, callbacks: Sequence[Any]) -> dict[str, Any]:
+    def _run_epoch(self, loader: Iterable, callbacks: Sequence[Any], resume: "dict | None" = None) -> dict[str, Any]:
+        """One pass over ``loader``. ``resume`` (from a mid-epoch checkpoint) replays the epoch's
+        shuffle from its saved RNG state, skips the batches already done, then restores the RNG."""
         self.model.train()
         self._reset_metrics()
-        total, n = 0.0, 0
-        for i, batch in enumerate(loader):
+        total, n, skip = 0.0, 0, 0
+        if resume is not None and resume["step"] and resume.get("epoch_rng") is not None:
+            backend.set_rng_state(resume["epoch_rng"])
+            skip = resume["step"]
+            total, n = float(resume["running"]["loss"]), int(resume["running"]["batches"])
+        self._epoch_rng = backend.get_rng_state()
+        batches = iter(loader)
+        if skip:
+            for _ in range(skip):  # same draws (shuffle, augmentation) as the interrupted epoch
+                next(batches)
+            backend.set_rng_state(resume["rng"])
+        for i, batch in enumerate(batches, start=skip):
             out = self.train_step(batch)
             loss = float(out["loss"])
             total += loss
             n += 1
+            self._running = {"loss": total, "batches": n}
             self._update_metrics(out)
             for cb in callbacks:
                 cb.on_batch_end(i, {"loss": loss})
@@ -153,18 +167,31 @@ class Trainer:
         callbacks = list(callbacks or ())
         if verbose and not any(isinstance(cb, ProgressBar) for cb in callbacks):
             callbacks.append(ProgressBar())
+        callbacks.sort(key=lambda cb: getattr(cb, "order", 0))  # stable: checkpointing runs last
+        self.callbacks = callbacks
         self.history = History()
         self.stop_training = False
         self.epochs = epochs
         self.steps_per_epoch = len(loader) if hasattr(loader, "__len__") else None
+        self._resume = None
         for cb in callbacks:
             cb.set_trainer(self)
         for cb in callbacks:
             cb.on_train_begin({})
-        for epoch in range(epochs):
+        resume, self._resume = self._resume, None  # set by BackupAndRestore when it restored a checkpoint
+        start = 0
+        if resume is not None:
+            start = resume["epoch"]
+            self.stop_training = resume["stopped"]
+            if not resume["step"]:
+                backend.set_rng_state(resume["rng"])
+        for epoch in range(start, epochs):
+            if self.stop_training:
+                break
+            self._epoch = epoch
             for cb in callbacks:
                 cb.on_epoch_begin(epoch, {})
-            logs = self._run_epoch(loader, callbacks)
+            logs = self._run_epoch(loader, callbacks, resume if resume is not None and epoch == start else None)
             if val_loader is not None and not self.stop_training:
                 logs.update({"val_" + k: v for k, v in self.evaluate(val_loader).items()})
             for cb in callbacks:
