@@ -23,6 +23,10 @@ from .ops import (
     matmul, relu as _relu, sigmoid as _sigmoid, softmax as _softmax, softplus as _softplus, tanh as _tanh,
 )
 from .ops.elementwise import Mask
+from .ops.conv import conv1d, conv2d, conv_transpose2d  # convolution and pooling: see ops/conv.py, ops/pool.py
+from .ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from .ops.shape import pad
+from .ops.upsample import interpolate, upsample
 from .tensor import Tensor
 
 from .nn.losses_functional import (  # noqa: E402  the losses live with nn; re-exported here
@@ -34,6 +38,10 @@ __all__ = [
     "step", "dropout", "batch_norm", "layer_norm", "embedding", "cross_entropy",
     "mse_loss", "l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "nll_loss", "kl_div",
+]
+__all__ += [
+    "conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "interpolate",
+    "upsample", "pad",
 ]
 
 

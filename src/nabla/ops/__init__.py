@@ -7,6 +7,9 @@
 ``index``        getitem/setitem, gather, scatter_add, index_select, one_hot, in-place rules
 ``nn``           softmax, log_softmax, cross_entropy
 ``convert``      dtype casts, device moves, clone
+``conv``         conv1d, conv2d, conv_transpose2d (lowered to GEMM)
+``pool``         max_pool2d, avg_pool2d, adaptive_avg_pool2d
+``upsample``     interpolate (nearest, bilinear): separable resampling matrices
 """
 
 from .common import normalize_dim
@@ -25,3 +28,6 @@ from .shape import (
     broadcast_to, cat, chunk, concat, concatenate, expand, flatten, flip, pad, permute, repeat, reshape,
     split, squeeze, stack, swapaxes, transpose, unsqueeze, view,
 )
+from .conv import conv1d, conv2d, conv_transpose2d
+from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from .upsample import interpolate
