@@ -1,0 +1,200 @@
+"""Scaled dot-product attention as one fused op: ``softmax(q k^T * scale + bias, masked) @ v``.
+
+Why fused (numbers in ``benchmarks/bench_transformer.py``'s "fused vs composed" rows): composed from
+primitives the attention is six graph nodes (matmul, scale, mask/add, softmax, dropout, matmul) that
+keep the scores, the weights and the dropped weights alive for backward; fused it is one node that
+keeps only the weights ``p`` (and the dropout mask), with the backward in closed form::
+
+    dv = p_d^T g                      (p_d = p * dropout mask)
+    dp = (g v^T) * dropout mask
+    ds = p * (dp - sum(dp * p, -1))   (softmax backward)
+    dq = ds k * scale,   dk = ds^T q * scale,   dbias = ds
+
+Rows whose every score is masked (``-inf``) get all-zero weights and zero gradients, as PyTorch's
+``scaled_dot_product_attention`` does, instead of NaN.
+
+When a second derivative is being recorded (``create_graph=True``) the backward recomputes the
+weights from the inputs with nabla ops and writes the same formulas with nabla ops, so the gradient
+is itself differentiable.
+"""
+
+from __future__ import annotations
+
+from .. import backend
+from ..autograd import Function, is_grad_enabled
+from ..backend import array_module as _xp
+from ..tensor import Tensor
+from .common import unbroadcast
+from .elementwise import where
+from .linalg import MatMul
+from .nn import softmax
+
+
+def _sum_to(a, shape: tuple):
+    """Sum the array ``a`` over the dimensions broadcasting added or stretched, giving ``shape``."""
+    if a.shape == shape:
+        return a
+    lead = a.ndim - len(shape)
+    dims = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and a.shape[i + lead] != 1)
+    if dims:
+        a = a.sum(axis=dims, keepdims=False)
+    return a.reshape(shape)
+
+
+def safe_softmax_(s):
+    """Softmax over the last axis of the float array ``s``, in place; rows of only ``-inf`` give zeros."""
+    xp = _xp(s)
+    m = s.max(axis=-1, keepdims=True)
+    m[~xp.isfinite(m)] = 0
+    s -= m
+    xp.exp(s, out=s)
+    d = s.sum(axis=-1, keepdims=True)
+    d[d == 0] = 1
+    s /= d
+    return s
+
+
+def attention_weights(q, k, bias, blocked, scale: float):
+    """The attention weights ``safe_softmax(q k^T * scale + bias, blocked -> -inf)`` as an array."""
+    xp = _xp(q)
+    s = xp.matmul(q, xp.swapaxes(k, -1, -2))
+    s *= s.dtype.type(scale)
+    full = s.shape
+    if bias is not None or blocked is not None:
+        full = xp.broadcast_shapes(s.shape, *[m.shape for m in (bias, blocked) if m is not None])
+    if bias is not None:
+        if full != s.shape:
+            s = s + bias
+        else:
+            s += bias
+    elif full != s.shape:
+        s = xp.broadcast_to(s, full).copy()
+    if blocked is not None:
+        xp.copyto(s, s.dtype.type(-xp.inf), where=blocked)
+    return safe_softmax_(s)
+
+
+class ScaledDotProductAttention(Function):
+    """``(safe_softmax(q k^T * scale + bias, blocked -> -inf) * drop) @ v``: one node.
+
+    ``forward(q, k, v, [bias], blocked, drop, scale)``: ``q`` (..., L, E), ``k`` (..., S, E), ``v``
+    (..., S, Ev); the optional input ``bias`` is an additive float mask (it gets a gradient);
+    ``blocked`` is a bool array, True where a query may **not** attend (or None); ``drop`` is the
+    dropout mask already scaled by ``1 / (1 - p)`` (or None). Leading dimensions broadcast.
+    """
+
+    save_inputs = True
+
+    def forward(self, q, k, v, *bias, blocked, drop, scale):
+        xp = _xp(q)
+        p = attention_weights(q, k, bias[0] if bias else None, blocked, scale)
+        self.p, self.blocked, self.drop, self.scale = p, blocked, drop, scale
+        return xp.matmul(p if drop is None else p * drop, v)
+
+    def backward(self, g):
+        if is_grad_enabled():
+            return self._backward_graph(g)
+        parents = self.parents
+        q, k, v = self.inputs[0]._data, self.inputs[1]._data, self.inputs[2]._data
+        xp = _xp(q)
+        p, drop = self.p, self.drop
+        gd = g._data
+        pd = p if drop is None else p * drop
+        gv = Tensor._wrap(_sum_to(xp.matmul(xp.swapaxes(pd, -1, -2), gd), v.shape)) if parents[2] is not None else None
+        ds = xp.matmul(gd, xp.swapaxes(v, -1, -2))
+        if drop is not None:
+            ds *= drop
+        ds -= (ds * p).sum(axis=-1, keepdims=True)
+        ds *= p
+        gb = None
+        if len(parents) > 3 and parents[3] is not None:
+            gb = Tensor._wrap(_sum_to(ds, self.inputs[3].shape))
+        ds *= ds.dtype.type(self.scale)
+        gq = Tensor._wrap(_sum_to(xp.matmul(ds, k), q.shape)) if parents[0] is not None else None
+        gk = Tensor._wrap(_sum_to(xp.matmul(xp.swapaxes(ds, -1, -2), q), k.shape)) if parents[1] is not None else None
+        return (gq, gk, gv, gb) if len(parents) > 3 else (gq, gk, gv)
+
+    def _backward_graph(self, g):
+        """The same formulas with nabla ops on recomputed weights: differentiable again."""
+        q, k, v = self.inputs[:3]
+        bias = self.inputs[3] if len(self.inputs) > 3 else None
+        p = composed_weights(q, k, bias, self.blocked, self.scale)
+        drop = None if self.drop is None else Tensor._wrap(self.drop)
+        pd = p if drop is None else p * drop
+        gv = unbroadcast(MatMul.apply(pd.mT, g), v.shape)
+        dp = MatMul.apply(g, v.mT)
+        if drop is not None:
+            dp = dp * drop
+        ds = p * (dp - (dp * p).sum(-1, keepdim=True))
+        gb = unbroadcast(ds, bias.shape) if bias is not None else None
+        ds = ds * self.scale
+        gq = unbroadcast(MatMul.apply(ds, k), q.shape)
+        gk = unbroadcast(MatMul.apply(ds.mT, q), k.shape)
+        return (gq, gk, gv, gb) if bias is not None else (gq, gk, gv)
+
+
+def composed_weights(q: Tensor, k: Tensor, bias: "Tensor | None", blocked, scale: float) -> Tensor:
+    """The attention weights built from nabla primitives (differentiable to any order).
+
+    Fully masked rows are handled without NaN: their scores are replaced by zeros before the
+    softmax and their weights multiplied by zero afterwards.
+    """
+    xp = q._xp
+    s = MatMul.apply(q, k.mT) * scale
+    if bias is not None:
+        s = s + bias
+    if blocked is not None:
+        s = where(Tensor._wrap(blocked), float("-inf"), s)
+    dead = ~xp.isfinite(s._data.max(axis=-1, keepdims=True))
+    if dead.any():
+        s = where(Tensor._wrap(xp.broadcast_to(dead, s.shape)), 0.0, s)
+        return softmax(s, -1) * Tensor._wrap((~dead).astype(s.dtype))
+    return softmax(s, -1)
+
+
+def composed_attention(q: Tensor, k: Tensor, v: Tensor, bias: "Tensor | None", blocked, drop, scale: float) -> Tensor:
+    """Attention from nabla primitives: the reference the fused op is measured and tested against."""
+    p = composed_weights(q, k, bias, blocked, scale)
+    if drop is not None:
+        p = p * Tensor._wrap(drop)
+    return MatMul.apply(p, v)
+
+
+def composed_scores(q: Tensor, k: Tensor, bias: "Tensor | None", blocked, scale: float) -> Tensor:
+    """``(q * scale) @ k^T + bias`` with blocked scores at ``-inf``, from primitives (PyTorch's
+    ``need_weights`` path: its softmax gives NaN for a query whose keys are all blocked)."""
+    s = MatMul.apply(q * scale, k.mT)
+    if bias is not None:
+        s = s + bias
+    if blocked is not None:
+        s = where(Tensor._wrap(blocked), float("-inf"), s)
+    return s
+
+
+def dropout_mask(shape: tuple, p: float, like: Tensor):
+    """A dropout mask array for ``like``'s dtype and device: 0 with probability ``p``, else ``1 / (1 - p)``.
+
+    Drawn from nabla's generator exactly as ``nabla.functional.dropout`` draws its mask.
+    """
+    data = like._data
+    gen = backend.default_generator.for_device(like.device)
+    dt = data.dtype if data.dtype.itemsize >= 4 else backend.float32
+    if like.device.type == "cpu":
+        u = gen.random(shape, dtype=dt)
+    else:  # pragma: no cover - GPU only
+        u = gen.random_sample(shape, dtype=dt)
+    mask = (u >= p).astype(data.dtype)
+    mask *= data.dtype.type(1.0 / (1.0 - p))
+    return mask
+
+
+def attention(q: Tensor, k: Tensor, v: Tensor, bias: "Tensor | None", blocked, dropout_p: float, scale: float) -> Tensor:
+    """The fused op with its dropout mask drawn (``dropout_p`` > 0); inputs already validated."""
+    drop = None
+    if dropout_p > 0.0:
+        xp = q._xp
+        shape = xp.broadcast_shapes(q.shape[:-1] + (k.shape[-2],), k.shape[:-2] + (1, 1), v.shape[:-2] + (1, 1),
+                                    *[m.shape for m in (bias, blocked) if m is not None])
+        drop = dropout_mask(shape, dropout_p, q)
+    inputs = (q, k, v) if bias is None else (q, k, v, bias)
+    return ScaledDotProductAttention.apply(*inputs, blocked=blocked, drop=drop, scale=scale)
