@@ -1,0 +1,195 @@
+"""Authentication in the manner of Passport.js: strategies registered by name, and an Authenticator.
+
+A strategy knows one way of proving who a request comes from: ``await strategy.authenticate(request)``
+gives the user or ``None``. Two come with the playground:
+
+* ``local`` — username and password from the request body (a form or JSON), checked against an
+  argon2 hash, with failed attempts rate-limited per account and per address;
+* ``token`` — an ``Authorization: Bearer <token>`` header holding a per-user API token. Tokens are
+  random, shown to their owner once, stored only as SHA-256 hashes, and revocable.
+
+:class:`Authenticator` (Passport's ``passport`` object) holds the strategies (``use``), runs one by
+name (``authenticate``), and turns a user into what the session stores and back
+(``serialize_user``/``deserialize_user``, replaceable hooks as in Passport). ``login`` rotates the
+session id before storing the user (no session fixation); ``logout`` destroys the session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from typing import Any, Awaitable, Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from ..store import Store, User
+from .passwords import Passwords
+from .ratelimit import LoginRateLimiter
+from .sessions import Session
+
+__all__ = ["AuthError", "AuthStrategy", "Authenticator", "LocalStrategy", "RateLimited", "TokenStrategy",
+           "hash_token", "new_api_token"]
+
+TOKEN_PREFIX = "nbl_"
+
+
+class AuthError(Exception):
+    """An authentication attempt that must answer with ``status`` and ``message`` (not just "no user")."""
+
+    def __init__(self, status: int, message: str, headers: "dict[str, str] | None" = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+class RateLimited(AuthError):
+    def __init__(self, retry_after: float) -> None:
+        seconds = int(retry_after) + 1
+        super().__init__(429, f"too many failed logins; try again in {seconds} seconds",
+                         {"Retry-After": str(seconds)})
+
+
+class AuthStrategy:
+    """Base class: a ``name`` and ``async authenticate(request) -> User | None``."""
+
+    name = "base"
+
+    async def authenticate(self, request: Request) -> "User | None":  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def read_credentials(request: Request) -> dict[str, Any]:
+    """The request's form or JSON body as a dict (cached on the request for later readers)."""
+    cached = getattr(request.state, "body_fields", None)
+    if cached is not None:
+        return cached
+    ctype = request.headers.get("content-type", "")
+    fields: dict[str, Any] = {}
+    if ctype.startswith("application/json"):
+        try:
+            data = json.loads(await request.body() or b"{}")
+        except ValueError:
+            raise AuthError(400, "the request body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise AuthError(400, "the request body must be a JSON object")
+        fields = data
+    elif ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form(max_files=0, max_fields=20)
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    request.state.body_fields = fields
+    return fields
+
+
+class LocalStrategy(AuthStrategy):
+    """Username + password (form fields or JSON keys ``username``, ``password``)."""
+
+    name = "local"
+
+    def __init__(self, store: Store, passwords: Passwords, limiter: LoginRateLimiter) -> None:
+        self.store = store
+        self.passwords = passwords
+        self.limiter = limiter
+
+    async def authenticate(self, request: Request) -> "User | None":
+        fields = await read_credentials(request)
+        username, password = fields.get("username"), fields.get("password")
+        if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
+            raise AuthError(422, "username and password are required")
+        if len(username) > 64 or len(password) > 1024:
+            return None
+        address = client_address(request)
+        wait = self.limiter.retry_after(username, address)
+        if wait > 0:
+            raise RateLimited(wait)
+        found = await run_in_threadpool(self.store.get_login, username)
+        user, password_hash = found if found else (None, None)
+        ok = await run_in_threadpool(self.passwords.verify, password_hash, password)
+        if not ok or user is None:
+            self.limiter.failed(username, address)
+            return None
+        self.limiter.succeeded(username)
+        if self.passwords.needs_rehash(password_hash):  # parameters were raised since it was stored
+            await run_in_threadpool(self.store.set_password_hash, user.id, self.passwords.hash(password))
+        return user
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_api_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+class TokenStrategy(AuthStrategy):
+    """``Authorization: Bearer nbl_...``: a per-user API token (stored hashed, revocable)."""
+
+    name = "token"
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def authenticate(self, request: Request) -> "User | None":
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        token = token.strip()
+        if len(token) > 128:
+            return None
+        return await run_in_threadpool(self.store.user_for_token, hash_token(token))
+
+
+class Authenticator:
+    """Passport's core: ``use(strategy)``, ``authenticate(name, request)``, ``login``, ``logout``, and
+    the ``serialize_user``/``deserialize_user`` hooks (defaults: the user's id, and a store lookup)."""
+
+    def __init__(self, store: Store,
+                 serialize_user: "Callable[[User], Any] | None" = None,
+                 deserialize_user: "Callable[[Any], Awaitable[User | None]] | None" = None) -> None:
+        self.store = store
+        self.strategies: dict[str, AuthStrategy] = {}
+        self._serialize = serialize_user or (lambda user: user.id)
+        self._deserialize = deserialize_user or self._load_user
+
+    async def _load_user(self, key: Any) -> "User | None":
+        if not isinstance(key, int) or isinstance(key, bool):
+            return None
+        return await run_in_threadpool(self.store.get_user, key)
+
+    def use(self, strategy: AuthStrategy, name: "str | None" = None) -> "Authenticator":
+        self.strategies[name or strategy.name] = strategy
+        return self
+
+    async def authenticate(self, name: str, request: Request) -> "User | None":
+        strategy = self.strategies.get(name)
+        if strategy is None:
+            raise KeyError(f"Authenticator: no strategy named {name!r}; registered: {sorted(self.strategies)}")
+        return await strategy.authenticate(request)
+
+    def serialize_user(self, user: User) -> Any:
+        return self._serialize(user)
+
+    async def deserialize_user(self, key: Any) -> "User | None":
+        return await self._deserialize(key)
+
+    def login(self, session: Session, user: User) -> None:
+        """Rotate the session id (and CSRF token), then store the user in it."""
+        session.rotate()
+        session.data["user"] = self.serialize_user(user)
+        session.user_id = user.id
+        session.dirty = True
+
+    def logout(self, session: Session) -> None:
+        session.destroy()
+
+    async def session_user(self, session: Session) -> "User | None":
+        key = session.data.get("user")
+        return None if key is None else await self.deserialize_user(key)
