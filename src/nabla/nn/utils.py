@@ -6,3 +6,11 @@ The implementations live in ``nabla.optim.clip`` next to the optimizers that use
 from ..optim.clip import clip_grad_norm_, clip_grad_value_, l1_penalty
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "l1_penalty"]
+
+import sys as _sys  # noqa: E402
+
+from ..nn.layers import rnn_packing as rnn  # noqa: E402  nn.utils.rnn.pack_padded_sequence, as in PyTorch
+
+_sys.modules[__name__ + ".rnn"] = rnn  # so `from nabla.nn.utils.rnn import pack_padded_sequence` works too
+
+__all__ += ["rnn"]

@@ -21,3 +21,8 @@ __all__ += [
     "MultiheadAttention", "SinusoidalPositionalEncoding", "LearnedPositionalEncoding", "sinusoidal_encoding",
     "Transformer", "TransformerEncoder", "TransformerDecoder", "TransformerEncoderLayer", "TransformerDecoderLayer",
 ]
+
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: E402
+from .rnn_packing import PackedSequence, pack_padded_sequence, pad_packed_sequence, pad_sequence  # noqa: E402
+
+__all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]

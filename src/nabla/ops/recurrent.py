@@ -1,0 +1,550 @@
+"""Recurrent ops: one direction of one RNN / LSTM / GRU layer over a whole sequence, as one graph node.
+
+Why a whole sequence per node: composed from primitives, an LSTM step is ~15 graph nodes, so a
+50-step layer is ~750 nodes, each paying Python overhead in forward and backward. Here ``forward``
+runs the time loop on raw arrays (writing into preallocated buffers) and ``backward`` runs
+backpropagation through time in the same way, next to it. Measured on the benchmark LSTM (input 32,
+hidden 128, 50 steps, batch 32, 2-core CPU, one BLAS thread): see ``benchmarks/bench_rnn.py`` and
+``benchmarks/RESULTS.md``.
+
+The speed tricks, each a few lines:
+
+* the input projection ``x @ W_ih.T + b`` of all timesteps is one GEMM before the loop, and the
+  four LSTM (three GRU) gate products are one GEMM per step, as PyTorch's weight layout allows;
+* the weight gradients ``dW_hh = sum_t dgates_t.T @ h_{t-1}`` and ``dW_ih`` are one GEMM each after
+  the loop, over the per-step gate gradients kept in one (T, B, 4H) buffer;
+* LSTM gates: ``sigmoid(x) = 1 / (1 + exp(-x))`` and ``tanh(x) = 2 sigmoid(2x) - 1``, so all four
+  gates take one ``exp`` over the (B, 4H) block (the -1 / -2 scales are folded into copies of the
+  weights). NumPy's float32 ``exp`` is ~2x cheaper per element than its ``tanh`` and ~3x cheaper
+  than SciPy's ``expit``.
+
+Variable lengths work like PyTorch's packed sequences: with ``lengths`` the batch is sorted by
+length (longest first) inside the op, so at step ``t`` the sequences still running are a prefix
+of the batch and only that prefix is computed; a finished sequence keeps its state (the final state
+is the state at its last valid step) and its outputs past the end are zero. The reverse direction
+starts each sequence at its own last valid step.
+
+The op's output packs everything into one array (a node has one output): rows ``0..T-1`` are the
+per-step outputs, row ``T`` the final hidden state and, for the LSTM, row ``T+1`` the final cell
+state. The layers in ``nn/layers/recurrent.py`` slice them apart (views).
+
+Higher-order gradients: when backward runs with ``create_graph=True`` it rebuilds the same forward
+from differentiable nabla ops (``*_composed`` below, also the readable statement of the math) and
+differentiates that, so the gradient is itself differentiable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import numpy
+
+from ..autograd import Function, grad as _grad, is_grad_enabled
+from ..backend import array_module as _xp
+from ..tensor import Tensor
+
+
+# ---------------------------------------------------------------------------------- shared parts
+
+
+class _Plan:
+    """How the time loop visits a batch: the order of steps and, with ``lengths``, the sorting.
+
+    ``sizes[t]`` is the number of sequences still running at step ``t`` (a prefix of the sorted
+    batch), or ``None`` when every sequence spans all ``T`` steps. ``order`` sorts the batch by
+    length (longest first, stable) and ``inv`` undoes it; both ``None`` when already sorted.
+    """
+
+    def __init__(self, lengths: Any, T: int, B: int, reverse: bool) -> None:
+        self.T, self.B, self.reverse = T, B, reverse
+        self.steps = range(T - 1, -1, -1) if reverse else range(T)
+        self.sizes = self.order = self.inv = None
+        if lengths is None:
+            return
+        lengths = numpy.asarray(lengths, dtype=numpy.int64)
+        order = numpy.argsort(-lengths, kind="stable")
+        if numpy.any(order != numpy.arange(B)):
+            self.order, self.inv = order, numpy.argsort(order)
+        lengths = lengths[order]
+        if lengths[-1] < T:
+            self.sizes = [int(n) for n in (lengths[None, :] > numpy.arange(T)[:, None]).sum(axis=1)]
+
+    def links(self, t: int) -> tuple[int, int, int]:
+        """For step ``t``: (index of the state before it, index of the state after it, running rows)."""
+        n = self.B if self.sizes is None else self.sizes[t]
+        return (t + 1, t, n) if self.reverse else (t, t + 1, n)
+
+    def sort(self, a: Any, axis: int) -> Any:
+        """``a`` with its batch axis put in the loop's order (a copy when reordered)."""
+        if self.order is None:
+            return a
+        xp = _xp(a)
+        return xp.take(a, xp.asarray(self.order), axis=axis)
+
+    def unsort(self, a: Any, axis: int) -> Any:
+        if self.inv is None:
+            return a
+        xp = _xp(a)
+        return xp.take(a, xp.asarray(self.inv), axis=axis)
+
+    def zero_past_end(self, out: Any) -> None:
+        """Zero the outputs (T, B, H) of sequences that have ended."""
+        if self.sizes is not None:
+            for t, n in enumerate(self.sizes):
+                out[t, n:] = 0
+
+    def first(self) -> int:
+        """Index of the initial state in the (T + 1) state buffer."""
+        return self.T if self.reverse else 0
+
+    def outputs(self, states: Any) -> Any:
+        """The per-step outputs inside the (T + 1, B, H) state buffer (the state after each step)."""
+        return states[:self.T] if self.reverse else states[1:]
+
+    def previous(self, states: Any) -> Any:
+        """The state before each step, as (T, B, H), for the weight-gradient GEMM."""
+        return states[1:] if self.reverse else states[:self.T]
+
+
+def _quiet(xp: Any):
+    """``exp`` may overflow to inf on purpose (1 / (1 + inf) = 0 is the right sigmoid); no warning."""
+    return numpy.errstate(over="ignore") if xp is numpy else contextlib.nullcontext()
+
+
+def _wrap(a: Any) -> "Tensor | None":
+    return None if a is None else Tensor._wrap(a)
+
+
+class _Cut(Function):
+    """Identity whose graph edge :func:`_backward_by_recompute` cuts while it differentiates."""
+
+    def forward(self, x):
+        return x
+
+    def backward(self, g):
+        return g
+
+
+def _backward_by_recompute(node: Function, g: Tensor) -> tuple:
+    """The vector-Jacobian product of ``node`` built from differentiable ops (for ``create_graph``).
+
+    The node's forward is recomputed by ``node.composed`` from the saved inputs, each passed
+    through a :class:`_Cut` identity, and differentiated with :func:`nabla.autograd.grad`. While it
+    runs, the cut nodes have no parents, so that inner backward pass stops at this node's inputs
+    (it must not reach, or fire hooks in, the graph below); afterwards they are reconnected, so the
+    returned gradients depend on the inputs through the recomputed graph and can be differentiated
+    again.
+    """
+    inputs, parents = node.inputs, node.parents
+    cuts = [(_Cut.apply(t) if p is not None else t.detach()) for t, p in zip(inputs, parents)]
+    saved = [(c._ctx, c._ctx.parents) for c in cuts if c._ctx is not None]
+    for ctx, _ in saved:
+        ctx.parents = (None,)
+    try:
+        out = node.composed(*cuts, **node.params)
+        wanted = [c for c, p in zip(cuts, parents) if p is not None]
+        grads = iter(_grad(out, wanted, g, create_graph=True, allow_unused=True))
+    finally:
+        for ctx, ps in saved:
+            ctx.parents = ps
+    return tuple(next(grads) if p is not None else None for p in parents)
+
+
+class _RecurrentLayer(Function):
+    """Shared backward dispatch: arrays when no graph is recorded, the composed ops otherwise."""
+
+    save_inputs = True
+
+    def backward(self, g):
+        if is_grad_enabled():
+            return _backward_by_recompute(self, g)
+        wanted = [p is not None for p in self.parents]
+        grads = self.backward_arrays(g._data, wanted)
+        return tuple(_wrap(a) if w else None for a, w in zip(grads, wanted))
+
+
+def _masks(lengths: Any, T: int, like: Tensor) -> "list[Tensor | None]":
+    """Per step, a (B, 1) bool mask of the sequences still running (None when all are)."""
+    if lengths is None:
+        return [None] * T
+    lengths = numpy.asarray(lengths)
+    xp = like._xp
+    return [Tensor._wrap(xp.asarray((lengths > t)[:, None])) for t in range(T)]
+
+
+def _run_composed(cell, x: Tensor, states: list, lengths: Any, reverse: bool) -> Tensor:
+    """Loop ``cell(t, states) -> new states`` over time with nabla ops; pack outputs and final states.
+
+    With ``lengths`` a finished sequence keeps its states and outputs zero (as the fused ops do).
+    """
+    from .elementwise import where
+    from .shape import stack
+
+    T = x.shape[0]
+    masks = _masks(lengths, T, x)
+    outs: list = [None] * T
+    for t in (range(T - 1, -1, -1) if reverse else range(T)):
+        new = cell(t, states)
+        m = masks[t]
+        if m is None:
+            states, outs[t] = new, new[0]
+        else:
+            states = [where(m, a, b) for a, b in zip(new, states)]
+            outs[t] = where(m, new[0], 0.0)
+    return stack(outs + states)
+
+
+# ------------------------------------------------------------------------------------------ LSTM
+
+
+class LSTMLayer(_RecurrentLayer):
+    """One LSTM layer direction: ``(x, h0, c0, w_ih, w_hh[, b_ih, b_hh])`` -> (T + 2, B, H).
+
+    Gates in PyTorch's order ``i, f, g, o`` (rows of ``w_ih`` / ``w_hh``)::
+
+        i, f, o = sigmoid(...), g = tanh(...)     (pre-activations x W_ih^T + h W_hh^T + b)
+        c' = f * c + i * g,   h' = o * tanh(c')
+    """
+
+    def forward(self, x, h0, c0, w_ih, w_hh, *bias, lengths, reverse):
+        xp = _xp(x)
+        T, B, _ = x.shape
+        H = w_hh.shape[1]
+        plan = _Plan(lengths, T, B, reverse)
+        self.plan, self.params = plan, {"lengths": lengths, "reverse": reverse}
+        x, h0, c0 = xp.ascontiguousarray(plan.sort(x, 1)), plan.sort(h0, 0), plan.sort(c0, 0)
+        # Pre-activations times -1 (i, f, o) or -2 (g), so one exp gives every gate's denominator.
+        scale = xp.full((4 * H, 1), -1.0, dtype=x.dtype)
+        scale[2 * H:3 * H] = -2.0
+        gates = (x.reshape(T * B, -1) @ (w_ih * scale).T).reshape(T, B, 4 * H)
+        if bias:
+            gates += (bias[0] + bias[1]) * scale[:, 0]
+        w_hh_t = xp.ascontiguousarray((w_hh * scale).T)
+        hs = xp.empty((T + 1, B, H), dtype=x.dtype)
+        cs = xp.empty((T + 1, B, H), dtype=x.dtype)
+        tanh_c = xp.empty((T, B, H), dtype=x.dtype)
+        hs[plan.first()], cs[plan.first()] = h0, c0
+        hh = xp.empty((B, 4 * H), dtype=x.dtype)
+        ig = xp.empty((B, H), dtype=x.dtype)
+        with _quiet(xp):
+            for t in plan.steps:
+                prev, nxt, n = plan.links(t)
+                g = gates[t, :n]
+                xp.matmul(hs[prev, :n], w_hh_t, out=hh[:n])
+                g += hh[:n]
+                xp.exp(g, out=g)
+                g += 1
+                xp.reciprocal(g, out=g)  # sigmoid(i, f, o); sigmoid(2 g) in the g slot
+                i, f, gg, o = g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H], g[:, 3 * H:]
+                gg *= 2
+                gg -= 1  # tanh(g) = 2 sigmoid(2 g) - 1
+                c = cs[nxt, :n]
+                xp.multiply(f, cs[prev, :n], out=c)
+                xp.multiply(i, gg, out=ig[:n])
+                c += ig[:n]
+                xp.tanh(c, out=tanh_c[t, :n])
+                xp.multiply(o, tanh_c[t, :n], out=hs[nxt, :n])
+                if n < B:  # finished sequences keep their state
+                    hs[nxt, n:], cs[nxt, n:] = hs[prev, n:], cs[prev, n:]
+        out = xp.empty((T + 2, B, H), dtype=x.dtype)
+        out[:T] = plan.outputs(hs)
+        plan.zero_past_end(out)
+        last = plan.T - plan.first()
+        out[T], out[T + 1] = hs[last], cs[last]
+        self.gates, self.hs, self.cs, self.tanh_c, self.x = gates, hs, cs, tanh_c, x
+        return plan.unsort(out, 1)
+
+    def backward_arrays(self, gout, wanted):
+        plan, gates, hs, cs, tanh_c, x = self.plan, self.gates, self.hs, self.cs, self.tanh_c, self.x
+        w_ih, w_hh = self.inputs[3]._data, self.inputs[4]._data
+        xp = _xp(gout)
+        T, B, H = plan.T, plan.B, w_hh.shape[1]
+        gout = plan.sort(gout, 1)
+        dh, dc = gout[T].copy(), gout[T + 1].copy()
+        dgates = (xp.zeros if plan.sizes is not None else xp.empty)((T, B, 4 * H), dtype=gout.dtype)
+        tmp = xp.empty((B, H), dtype=gout.dtype)
+        tmp2 = xp.empty((B, 2 * H), dtype=gout.dtype)
+        for t in reversed(plan.steps):
+            prev, _, n = plan.links(t)
+            dhn, dcn, tn, un = dh[:n], dc[:n], tmp[:n], tmp2[:n]
+            dhn += gout[t, :n]
+            g = gates[t, :n]
+            i, f, gg, o = g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H], g[:, 3 * H:]
+            tc = tanh_c[t, :n]
+            d = dgates[t, :n]
+            di, df, dg, do = d[:, :H], d[:, H:2 * H], d[:, 2 * H:3 * H], d[:, 3 * H:]
+            xp.multiply(tc, tc, out=tn)  # dc += dh * o * (1 - tanh(c)^2)
+            xp.subtract(1, tn, out=tn)
+            tn *= o
+            tn *= dhn
+            dcn += tn
+            xp.multiply(dhn, tc, out=do)
+            xp.multiply(dcn, gg, out=di)
+            xp.multiply(dcn, cs[prev, :n], out=df)
+            xp.multiply(dcn, i, out=dg)
+            ifg = g[:, :2 * H]  # through the activations: sigmoid' = s (1 - s), tanh' = 1 - g^2
+            xp.subtract(1, ifg, out=un)
+            un *= ifg
+            d[:, :2 * H] *= un
+            xp.subtract(1, o, out=tn)
+            tn *= o
+            do *= tn
+            xp.multiply(gg, gg, out=tn)
+            xp.subtract(1, tn, out=tn)
+            dg *= tn
+            dcn *= f
+            xp.matmul(d, w_hh, out=dhn)
+        return _input_grads(plan, dgates, x, hs, w_ih, self.inputs, wanted, [dh, dc], 3, None)
+
+
+def _input_grads(plan, dgates, x, hs, w_ih, inputs, wanted, dstates, k, dgates_hh):
+    """Gradients of ``x``, the initial states, the weights and biases from the per-step gate gradients.
+
+    ``k`` is the position of ``w_ih`` among the inputs (after x and the initial states). ``dgates_hh``
+    is the gate gradient seen by ``W_hh`` and ``b_hh`` when it differs from the one seen by ``W_ih``
+    (the GRU's candidate gate), else None.
+    """
+    T, B, G = dgates.shape
+    d2 = dgates.reshape(T * B, G)
+    dhh = d2 if dgates_hh is None else dgates_hh.reshape(T * B, G)
+    grads: list = [None] * len(inputs)
+    if wanted[0]:
+        grads[0] = plan.unsort((d2 @ w_ih).reshape(T, B, -1), 1)
+    for j, ds in enumerate(dstates):
+        if wanted[1 + j]:
+            grads[1 + j] = plan.unsort(ds, 0)
+    if wanted[k]:
+        grads[k] = d2.T @ x.reshape(T * B, -1)
+    if wanted[k + 1]:
+        grads[k + 1] = dhh.T @ plan.previous(hs).reshape(T * B, -1)
+    if len(inputs) > k + 2:
+        if wanted[k + 2]:
+            grads[k + 2] = d2.sum(axis=0)
+        if wanted[k + 3]:
+            grads[k + 3] = dhh.sum(axis=0)
+    return grads
+
+
+def lstm_composed(x, h0, c0, w_ih, w_hh, *bias, lengths, reverse):
+    """:class:`LSTMLayer` written with differentiable nabla ops (same inputs, same packed output)."""
+    gx = x @ w_ih.T
+    if bias:
+        gx = gx + bias[0] + bias[1]
+
+    def cell(t, states):
+        h, c = states
+        i, f, g, o = (gx[t] + h @ w_hh.T).chunk(4, -1)
+        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        return [o.sigmoid() * c.tanh(), c]
+
+    return _run_composed(cell, x, [h0, c0], lengths, reverse)
+
+
+LSTMLayer.composed = staticmethod(lstm_composed)
+
+
+# ------------------------------------------------------------------------------------------- GRU
+
+
+class GRULayer(_RecurrentLayer):
+    """One GRU layer direction: ``(x, h0, w_ih, w_hh[, b_ih, b_hh])`` -> (T + 1, B, H).
+
+    Gates in PyTorch's order ``r, z, n``; the hidden bias of ``n`` sits inside the reset product::
+
+        r = sigmoid(x W_ir^T + b_ir + h W_hr^T + b_hr),   z likewise
+        n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn)),   h' = (1 - z) * n + z * h
+    """
+
+    def forward(self, x, h0, w_ih, w_hh, *bias, lengths, reverse):
+        xp = _xp(x)
+        T, B, _ = x.shape
+        H = w_hh.shape[1]
+        plan = _Plan(lengths, T, B, reverse)
+        self.plan, self.params = plan, {"lengths": lengths, "reverse": reverse}
+        x, h0 = xp.ascontiguousarray(plan.sort(x, 1)), plan.sort(h0, 0)
+        scale = xp.ones((3 * H, 1), dtype=x.dtype)
+        scale[:2 * H] = -1.0  # r and z: exp(-x) gives the sigmoid's denominator
+        gx = (x.reshape(T * B, -1) @ (w_ih * scale).T).reshape(T, B, 3 * H)
+        w_hh_t = xp.ascontiguousarray((w_hh * scale).T)
+        b_hh = None
+        if bias:
+            gx += bias[0] * scale[:, 0]
+            b_hh = bias[1] * scale[:, 0]
+        acts = xp.empty((T, B, 3 * H), dtype=x.dtype)  # r, z, n after their activations
+        hn = xp.empty((T, B, H), dtype=x.dtype)  # h W_hn^T + b_hn, needed by backward
+        hs = xp.empty((T + 1, B, H), dtype=x.dtype)
+        hs[plan.first()] = h0
+        hh = xp.empty((B, 3 * H), dtype=x.dtype)
+        with _quiet(xp):
+            for t in plan.steps:
+                prev, nxt, n = plan.links(t)
+                hp, gh = hs[prev, :n], hh[:n]
+                xp.matmul(hp, w_hh_t, out=gh)
+                if b_hh is not None:
+                    gh += b_hh
+                rz = acts[t, :n, :2 * H]
+                xp.add(gx[t, :n, :2 * H], gh[:, :2 * H], out=rz)
+                xp.exp(rz, out=rz)
+                rz += 1
+                xp.reciprocal(rz, out=rz)
+                r, z = rz[:, :H], rz[:, H:]
+                hn[t, :n] = gh[:, 2 * H:]
+                cand = acts[t, :n, 2 * H:]
+                xp.multiply(r, gh[:, 2 * H:], out=cand)
+                cand += gx[t, :n, 2 * H:]
+                xp.tanh(cand, out=cand)
+                h = hs[nxt, :n]
+                xp.subtract(hp, cand, out=h)  # h' = n + z (h - n)
+                h *= z
+                h += cand
+                if n < B:
+                    hs[nxt, n:] = hs[prev, n:]
+        out = xp.empty((T + 1, B, H), dtype=x.dtype)
+        out[:T] = plan.outputs(hs)
+        plan.zero_past_end(out)
+        out[T] = hs[T - plan.first()]
+        self.acts, self.hn, self.hs, self.x = acts, hn, hs, x
+        return plan.unsort(out, 1)
+
+    def backward_arrays(self, gout, wanted):
+        plan, acts, hn, hs, x = self.plan, self.acts, self.hn, self.hs, self.x
+        w_ih, w_hh = self.inputs[2]._data, self.inputs[3]._data
+        xp = _xp(gout)
+        T, B, H = plan.T, plan.B, w_hh.shape[1]
+        gout = plan.sort(gout, 1)
+        dh = gout[T].copy()
+        zeros_or_empty = xp.zeros if plan.sizes is not None else xp.empty
+        dgx = zeros_or_empty((T, B, 3 * H), dtype=gout.dtype)  # gradient of the input projections
+        dgh = zeros_or_empty((T, B, 3 * H), dtype=gout.dtype)  # ... and of the hidden projections
+        tmp = xp.empty((B, H), dtype=gout.dtype)
+        for t in reversed(plan.steps):
+            prev, _, n = plan.links(t)
+            dhn, tn = dh[:n], tmp[:n]
+            dhn += gout[t, :n]
+            a = acts[t, :n]
+            r, z, cand = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
+            d, e = dgx[t, :n], dgh[t, :n]
+            dr, dz, dn = d[:, :H], d[:, H:2 * H], d[:, 2 * H:]
+            xp.subtract(1, z, out=dn)  # dn = dh (1 - z) (1 - n^2)
+            dn *= dhn
+            xp.multiply(cand, cand, out=tn)
+            xp.subtract(1, tn, out=tn)
+            dn *= tn
+            xp.subtract(hs[prev, :n], cand, out=dz)  # dz = dh (h - n) z (1 - z)
+            dz *= dhn
+            xp.subtract(1, z, out=tn)
+            tn *= z
+            dz *= tn
+            xp.multiply(dn, hn[t, :n], out=dr)  # dr = dn hn r (1 - r)
+            xp.subtract(1, r, out=tn)
+            tn *= r
+            dr *= tn
+            e[:, :2 * H] = d[:, :2 * H]
+            xp.multiply(dn, r, out=e[:, 2 * H:])
+            dhn *= z
+            dhn += e @ w_hh
+        return _input_grads(plan, dgx, x, hs, w_ih, self.inputs, wanted, [dh], 2, dgh)
+
+
+def gru_composed(x, h0, w_ih, w_hh, *bias, lengths, reverse):
+    """:class:`GRULayer` written with differentiable nabla ops (same inputs, same packed output)."""
+    gx = x @ w_ih.T
+    if bias:
+        gx = gx + bias[0]
+
+    def cell(t, states):
+        (h,) = states
+        gh = h @ w_hh.T
+        if bias:
+            gh = gh + bias[1]
+        xr, xz, xn = gx[t].chunk(3, -1)
+        hr, hz, hn = gh.chunk(3, -1)
+        r, z = (xr + hr).sigmoid(), (xz + hz).sigmoid()
+        n = (xn + r * hn).tanh()
+        return [n + z * (h - n)]
+
+    return _run_composed(cell, x, [h0], lengths, reverse)
+
+
+GRULayer.composed = staticmethod(gru_composed)
+
+
+# ------------------------------------------------------------------------------------ Elman RNN
+
+
+class RNNLayer(_RecurrentLayer):
+    """One Elman RNN layer direction: ``h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh)``, act tanh or relu.
+
+    ``(x, h0, w_ih, w_hh[, b_ih, b_hh])`` -> (T + 1, B, H).
+    """
+
+    def forward(self, x, h0, w_ih, w_hh, *bias, lengths, reverse, nonlinearity):
+        xp = _xp(x)
+        T, B, _ = x.shape
+        H = w_hh.shape[1]
+        plan = _Plan(lengths, T, B, reverse)
+        self.plan = plan
+        self.params = {"lengths": lengths, "reverse": reverse, "nonlinearity": nonlinearity}
+        x, h0 = xp.ascontiguousarray(plan.sort(x, 1)), plan.sort(h0, 0)
+        gx = (x.reshape(T * B, -1) @ w_ih.T).reshape(T, B, H)
+        if bias:
+            gx += bias[0] + bias[1]
+        w_hh_t = xp.ascontiguousarray(w_hh.T)
+        hs = xp.empty((T + 1, B, H), dtype=x.dtype)
+        hs[plan.first()] = h0
+        for t in plan.steps:
+            prev, nxt, n = plan.links(t)
+            h = hs[nxt, :n]
+            xp.matmul(hs[prev, :n], w_hh_t, out=h)
+            h += gx[t, :n]
+            if nonlinearity == "tanh":
+                xp.tanh(h, out=h)
+            else:
+                xp.maximum(h, 0, out=h)
+            if n < B:
+                hs[nxt, n:] = hs[prev, n:]
+        out = xp.empty((T + 1, B, H), dtype=x.dtype)
+        out[:T] = plan.outputs(hs)
+        plan.zero_past_end(out)
+        out[T] = hs[T - plan.first()]
+        self.hs, self.x, self.tanh = hs, x, nonlinearity == "tanh"
+        return plan.unsort(out, 1)
+
+    def backward_arrays(self, gout, wanted):
+        plan, hs, x = self.plan, self.hs, self.x
+        w_ih, w_hh = self.inputs[2]._data, self.inputs[3]._data
+        xp = _xp(gout)
+        T, B, H = plan.T, plan.B, w_hh.shape[1]
+        gout = plan.sort(gout, 1)
+        dh = gout[T].copy()
+        dpre = (xp.zeros if plan.sizes is not None else xp.empty)((T, B, H), dtype=gout.dtype)
+        for t in reversed(plan.steps):
+            _, nxt, n = plan.links(t)
+            dhn = dh[:n]
+            dhn += gout[t, :n]
+            h, d = hs[nxt, :n], dpre[t, :n]
+            if self.tanh:
+                xp.multiply(h, h, out=d)
+                xp.subtract(1, d, out=d)
+                d *= dhn
+            else:
+                xp.multiply(dhn, h > 0, out=d)
+            xp.matmul(d, w_hh, out=dhn)
+        return _input_grads(plan, dpre, x, hs, w_ih, self.inputs, wanted, [dh], 2, None)
+
+
+def rnn_composed(x, h0, w_ih, w_hh, *bias, lengths, reverse, nonlinearity):
+    """:class:`RNNLayer` written with differentiable nabla ops (same inputs, same packed output)."""
+    gx = x @ w_ih.T
+    if bias:
+        gx = gx + bias[0] + bias[1]
+
+    def cell(t, states):
+        pre = gx[t] + states[0] @ w_hh.T
+        return [pre.tanh() if nonlinearity == "tanh" else pre.relu()]
+
+    return _run_composed(cell, x, [h0], lengths, reverse)
+
+
+RNNLayer.composed = staticmethod(rnn_composed)
