@@ -27,6 +27,14 @@ __all__ += [
     "KLDivLoss",
 ]
 from .layers import (  # noqa: E402
+    AdaptiveAvgPool2d, AvgPool2d, ConstantPad2d, Conv1d, Conv2d, ConvTranspose2d, MaxPool2d, Upsample, ZeroPad2d,
+)
+
+__all__ += [
+    "Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Upsample", "ZeroPad2d",
+    "ConstantPad2d",
+]
+from .layers import (  # noqa: E402
     LearnedPositionalEncoding, MultiheadAttention, SinusoidalPositionalEncoding, Transformer, TransformerDecoder,
     TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
 )
