@@ -22,7 +22,7 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="activation"):
         models.mlp(activation="swishy")
     with pytest.raises(ValueError, match="num_classes"):
-        models.mlp(num_classes=1)
+        models.mlp(num_classes=0)
     with pytest.raises(ValueError, match="hidden"):
         models.mlp(hidden=(0,))
 

@@ -1,7 +1,8 @@
 """Small 2-D classification sets in the style of the TensorFlow Playground.
 
-Each function returns ``(train, test)`` ``TensorDataset``s of float32 points ``(N, 2)`` and int64
-labels ``(N,)`` in {0, 1}. Points lie roughly in ``[-1, 1]^2``; ``noise`` is the standard deviation
+Each classification set returns ``(train, test)`` ``TensorDataset``s of float32 points ``(N, 2)`` and
+int64 labels ``(N,)`` in {0, 1}; the regression sets (``plane``, ``multi_gauss``) return float32
+targets ``(N, 1)`` in [-1, 1]. Points lie roughly in ``[-1, 1]^2``; ``noise`` is the standard deviation
 of the Gaussian jitter added to them (for ``gauss``, it widens the clusters). The two classes have
 ``n // 2`` and ``n - n // 2`` points. Everything is drawn with NumPy from ``seed`` alone, so the
 same arguments always give the same data, whatever nabla's own generator is doing.
@@ -15,7 +16,7 @@ import numpy
 
 from .dataset import TensorDataset
 
-__all__ = ["xor", "circle", "gauss", "spiral", "moons"]
+__all__ = ["xor", "circle", "gauss", "spiral", "moons", "plane", "multi_gauss"]
 
 
 def _finish(x: numpy.ndarray, y: numpy.ndarray, test_ratio: float, rng: numpy.random.Generator):
@@ -100,3 +101,49 @@ circle = _make("circle", _circle)
 gauss = _make("gauss", _gauss)
 spiral = _make("spiral", _spiral)
 moons = _make("moons", _moons)
+
+
+# --------------------------------------------------------------------------------- regression
+
+
+def _check_common(name: str, n: int, noise: float, test_ratio: float) -> None:
+    if not isinstance(n, int) or n < 2:
+        raise ValueError(f"{name}: n must be an int >= 2, got {n!r}")
+    if noise < 0:
+        raise ValueError(f"{name}: noise must be >= 0, got {noise}")
+    if not 0 <= test_ratio < 1:
+        raise ValueError(f"{name}: test_ratio must lie in [0, 1), got {test_ratio}")
+
+
+def _regression(name: str, target: Callable[[numpy.ndarray], numpy.ndarray]):
+    def build(n: int = 500, noise: float = 0.1, test_ratio: float = 0.2, seed: int = 0):
+        _check_common(name, n, noise, test_ratio)
+        rng = numpy.random.default_rng(seed)
+        x = rng.uniform(-1, 1, (n, 2))
+        y = target(x + rng.uniform(-1, 1, x.shape) * noise)  # as the Playground: noise moves the label's input
+        perm = rng.permutation(n)
+        x, y = x[perm].astype(numpy.float32), y[perm].astype(numpy.float32)[:, None]
+        n_test = int(round(n * test_ratio))
+        return TensorDataset(x[n_test:], y[n_test:]), TensorDataset(x[:n_test], y[:n_test])
+
+    build.__name__ = build.__qualname__ = name
+    return build
+
+
+def _plane_target(x: numpy.ndarray) -> numpy.ndarray:
+    # TensorFlow Playground's "regress plane": (x1 + x2) on [-6, 6]^2 scaled by 1/10, here on [-1, 1]^2
+    return numpy.clip((x[:, 0] + x[:, 1]) * 0.6, -1, 1)
+
+
+_GAUSS_CENTRES = numpy.array([[-4, 2.5, 1], [0, 2.5, -1], [4, 2.5, 1], [-4, -2.5, -1], [0, -2.5, 1], [4, -2.5, -1]]) / [6, 6, 1]
+
+
+def _multi_gauss_target(x: numpy.ndarray) -> numpy.ndarray:
+    # TensorFlow Playground's "regress gaussian": six bumps of alternating sign; the strongest wins
+    d = numpy.linalg.norm(x[:, None, :] - _GAUSS_CENTRES[None, :, :2], axis=2) * 6  # distances in its units
+    v = _GAUSS_CENTRES[:, 2] * numpy.clip(1 - d / 2, 0, 1)
+    return v[numpy.arange(len(x)), numpy.abs(v).argmax(axis=1)]
+
+
+plane = _regression("plane", _plane_target)
+multi_gauss = _regression("multi_gauss", _multi_gauss_target)

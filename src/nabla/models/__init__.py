@@ -5,6 +5,6 @@ sequence models.
 """
 
 from .mlp import mlp, perceptron
-from .registry import get_model, list_models, register_model
+from .registry import build_model, describe_model, get_model, list_models, register_model
 
-__all__ = ["get_model", "list_models", "register_model", "mlp", "perceptron"]
+__all__ = ["build_model", "describe_model", "get_model", "list_models", "register_model", "mlp", "perceptron"]

@@ -36,9 +36,9 @@ def mlp(
     batch_norm: bool = False,
     dropout: float = 0.0,
 ) -> nn.Module:
-    """Flatten, then ``Linear -> [BatchNorm1d] -> activation -> [Dropout]`` per hidden size, then a
-    Linear to ``num_classes`` logits (use cross-entropy on them)."""
-    _check(in_features, num_classes)
+    """Multi-layer perceptron. Flatten, then ``Linear -> [BatchNorm1d] -> activation -> [Dropout]`` per
+    hidden size, then a Linear to ``num_classes`` logits (use cross-entropy on them; ``num_classes=1`` for regression)."""
+    _check(in_features, num_classes, least=1)
     if activation not in _ACTIVATIONS:
         raise ValueError(f"mlp: unknown activation {activation!r}; valid names: {', '.join(sorted(_ACTIVATIONS))}")
     if not 0 <= dropout < 1:
@@ -59,8 +59,8 @@ def mlp(
     return nn.Sequential(*layers)
 
 
-def _check(in_features: int, num_classes: int) -> None:
+def _check(in_features: int, num_classes: int, least: int = 2) -> None:
     if not isinstance(in_features, int) or in_features <= 0:
         raise ValueError(f"in_features must be a positive int, got {in_features!r}")
-    if not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
+    if not isinstance(num_classes, int) or num_classes < least:
+        raise ValueError(f"num_classes must be an int >= {least}, got {num_classes!r}")

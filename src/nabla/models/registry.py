@@ -1,7 +1,16 @@
-"""The model zoo's registry: names the ``nabla train`` command and users can ask for."""
+"""The model zoo's registry: names the ``nabla train`` command and users can ask for.
+
+A builder takes keyword arguments only. :func:`build_model` fits one to a data set by passing the
+arguments the builder declares among ``num_classes`` (the output width: classes, or 1 for
+regression), ``in_features`` (flattened sample size), ``in_channels`` (``input_shape[0]``),
+``input_size`` (``input_shape[-1]``, the image side) and ``input_shape``; a builder for images
+should declare ``in_channels`` and, if it has a small-input variant, ``input_size``.
+"""
 
 from __future__ import annotations
 
+import inspect
+import math
 from typing import Any, Callable
 
 from ..nn import Module
@@ -31,3 +40,30 @@ def get_model(name: str, **kwargs: Any) -> Module:
     if fn is None:
         raise ValueError(f"unknown model {name!r}; valid names: {', '.join(list_models())}")
     return fn(**kwargs)
+
+
+def describe_model(name: str) -> str:
+    """The first sentence of the builder's docstring, on one line."""
+    fn = _MODELS[name]
+    para = " ".join((inspect.getdoc(fn) or "").split("\n\n", 1)[0].split())
+    return para.split(". ", 1)[0].rstrip(".").replace("``", "")
+
+
+def build_model(name: str, input_shape: "tuple[int, ...]", num_classes: int, **kwargs: Any) -> Module:
+    """Build ``name`` for samples of ``input_shape`` and ``num_classes`` outputs; ``kwargs`` (e.g. from
+    ``nabla train --arg``) override and must be arguments the builder accepts."""
+    fn = _MODELS.get(name)
+    if fn is None:
+        raise ValueError(f"unknown model {name!r}; valid names: {', '.join(list_models())}")
+    params = inspect.signature(fn).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    unknown = [k for k in kwargs if k not in params and not takes_any]
+    if unknown:
+        accepted = [k for k, p in params.items() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        raise ValueError(f"model {name!r} has no argument(s) {', '.join(unknown)}; it takes: {', '.join(accepted)}")
+    derived = {"num_classes": num_classes, "in_features": int(math.prod(input_shape)),
+               "in_channels": int(input_shape[0]), "input_size": int(input_shape[-1]),
+               "input_shape": tuple(input_shape)}
+    args = {k: v for k, v in derived.items() if k in params and k not in kwargs}
+    args.update(kwargs)
+    return fn(**args)

@@ -36,4 +36,6 @@ from .callbacks import (
 )
 from .checkpoint import BackupAndRestore, load_checkpoint, restore_checkpoint, save_checkpoint
 from .keras import LOSSES, OPTIMIZERS, get_loss, get_optimizer
+from .perceptron import PerceptronTrainer
+from .plots import plot_history
 from .trainer import History, Trainer

@@ -126,26 +126,30 @@ class BackupAndRestore(Callback):
     When training begins and ``path`` exists (an earlier run was interrupted — even by SIGKILL; the
     file is written atomically), everything is restored and :meth:`Trainer.fit` carries on from the
     saved epoch and batch. ``save_freq`` is ``"epoch"`` (after each epoch) or an int (also every that
-    many batches). ``meta`` is stored alongside (e.g. what model this is). Keras' name and behaviour;
+    many batches). ``meta`` is stored alongside (e.g. what model this is). ``restore=False`` only
+    saves; ``resume_from`` restores from another file than the one written. Keras' name and behaviour;
     unlike Keras, a mid-epoch resume replays the same shuffle and random draws.
     """
 
     order = 100  # after the other callbacks: save what they have updated, restore after they reset
 
     def __init__(self, path: "str | os.PathLike[str]", save_freq: "str | int" = "epoch",
-                 delete_on_end: bool = False, meta: "dict | None" = None) -> None:
+                 delete_on_end: bool = False, meta: "dict | None" = None, restore: bool = True,
+                 resume_from: "str | os.PathLike[str] | None" = None) -> None:
         if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq <= 0):
             raise ValueError(f"BackupAndRestore: save_freq must be 'epoch' or a positive int, got {save_freq!r}")
         self.path = Path(path)
         self.save_freq = save_freq
         self.delete_on_end = delete_on_end
         self.meta = dict(meta or {})
+        self.restore = restore
+        self.resume_from = Path(resume_from) if resume_from is not None else self.path
         self.resumed_from: "tuple[int, int] | None" = None
 
     def on_train_begin(self, logs: "dict | None" = None) -> None:
         self._steps = 0
-        if self.path.exists():
-            state = load_checkpoint(self.path)
+        if self.restore and self.resume_from.exists():
+            state = load_checkpoint(self.resume_from)
             restore_checkpoint(state, self.trainer)
             self.resumed_from = (int(state["epoch"]), int(state.get("step", 0)))
 

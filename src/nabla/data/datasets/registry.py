@@ -1,0 +1,156 @@
+"""Data sets by name, for ``nabla train --dataset NAME`` and anyone who wants one call for a split.
+
+``load_dataset(name, root=None, split=None, holdout=None)`` returns ``(train, test, spec)``:
+
+* no ``split``/``holdout``: the set's own train and test parts;
+* ``holdout=N``: the last ``N`` samples of the train part are held out for testing;
+* ``split="test", holdout=N``: train on the test part but its last ``N`` samples — e.g. the first 8,000
+  MNIST test images for training and the last 2,000 for evaluation when only ``t10k-*`` files exist;
+* ``split=S`` alone: part ``S`` as both (for evaluating on a whole part).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy
+
+from .. import toy
+from ..dataset import Dataset, Subset, TensorDataset
+from ._common import ImageDataset
+from .cifar import cifar10
+from .digits import digits
+from .mnist import fashion_mnist, mnist
+
+__all__ = ["DatasetSpec", "DATASETS", "list_datasets", "load_dataset"]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What a named data set is: its samples' shape, the task and how to get its two parts."""
+
+    name: str
+    description: str
+    input_shape: tuple[int, ...]
+    num_classes: "int | None"  # None: regression with one output
+    source: str  # what it needs: "generated", "scikit-learn" or the files it reads
+    parts: Callable[[Any], tuple[Dataset, Dataset]]  # parts(root) -> (train, test)
+    train_defaults: "dict[str, Any] | None" = None  # epochs / batch_size / lr that work well for an MLP here
+
+    @property
+    def task(self) -> str:
+        return "regression" if self.num_classes is None else "classification"
+
+    @property
+    def outputs(self) -> int:
+        """The model's output width: one logit per class, one value for regression."""
+        return 1 if self.num_classes is None else self.num_classes
+
+
+def _files(fn: Callable) -> Callable[[Any], tuple[Dataset, Dataset]]:
+    return lambda root: (fn(root, split="train"), fn(root, split="test"))
+
+
+_MNIST_FILES = "train-/t10k-images-idx3-ubyte.gz, train-/t10k-labels-idx1-ubyte.gz"
+
+DATASETS: dict[str, DatasetSpec] = {}
+
+
+def _add(spec: DatasetSpec) -> None:
+    DATASETS[spec.name] = spec
+
+
+_add(DatasetSpec("digits", "scikit-learn's 8x8 handwritten digits, 1,797 images (80/20 split)", (1, 8, 8), 10,
+                 "scikit-learn (bundled, no download)", lambda root: digits(),
+                 {"epochs": 30, "batch_size": 32, "lr": 3e-3}))
+_add(DatasetSpec("mnist", "MNIST handwritten digits, 60,000 + 10,000 images 28x28", (1, 28, 28), 10,
+                 f"IDX files {_MNIST_FILES} (downloaded, or in --data-dir)", _files(mnist)))
+_add(DatasetSpec("fashion_mnist", "Fashion-MNIST clothing, 60,000 + 10,000 images 28x28", (1, 28, 28), 10,
+                 f"IDX files {_MNIST_FILES} (downloaded, or in --data-dir)", _files(fashion_mnist)))
+_add(DatasetSpec("cifar10", "CIFAR-10 colour images, 50,000 + 10,000 images 3x32x32", (3, 32, 32), 10,
+                 "cifar-10-binary.tar.gz (downloaded, or in --data-dir)", _files(cifar10)))
+for _name, _fn, _what in [("xor", toy.xor, "XOR quadrants"), ("circle", toy.circle, "a disc inside a ring"),
+                          ("gauss", toy.gauss, "two Gaussian blobs"), ("spiral", toy.spiral, "two interleaved spirals"),
+                          ("moons", toy.moons, "two half-moons")]:
+    _add(DatasetSpec(_name, f"2-D toy set: {_what}, 500 points (80/20)", (2,), 2, "generated",
+                     lambda root, fn=_fn: fn()))
+_add(DatasetSpec("plane", "2-D regression: a tilted plane, 500 points (80/20)", (2,), None, "generated",
+                 lambda root: toy.plane()))
+_add(DatasetSpec("multi_gauss", "2-D regression: six Gaussian bumps, 500 points (80/20)", (2,), None, "generated",
+                 lambda root: toy.multi_gauss()))
+
+
+def list_datasets() -> list[str]:
+    return sorted(DATASETS)
+
+
+def get_spec(name: str) -> DatasetSpec:
+    spec = DATASETS.get(name)
+    if spec is None:
+        raise ValueError(f"unknown data set {name!r}; valid names: {', '.join(list_datasets())}")
+    return spec
+
+
+def _slice(ds: Dataset, start: int, stop: int) -> Dataset:
+    """Samples ``start:stop`` of ``ds``, keeping the DataLoader's one-index-per-batch fast path."""
+    if isinstance(ds, ImageDataset):
+        return ImageDataset(ds.images[start:stop], ds.targets[start:stop], ds.classes)
+    if isinstance(ds, TensorDataset):
+        return TensorDataset(*(t[start:stop] for t in ds.tensors))
+    return Subset(ds, range(start, stop))
+
+
+def _part_loader(spec: DatasetSpec, root: Any) -> Callable[[str], Dataset]:
+    """Load one part on demand: file-backed sets read only that part's files."""
+    fns = {"mnist": mnist, "fashion_mnist": fashion_mnist, "cifar10": cifar10}
+    if spec.name in fns:
+        return lambda part: fns[spec.name](root, split=part)
+    cache: dict[str, tuple[Dataset, Dataset]] = {}
+
+    def load(part: str) -> Dataset:
+        if "both" not in cache:
+            cache["both"] = spec.parts(root)
+        return cache["both"][0 if part == "train" else 1]
+
+    return load
+
+
+def load_dataset(name: str, root: "str | Path | None" = None, split: "str | None" = None,
+                 holdout: "int | None" = None) -> tuple[Dataset, Dataset, DatasetSpec]:
+    """``(train, test, spec)`` for the data set ``name`` (see the module docstring for ``split``/``holdout``)."""
+    spec = get_spec(name)
+    if split is not None and split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if holdout is not None and (isinstance(holdout, bool) or not isinstance(holdout, int) or holdout <= 0):
+        raise ValueError(f"holdout must be a positive number of samples, got {holdout!r}")
+    load = _part_loader(spec, root)
+    if split is None and holdout is None:
+        return load("train"), load("test"), spec
+    base = load(split or "train")
+    if holdout is None:
+        return base, base, spec
+    n = len(base)
+    if holdout >= n:
+        raise ValueError(f"holdout={holdout} leaves nothing to train on: the {split or 'train'} part of {name} "
+                         f"has {n} samples")
+    return _slice(base, 0, n - holdout), _slice(base, n - holdout, n), spec
+
+
+def input_features(spec: DatasetSpec) -> int:
+    return int(math.prod(spec.input_shape))
+
+
+def as_array_batch(x: numpy.ndarray, spec: DatasetSpec) -> numpy.ndarray:
+    """Shape user-supplied samples to ``(N, *input_shape)``: one sample or a batch, flat or not."""
+    shape = spec.input_shape
+    if x.shape == shape or x.size == math.prod(shape) and x.ndim <= len(shape):
+        return x.reshape((1, *shape))
+    if x.shape[1:] == shape:
+        return x
+    if x.ndim == 2 and x.shape[1] == math.prod(shape):
+        return x.reshape((x.shape[0], *shape))
+    raise ValueError(f"input of shape {x.shape} does not fit data set {spec.name!r}: expected one sample "
+                     f"{shape}, a batch (N, {', '.join(map(str, shape))}) or flat rows (N, {math.prod(shape)})")
