@@ -74,6 +74,48 @@ def attention_weights(q, k, bias, blocked, scale: float):
     return safe_softmax_(s)
 
 
+def _attention_grads(g, q, k, v, p, drop, scale: float, want: tuple, outs: tuple = (None, None, None)):
+    """Gradients (arrays) of ``(p * drop) @ v`` with ``p = softmax(q k^T * scale + bias)``.
+
+    ``want`` says which of (q, k, v, bias) are needed (None for the others); ``outs`` optionally
+    gives arrays to write dq, dk, dv into. Shapes are the broadcast ones (callers sum them down).
+    """
+    xp = _xp(g)
+    want_q, want_k, want_v, want_b = want
+    gv = None
+    if want_v:
+        pd = p if drop is None else p * drop
+        gv = xp.matmul(xp.swapaxes(pd, -1, -2), g, out=outs[2])
+    ds = xp.matmul(g, xp.swapaxes(v, -1, -2))
+    if drop is not None:
+        ds *= drop
+    ds -= (ds * p).sum(axis=-1, keepdims=True)
+    ds *= p  # the gradient of the scores (and of an additive mask)
+    gb = ds.copy() if want_b else None
+    ds *= ds.dtype.type(scale)
+    gq = xp.matmul(ds, k, out=outs[0]) if want_q else None
+    gk = xp.matmul(xp.swapaxes(ds, -1, -2), q, out=outs[1]) if want_k else None
+    return gq, gk, gv, gb
+
+
+def _attention_grads_graph(g: Tensor, q: Tensor, k: Tensor, v: Tensor, bias: "Tensor | None", blocked, drop,
+                           scale: float):
+    """The same gradients written with nabla ops on recomputed weights: differentiable again."""
+    p = composed_weights(q, k, bias, blocked, scale)
+    drop = None if drop is None else Tensor._wrap(drop)
+    pd = p if drop is None else p * drop
+    gv = unbroadcast(MatMul.apply(pd.mT, g), v.shape)
+    dp = MatMul.apply(g, v.mT)
+    if drop is not None:
+        dp = dp * drop
+    ds = p * (dp - (dp * p).sum(-1, keepdim=True))
+    gb = unbroadcast(ds, bias.shape) if bias is not None else None
+    ds = ds * scale
+    gq = unbroadcast(MatMul.apply(ds, k), q.shape)
+    gk = unbroadcast(MatMul.apply(ds.mT, q), k.shape)
+    return gq, gk, gv, gb
+
+
 class ScaledDotProductAttention(Function):
     """``(safe_softmax(q k^T * scale + bias, blocked -> -inf) * drop) @ v``: one node.
 
@@ -92,45 +134,77 @@ class ScaledDotProductAttention(Function):
         return xp.matmul(p if drop is None else p * drop, v)
 
     def backward(self, g):
-        if is_grad_enabled():
-            return self._backward_graph(g)
         parents = self.parents
+        has_bias = len(parents) > 3
+        if is_grad_enabled():
+            bias = self.inputs[3] if has_bias else None
+            grads = _attention_grads_graph(g, *self.inputs[:3], bias, self.blocked, self.drop, self.scale)
+            return grads if has_bias else grads[:3]
         q, k, v = self.inputs[0]._data, self.inputs[1]._data, self.inputs[2]._data
-        xp = _xp(q)
-        p, drop = self.p, self.drop
-        gd = g._data
-        pd = p if drop is None else p * drop
-        gv = Tensor._wrap(_sum_to(xp.matmul(xp.swapaxes(pd, -1, -2), gd), v.shape)) if parents[2] is not None else None
-        ds = xp.matmul(gd, xp.swapaxes(v, -1, -2))
-        if drop is not None:
-            ds *= drop
-        ds -= (ds * p).sum(axis=-1, keepdims=True)
-        ds *= p
-        gb = None
-        if len(parents) > 3 and parents[3] is not None:
-            gb = Tensor._wrap(_sum_to(ds, self.inputs[3].shape))
-        ds *= ds.dtype.type(self.scale)
-        gq = Tensor._wrap(_sum_to(xp.matmul(ds, k), q.shape)) if parents[0] is not None else None
-        gk = Tensor._wrap(_sum_to(xp.matmul(xp.swapaxes(ds, -1, -2), q), k.shape)) if parents[1] is not None else None
-        return (gq, gk, gv, gb) if len(parents) > 3 else (gq, gk, gv)
+        want = tuple(p is not None for p in parents) + (() if has_bias else (False,))
+        grads = _attention_grads(g._data, q, k, v, self.p, self.drop, self.scale, want)
+        shapes = (q.shape, k.shape, v.shape, self.inputs[3].shape if has_bias else None)
+        out = tuple(None if a is None else Tensor._wrap(_sum_to(a, shape)) for a, shape in zip(grads, shapes))
+        return out if has_bias else out[:3]
 
-    def _backward_graph(self, g):
-        """The same formulas with nabla ops on recomputed weights: differentiable again."""
-        q, k, v = self.inputs[:3]
-        bias = self.inputs[3] if len(self.inputs) > 3 else None
-        p = composed_weights(q, k, bias, self.blocked, self.scale)
-        drop = None if self.drop is None else Tensor._wrap(self.drop)
-        pd = p if drop is None else p * drop
-        gv = unbroadcast(MatMul.apply(pd.mT, g), v.shape)
-        dp = MatMul.apply(g, v.mT)
-        if drop is not None:
-            dp = dp * drop
-        ds = p * (dp - (dp * p).sum(-1, keepdim=True))
-        gb = unbroadcast(ds, bias.shape) if bias is not None else None
-        ds = ds * self.scale
-        gq = unbroadcast(MatMul.apply(ds, k), q.shape)
-        gk = unbroadcast(MatMul.apply(ds.mT, q), k.shape)
-        return (gq, gk, gv, gb) if bias is not None else (gq, gk, gv)
+
+class PackedSelfAttention(Function):
+    """Multi-head self-attention on packed projections: ``qkv`` (N, L, 3E) -> (N, L, E), one node.
+
+    ``qkv[..., :E]``, ``[E:2E]``, ``[2E:]`` are the queries, keys and values, each E = H * D wide for
+    ``heads`` H of size D. Splitting them into heads is a free view, the heads' outputs are
+    written straight into the merged (N, L, H, D) layout, and backward writes dq, dk and dv into one
+    (N, L, 3E) gradient: composed from slices and transposes, the same step costs ten more nodes,
+    three zero-filled (N, L, 3E) buffers and their sum in backward (see benchmarks/bench_transformer.py).
+    ``bias`` / ``blocked`` / ``drop`` as in :class:`ScaledDotProductAttention`, broadcast to (N, H, L, L).
+    """
+
+    save_inputs = True
+
+    @staticmethod
+    def _split(qkv, heads: int):
+        n, length, e3 = qkv.shape
+        x = qkv.reshape(n, length, 3, heads, e3 // (3 * heads))
+        return [x[:, :, i].swapaxes(1, 2) for i in range(3)]  # (N, H, L, D) views
+
+    def forward(self, qkv, *bias, heads, blocked, drop, scale):
+        xp = _xp(qkv)
+        q, k, v = self._split(qkv, heads)
+        n, h, length, d = q.shape
+        p = attention_weights(q, k, bias[0] if bias else None, blocked, scale)
+        self.p, self.heads, self.blocked, self.drop, self.scale = p, heads, blocked, drop, scale
+        out = xp.empty((n, length, h, d), dtype=qkv.dtype)
+        xp.matmul(p if drop is None else p * drop, v, out=out.swapaxes(1, 2))
+        return out.reshape(n, length, h * d)
+
+    def backward(self, g):
+        parents = self.parents
+        has_bias = len(parents) > 1
+        qkv = self.inputs[0]
+        n, length, e3 = qkv.shape
+        h = self.heads
+        d = e3 // (3 * h)
+        if is_grad_enabled():
+            x = qkv.reshape(n, length, 3, h, d)
+            q, k, v = [x[:, :, i].transpose(1, 2) for i in range(3)]
+            bias = self.inputs[1] if has_bias else None
+            gh = g.reshape(n, length, h, d).transpose(1, 2)
+            gq, gk, gv, gb = _attention_grads_graph(gh, q, k, v, bias, self.blocked, self.drop, self.scale)
+            from .shape import stack
+
+            gx = stack([t.transpose(1, 2) for t in (gq, gk, gv)], 2).reshape(n, length, e3)
+            return (gx, gb) if has_bias else gx
+        xp = _xp(qkv._data)
+        q, k, v = self._split(qkv._data, h)
+        gx = xp.empty((n, length, 3, h, d), dtype=qkv.dtype)
+        outs = tuple(gx[:, :, i].swapaxes(1, 2) for i in range(3))
+        gh = g._data.reshape(n, length, h, d).swapaxes(1, 2)
+        want_b = has_bias and parents[1] is not None
+        _, _, _, gb = _attention_grads(gh, q, k, v, self.p, self.drop, self.scale, (True, True, True, want_b), outs)
+        gx = Tensor._wrap(gx.reshape(n, length, e3)) if parents[0] is not None else None
+        if not has_bias:
+            return gx
+        return gx, (Tensor._wrap(_sum_to(gb, self.inputs[1].shape)) if want_b else None)
 
 
 def composed_weights(q: Tensor, k: Tensor, bias: "Tensor | None", blocked, scale: float) -> Tensor:
@@ -198,3 +272,12 @@ def attention(q: Tensor, k: Tensor, v: Tensor, bias: "Tensor | None", blocked, d
         drop = dropout_mask(shape, dropout_p, q)
     inputs = (q, k, v) if bias is None else (q, k, v, bias)
     return ScaledDotProductAttention.apply(*inputs, blocked=blocked, drop=drop, scale=scale)
+
+
+def packed_self_attention(qkv: Tensor, heads: int, bias: "Tensor | None", blocked, dropout_p: float,
+                          scale: float) -> Tensor:
+    """:class:`PackedSelfAttention` with its dropout mask drawn; ``qkv`` (N, L, 3E) already validated."""
+    n, length, e3 = qkv.shape
+    drop = dropout_mask((n, heads, length, length), dropout_p, qkv) if dropout_p > 0.0 else None
+    inputs = (qkv,) if bias is None else (qkv, bias)
+    return PackedSelfAttention.apply(*inputs, heads=heads, blocked=blocked, drop=drop, scale=scale)

@@ -148,8 +148,17 @@ class MultiheadAttention(Module):
             attn_mask = None
         blocked, bias = self._masks(attn_mask, key_padding_mask, n, tgt_len, src_len, query.dtype)
 
-        q, k, v = self._project(query, key, value, self_attn, same_kv)
         h, d = self.num_heads, self.head_dim
+        p = self.dropout if self.training else 0.0
+        if self_attn and self._qkv_same_embed_dim and not need_weights and self.bias_k is None \
+                and not self.add_zero_attn:  # the common case, one fused node (see ops/attention.py)
+            if use_causal:
+                blocked = query._xp.triu(query._xp.ones((tgt_len, tgt_len), dtype=bool), k=1)
+            qkv = F.linear(query, self.in_proj_weight, self.in_proj_bias)
+            out = _attention.packed_self_attention(qkv, h, bias, blocked, p, d ** -0.5)
+            return self._finish(self.out_proj(out), None, batched)
+
+        q, k, v = self._project(query, key, value, self_attn, same_kv)
         if self.bias_k is not None:
             k = cat([k, self.bias_k.expand(n, 1, e)], 1)
             v = cat([v, self.bias_v.expand(n, 1, e)], 1)
@@ -161,7 +170,6 @@ class MultiheadAttention(Module):
             k = cat([k, zeros(n, h, 1, d, dtype=k.dtype, device=k.device)], 2)
             v = cat([v, zeros(n, h, 1, d, dtype=v.dtype, device=v.device)], 2)
             blocked, bias = _pad_masks(blocked, bias)
-        p = self.dropout if self.training else 0.0
 
         weights = None
         if need_weights:
@@ -174,7 +182,10 @@ class MultiheadAttention(Module):
                 out = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
             else:
                 out = _attention.attention(q, k, v, bias, blocked, p, d ** -0.5)
-        out = self.out_proj(out.transpose(1, 2).reshape(n, tgt_len, e))
+        return self._finish(self.out_proj(out.transpose(1, 2).reshape(n, tgt_len, e)), weights, batched)
+
+    def _finish(self, out: Tensor, weights: "Tensor | None", batched: bool) -> "tuple[Tensor, Tensor | None]":
+        """Back to the caller's layout: unbatched, or (L, N, E) unless batch_first."""
         if not batched:
             return out.squeeze(0), (weights.squeeze(0) if weights is not None else None)
         if not self.batch_first:
