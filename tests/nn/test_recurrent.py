@@ -403,3 +403,20 @@ def test_errors_name_the_layer_and_the_fix():
         cell(nabla.randn(3, I), (nabla.zeros(2, H), nabla.zeros(2, H)))
     with pytest.raises(TypeError, match=r"hx must be a tuple \(h, c\)"):
         cell(nabla.randn(3, I), nabla.zeros(3, H))
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_backward_twice_with_retain_graph(kind):
+    """Backward must not change what forward saved: a second backward gives the same gradients."""
+    layer = KINDS[kind][0](I, H, bidirectional=True, **KINDS[kind][2])
+    x = nabla.randn(T, B, I, requires_grad=True)
+    out = flat(layer(x, lengths=[5, 2, 4]))
+    loss = sum(((o * o).sum() for o in out), nabla.tensor(0.0))
+    loss.backward(retain_graph=True)
+    first = [x.grad.numpy().copy()] + [p.grad.numpy().copy() for p in layer.parameters()]
+    x.grad = None
+    layer.zero_grad()
+    loss.backward()
+    second = [x.grad.numpy()] + [p.grad.numpy() for p in layer.parameters()]
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)

@@ -112,6 +112,13 @@ def _quiet(xp: Any):
     return numpy.errstate(over="ignore") if xp is numpy else contextlib.nullcontext()
 
 
+def _sigmoid_grad_times(s: Any, other: Any, out: Any) -> None:
+    """``out = other * s * (1 - s)``: a sigmoid's derivative (from its output ``s``) times ``other``."""
+    _xp(s).subtract(1, s, out=out)
+    out *= s
+    out *= other
+
+
 def _wrap(a: Any) -> "Tensor | None":
     return None if a is None else Tensor._wrap(a)
 
@@ -223,7 +230,8 @@ class LSTMLayer(_RecurrentLayer):
         w_hh_t = xp.ascontiguousarray((w_hh * scale).T)
         hs = xp.empty((T + 1, B, H), dtype=x.dtype)
         cs = xp.empty((T + 1, B, H), dtype=x.dtype)
-        tanh_c = xp.empty((T, B, H), dtype=x.dtype)
+        fresh = xp.empty if plan.sizes is None else xp.zeros  # (no garbage in rows of finished sequences)
+        tanh_c = fresh((T, B, H), dtype=x.dtype)
         hs[plan.first()], cs[plan.first()] = h0, c0
         hh = xp.empty((B, 4 * H), dtype=x.dtype)
         ig = xp.empty((B, H), dtype=x.dtype)
@@ -262,39 +270,35 @@ class LSTMLayer(_RecurrentLayer):
         T, B, H = plan.T, plan.B, w_hh.shape[1]
         gout = plan.sort(gout, 1)
         dh, dc = gout[T].copy(), gout[T + 1].copy()
-        dgates = (xp.zeros if plan.sizes is not None else xp.empty)((T, B, 4 * H), dtype=gout.dtype)
+        # Every gate's pre-activation gradient is (dc or dh) times a factor that does not depend on
+        # the recurrence; the factors are computed for all steps at once, into the gradient buffer.
+        g4 = gates.reshape(T, B, 4, H)
+        i, f, gg, o = g4[:, :, 0], g4[:, :, 1], g4[:, :, 2], g4[:, :, 3]
+        dgates = xp.empty((T, B, 4 * H), dtype=gout.dtype)
+        d4 = dgates.reshape(T, B, 4, H)
+        _sigmoid_grad_times(i, gg, d4[:, :, 0])  # di = dc * g * i (1 - i)
+        _sigmoid_grad_times(f, plan.previous(cs), d4[:, :, 1])  # df = dc * c_prev * f (1 - f)
+        dg = d4[:, :, 2]  # dg = dc * i * (1 - g^2)
+        xp.multiply(gg, gg, out=dg)
+        xp.subtract(1, dg, out=dg)
+        dg *= i
+        _sigmoid_grad_times(o, tanh_c, d4[:, :, 3])  # do = dh * tanh(c) * o (1 - o)
+        dc_dh = tanh_c * tanh_c  # dc += dh * o * (1 - tanh(c)^2) (saved buffers stay intact: retain_graph)
+        xp.subtract(1, dc_dh, out=dc_dh)
+        dc_dh *= o
+        plan.zero_past_end(dgates)
         tmp = xp.empty((B, H), dtype=gout.dtype)
-        tmp2 = xp.empty((B, 2 * H), dtype=gout.dtype)
         for t in reversed(plan.steps):
-            prev, _, n = plan.links(t)
-            dhn, dcn, tn, un = dh[:n], dc[:n], tmp[:n], tmp2[:n]
+            _, _, n = plan.links(t)
+            dhn, dcn, tn = dh[:n], dc[:n], tmp[:n]
             dhn += gout[t, :n]
-            g = gates[t, :n]
-            i, f, gg, o = g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H], g[:, 3 * H:]
-            tc = tanh_c[t, :n]
-            d = dgates[t, :n]
-            di, df, dg, do = d[:, :H], d[:, H:2 * H], d[:, 2 * H:3 * H], d[:, 3 * H:]
-            xp.multiply(tc, tc, out=tn)  # dc += dh * o * (1 - tanh(c)^2)
-            xp.subtract(1, tn, out=tn)
-            tn *= o
-            tn *= dhn
+            xp.multiply(dhn, dc_dh[t, :n], out=tn)
             dcn += tn
-            xp.multiply(dhn, tc, out=do)
-            xp.multiply(dcn, gg, out=di)
-            xp.multiply(dcn, cs[prev, :n], out=df)
-            xp.multiply(dcn, i, out=dg)
-            ifg = g[:, :2 * H]  # through the activations: sigmoid' = s (1 - s), tanh' = 1 - g^2
-            xp.subtract(1, ifg, out=un)
-            un *= ifg
-            d[:, :2 * H] *= un
-            xp.subtract(1, o, out=tn)
-            tn *= o
-            do *= tn
-            xp.multiply(gg, gg, out=tn)
-            xp.subtract(1, tn, out=tn)
-            dg *= tn
-            dcn *= f
-            xp.matmul(d, w_hh, out=dhn)
+            d = d4[t, :n]
+            d[:, :3] *= dcn[:, None]
+            d[:, 3] *= dhn
+            dcn *= f[t, :n]
+            xp.matmul(dgates[t, :n], w_hh, out=dhn)
         return _input_grads(plan, dgates, x, hs, w_ih, self.inputs, wanted, [dh, dc], 3, None)
 
 
@@ -371,8 +375,9 @@ class GRULayer(_RecurrentLayer):
         if bias:
             gx += bias[0] * scale[:, 0]
             b_hh = bias[1] * scale[:, 0]
-        acts = xp.empty((T, B, 3 * H), dtype=x.dtype)  # r, z, n after their activations
-        hn = xp.empty((T, B, H), dtype=x.dtype)  # h W_hn^T + b_hn, needed by backward
+        fresh = xp.empty if plan.sizes is None else xp.zeros  # (no garbage in rows of finished sequences)
+        acts = fresh((T, B, 3 * H), dtype=x.dtype)  # r, z, n after their activations
+        hn = fresh((T, B, H), dtype=x.dtype)  # h W_hn^T + b_hn, needed by backward
         hs = xp.empty((T + 1, B, H), dtype=x.dtype)
         hs[plan.first()] = h0
         hh = xp.empty((B, 3 * H), dtype=x.dtype)
@@ -414,36 +419,38 @@ class GRULayer(_RecurrentLayer):
         T, B, H = plan.T, plan.B, w_hh.shape[1]
         gout = plan.sort(gout, 1)
         dh = gout[T].copy()
-        zeros_or_empty = xp.zeros if plan.sizes is not None else xp.empty
-        dgx = zeros_or_empty((T, B, 3 * H), dtype=gout.dtype)  # gradient of the input projections
-        dgh = zeros_or_empty((T, B, 3 * H), dtype=gout.dtype)  # ... and of the hidden projections
+        # Each projection's gradient is dh times a factor independent of the recurrence: computed for
+        # all steps at once, into the gradient buffers of the input (dgx) and hidden (dgh) projections.
+        a3 = acts.reshape(T, B, 3, H)
+        r, z, cand = a3[:, :, 0], a3[:, :, 1], a3[:, :, 2]
+        dgx = xp.empty((T, B, 3 * H), dtype=gout.dtype)
+        dgh = xp.empty((T, B, 3 * H), dtype=gout.dtype)
+        x3, h3 = dgx.reshape(T, B, 3, H), dgh.reshape(T, B, 3, H)
+        one_minus_z = 1 - z
+        dn = x3[:, :, 2]  # dn = dh (1 - z) (1 - n^2)
+        xp.multiply(cand, cand, out=dn)
+        xp.subtract(1, dn, out=dn)
+        dn *= one_minus_z
+        dz = x3[:, :, 1]  # dz = dh (h - n) z (1 - z)
+        xp.subtract(plan.previous(hs), cand, out=dz)
+        dz *= z
+        dz *= one_minus_z
+        _sigmoid_grad_times(r, hn, x3[:, :, 0])  # dr = dn hn r (1 - r)
+        x3[:, :, 0] *= dn
+        h3[:, :, :2] = x3[:, :, :2]
+        xp.multiply(dn, r, out=h3[:, :, 2])  # the hidden candidate projection sits inside r * (...)
+        plan.zero_past_end(dgx)
+        plan.zero_past_end(dgh)
         tmp = xp.empty((B, H), dtype=gout.dtype)
         for t in reversed(plan.steps):
-            prev, _, n = plan.links(t)
-            dhn, tn = dh[:n], tmp[:n]
+            _, _, n = plan.links(t)
+            dhn = dh[:n]
             dhn += gout[t, :n]
-            a = acts[t, :n]
-            r, z, cand = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
-            d, e = dgx[t, :n], dgh[t, :n]
-            dr, dz, dn = d[:, :H], d[:, H:2 * H], d[:, 2 * H:]
-            xp.subtract(1, z, out=dn)  # dn = dh (1 - z) (1 - n^2)
-            dn *= dhn
-            xp.multiply(cand, cand, out=tn)
-            xp.subtract(1, tn, out=tn)
-            dn *= tn
-            xp.subtract(hs[prev, :n], cand, out=dz)  # dz = dh (h - n) z (1 - z)
-            dz *= dhn
-            xp.subtract(1, z, out=tn)
-            tn *= z
-            dz *= tn
-            xp.multiply(dn, hn[t, :n], out=dr)  # dr = dn hn r (1 - r)
-            xp.subtract(1, r, out=tn)
-            tn *= r
-            dr *= tn
-            e[:, :2 * H] = d[:, :2 * H]
-            xp.multiply(dn, r, out=e[:, 2 * H:])
-            dhn *= z
-            dhn += e @ w_hh
+            x3[t, :n] *= dhn[:, None]
+            h3[t, :n] *= dhn[:, None]
+            dhn *= z[t, :n]
+            xp.matmul(dgh[t, :n], w_hh, out=tmp[:n])
+            dhn += tmp[:n]
         return _input_grads(plan, dgx, x, hs, w_ih, self.inputs, wanted, [dh], 2, dgh)
 
 
@@ -518,18 +525,19 @@ class RNNLayer(_RecurrentLayer):
         T, B, H = plan.T, plan.B, w_hh.shape[1]
         gout = plan.sort(gout, 1)
         dh = gout[T].copy()
-        dpre = (xp.zeros if plan.sizes is not None else xp.empty)((T, B, H), dtype=gout.dtype)
+        h = plan.outputs(hs)  # the activation's derivative for all steps at once: 1 - h^2, or h > 0
+        if self.tanh:
+            dpre = h * h
+            xp.subtract(1, dpre, out=dpre)
+        else:
+            dpre = (h > 0).astype(h.dtype)
+        plan.zero_past_end(dpre)
         for t in reversed(plan.steps):
-            _, nxt, n = plan.links(t)
+            _, _, n = plan.links(t)
             dhn = dh[:n]
             dhn += gout[t, :n]
-            h, d = hs[nxt, :n], dpre[t, :n]
-            if self.tanh:
-                xp.multiply(h, h, out=d)
-                xp.subtract(1, d, out=d)
-                d *= dhn
-            else:
-                xp.multiply(dhn, h > 0, out=d)
+            d = dpre[t, :n]
+            d *= dhn
             xp.matmul(d, w_hh, out=dhn)
         return _input_grads(plan, dpre, x, hs, w_ih, self.inputs, wanted, [dh], 2, None)
 
