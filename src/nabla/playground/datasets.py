@@ -218,7 +218,7 @@ def parse_csv(raw: bytes) -> Upload:
     if numpy.all(labels == numpy.round(labels)) and labels.min() >= 0 and len(distinct) <= MAX_UPLOAD_CLASSES \
             and labels.max() < MAX_UPLOAD_CLASSES:
         classes = int(labels.max()) + 1
-        if classes < 2:
+        if len(distinct) < 2:
             raise CsvError("all rows have the same label; a classification set needs at least two classes")
         problem = "classification" if classes == 2 else "multiclass"
         return Upload(x.astype(numpy.float32), labels.astype(numpy.int64), problem, classes)

@@ -23,7 +23,6 @@ import os
 import queue
 import threading
 import time
-import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -207,6 +206,8 @@ class TrainingPool:
     # ---------------------------------------------------------------------------------- lifecycle
 
     def start(self) -> None:
+        if self._workers:
+            raise RuntimeError("TrainingPool.start: the pool is already running (one app, one lifespan)")
         self._loop = asyncio.get_running_loop()
         if self.mode == "process":
             self._ctx = multiprocessing.get_context("spawn")
@@ -259,6 +260,10 @@ class TrainingPool:
                 w.terminate()
                 w.join(timeout=1)
         if self._reader is not None:
+            try:
+                self._events.put(("closing",))  # wakes the reader at once
+            except (OSError, ValueError):
+                pass
             self._reader.join(timeout=2)
         if self.mode == "process":
             for q in [*self._commands, self._events]:
@@ -344,6 +349,8 @@ class TrainingPool:
                 event = None
             except (EOFError, OSError, ValueError):
                 return
+            if event is not None and event[0] == "closing":
+                return
             if event is not None:
                 try:
                     self._loop.call_soon_threadsafe(self._dispatch, event)
@@ -374,8 +381,11 @@ class TrainingPool:
         kind = event[0]
         if kind == "reply":
             fut = self._pending.get(event[1])
-            if fut is not None and not fut.done():
-                fut.set_result(event[2])
+            if fut is not None:
+                if fut.get_loop() is self._loop:
+                    _resolve(fut, event[2])
+                else:  # asked from another event loop (test clients run one per request)
+                    fut.get_loop().call_soon_threadsafe(_resolve, fut, event[2])
             return
         _, run_id, head, text = event
         info = self.runs.get(run_id)
@@ -395,6 +405,11 @@ class TrainingPool:
                 info.history = info.history[::2]
         for q in list(info.subscribers):
             _offer(q, text)
+
+
+def _resolve(fut: asyncio.Future, value: Any) -> None:
+    if not fut.done():
+        fut.set_result(value)
 
 
 def _offer(q: asyncio.Queue, item: Any) -> None:
