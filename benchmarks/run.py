@@ -49,6 +49,7 @@ import analysis  # noqa: E402
 import machine  # noqa: E402
 from timing import Row, Settings, fmt_time  # noqa: E402
 
+import bench_loop  # noqa: E402
 import bench_mlp  # noqa: E402
 import bench_ops  # noqa: E402
 import bench_optim  # noqa: E402
@@ -56,9 +57,12 @@ import bench_rnn  # noqa: E402
 import bench_tiny_mlp  # noqa: E402
 import bench_transformer  # noqa: E402
 
-BENCHMARKS = {m.NAME: m for m in (bench_ops, bench_tiny_mlp, bench_mlp, bench_optim)}
+BENCHMARKS = {m.NAME: m for m in (bench_ops, bench_tiny_mlp, bench_mlp, bench_optim, bench_loop)}
 BENCHMARKS[bench_transformer.NAME] = bench_transformer
 BENCHMARKS[bench_rnn.NAME] = bench_rnn
+import bench_conv  # noqa: E402
+
+BENCHMARKS[bench_conv.NAME] = bench_conv
 
 FULL = Settings(rounds=60, block_s=0.025, warmup_s=0.3)
 QUICK = Settings(rounds=8, block_s=0.01, warmup_s=0.05)
