@@ -7,6 +7,11 @@ fixed random target, backward, and hand-written SGD on all 12 parameters (``timi
 The target row has dropout 0 (so the sanity check can compare losses step by step); a second row
 with dropout 0.1 is informational (each framework draws its own masks).
 
+**GPT generation** (informational): ``nabla.models.gpt.GPT`` (4 layers, 128 wide, 4 heads, context
+256, vocabulary 65) and the same model written in torch (nanoGPT's layout, weights copied), greedy
+generation of 100 tokens after an 8-token prompt, with the KV cache (one new position per step) and
+without (the whole context re-run per step). Tokens per second are in the row names.
+
 **Attention op** (informational): multi-head self-attention from packed projections ``qkv`` (16, 64,
 384) to the merged heads (16, 64, 128), forward + backward, 4 heads of 32. torch runs
 ``F.scaled_dot_product_attention`` on the split heads; nabla runs (a) its fused ``PackedSelfAttention``
@@ -141,5 +146,100 @@ def attention_rows(settings) -> list:
             for k in ("packed", "sliced", "composed")]
 
 
+GEN = dict(vocab_size=65, block_size=256, n_layer=4, n_head=4, n_embd=128)
+PROMPT, NEW_TOKENS = 8, 100
+
+
+def torch_gpt():
+    """nanoGPT's layout in torch with a KV cache: the same model as ``nabla.models.gpt.GPT``."""
+    import torch
+    import torch.nn.functional as TF
+
+    class Attention(torch.nn.Module):
+        def __init__(self, e, h):
+            super().__init__()
+            self.c_attn, self.c_proj, self.h = torch.nn.Linear(e, 3 * e), torch.nn.Linear(e, e), h
+
+        def forward(self, x, cache, i):
+            n, t, e = x.shape
+            q, k, v = (z.reshape(n, t, self.h, e // self.h).transpose(1, 2) for z in self.c_attn(x).split(e, 2))
+            past = 0
+            if cache is not None:
+                if i in cache:
+                    past = cache[i][0].shape[2]
+                    k, v = torch.cat([cache[i][0], k], 2), torch.cat([cache[i][1], v], 2)
+                cache[i] = (k, v)
+            mask = torch.ones(t, past + t, dtype=torch.bool).tril(past) if t > 1 else None
+            y = TF.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            return self.c_proj(y.transpose(1, 2).reshape(n, t, e))
+
+    class Block(torch.nn.Module):
+        def __init__(self, e, h):
+            super().__init__()
+            self.ln_1, self.attn, self.ln_2 = torch.nn.LayerNorm(e), Attention(e, h), torch.nn.LayerNorm(e)
+            self.mlp = torch.nn.ModuleDict(dict(c_fc=torch.nn.Linear(e, 4 * e), c_proj=torch.nn.Linear(4 * e, e)))
+
+        def forward(self, x, cache, i):
+            x = x + self.attn(self.ln_1(x), cache, i)
+            return x + self.mlp.c_proj(TF.gelu(self.mlp.c_fc(self.ln_2(x)), approximate="tanh"))
+
+    class GPT(torch.nn.Module):
+        def __init__(self, vocab_size, block_size, n_layer, n_head, n_embd):
+            super().__init__()
+            self.transformer = torch.nn.ModuleDict(dict(
+                wte=torch.nn.Embedding(vocab_size, n_embd), wpe=torch.nn.Embedding(block_size, n_embd),
+                h=torch.nn.ModuleList([Block(n_embd, n_head) for _ in range(n_layer)]),
+                ln_f=torch.nn.LayerNorm(n_embd)))
+            self.lm_head = torch.nn.Linear(n_embd, vocab_size, bias=False)
+            self.lm_head.weight = self.transformer.wte.weight
+
+        def forward(self, idx, cache=None, past=0):
+            tr = self.transformer
+            x = tr.wte(idx) + tr.wpe(torch.arange(past, past + idx.shape[1]))
+            for i, b in enumerate(tr.h):
+                x = b(x, cache, i)
+            return self.lm_head(tr.ln_f(x))
+
+        @torch.no_grad()
+        def generate(self, idx, new, use_cache):
+            cache = {} if use_cache else None
+            for _ in range(new):  # greedy; the context stays within block_size here
+                if use_cache:
+                    logits = self(idx if not cache else idx[:, -1:], cache, 0 if not cache else idx.shape[1] - 1)
+                else:
+                    logits = self(idx)
+                idx = torch.cat([idx, logits[:, -1].argmax(-1, keepdim=True)], 1)
+            return idx
+
+    return GPT(**GEN)
+
+
+def generation_rows(settings) -> list:
+    """Greedy generation of NEW_TOKENS tokens after a PROMPT-token prompt, with and without the KV cache."""
+    import torch
+
+    import nabla
+    from nabla.models.gpt import GPT, GPTConfig
+
+    t = torch_gpt().eval()
+    n = GPT(GPTConfig(**GEN))
+    n.load_state_dict({k: v.detach().numpy() for k, v in t.state_dict().items()})
+    ids = numpy.random.default_rng(3).integers(0, GEN["vocab_size"], (1, PROMPT))
+    ni, ti = nabla.tensor(ids), torch.tensor(ids)
+    with torch.no_grad(), nabla.no_grad():
+        diff = float(numpy.abs(n(ni).numpy() - t(ti).numpy()).max())
+    rows = []
+    for use_cache in (True, False):
+        stats = compare({"nabla": lambda: n.generate(ni, NEW_TOKENS, temperature=0, use_cache=use_cache),
+                         "torch": lambda: t.generate(ti, NEW_TOKENS, use_cache)},
+                        settings.scaled(rounds=0.1, block=4))
+        tok_n, tok_t = NEW_TOKENS / stats["nabla"].median, NEW_TOKENS / stats["torch"].median
+        what = "with the KV cache" if use_cache else "without a cache (whole context each step)"
+        rows.append(Row(NAME, f"GPT 4x128 generation, {NEW_TOKENS} tokens {what}: nabla {tok_n:,.0f} tokens/s, "
+                              f"torch {tok_t:,.0f} tokens/s", stats["nabla"], stats["torch"],
+                        sanity=f"max abs logit diff {diff:.1e}", sanity_ok=diff <= 1e-4))
+    return rows
+
+
 def run(settings) -> list:
-    return block_rows(settings) + attention_rows(settings)
+    return block_rows(settings) + attention_rows(settings) + generation_rows(settings)

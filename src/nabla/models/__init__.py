@@ -5,9 +5,11 @@ sequence models.
 """
 
 from .mlp import mlp, perceptron
+from .gpt import GPT, GPTConfig, gpt
 from .registry import build_model, describe_model, get_model, list_models, register_model
 
 __all__ = ["build_model", "describe_model", "get_model", "list_models", "register_model", "mlp", "perceptron"]
 from .rnn import CharRNN, char_gru, char_lstm, char_rnn  # noqa: E402
 
 __all__ += ["CharRNN", "char_rnn", "char_lstm", "char_gru"]
+__all__ += ["GPT", "GPTConfig", "gpt"]
