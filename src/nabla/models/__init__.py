@@ -7,8 +7,17 @@ sequence models.
 from .mlp import mlp, perceptron
 from .gpt import GPT, GPTConfig, gpt
 from .registry import build_model, describe_model, get_model, list_models, register_model
+from .alexnet import AlexNet, alexnet  # noqa: E402  the CNN zoo (issue 5)
+from .googlenet import GoogLeNet, googlenet  # noqa: E402
+from .lenet import LeNet5, lenet5  # noqa: E402
+from .resnet import ResNet, resnet18, resnet34, resnet50  # noqa: E402
+from .vgg import VGG, vgg11, vgg11_bn, vgg16, vgg16_bn  # noqa: E402
 
 __all__ = ["build_model", "describe_model", "get_model", "list_models", "register_model", "mlp", "perceptron"]
+__all__ += [
+    "LeNet5", "lenet5", "AlexNet", "alexnet", "VGG", "vgg11", "vgg11_bn", "vgg16", "vgg16_bn", "GoogLeNet", "googlenet",
+    "ResNet", "resnet18", "resnet34", "resnet50",
+]
 from .rnn import CharRNN, char_gru, char_lstm, char_rnn  # noqa: E402
 
 __all__ += ["CharRNN", "char_rnn", "char_lstm", "char_gru"]
