@@ -39,7 +39,8 @@ def test_python_dash_m_is_the_same_command():
 
 def test_models_and_datasets_lists(capsys):
     rc, out, _ = run(capsys, "models")
-    assert rc == 0 and out.splitlines()[0].startswith("mlp")
+    names = [line.split()[0] for line in out.splitlines()]
+    assert rc == 0 and {"mlp", "perceptron"} <= set(names) and names == sorted(names)
     rc, out, _ = run(capsys, "datasets")
     assert rc == 0
     names = [line.split()[0] for line in out.splitlines()]
