@@ -185,14 +185,15 @@ def test_cached_generation_is_faster_and_does_less_work():
     seen = []
     m.transformer.wte.register_forward_hook(lambda mod, args, out: seen.append(args[0].numel()))
     prompt = nabla.tensor([[1, 2, 3, 4]])
-    times = {}
-    for use_cache in (True, False):
-        seen.clear()
-        t0 = time.perf_counter()
-        m.generate(prompt, 100, use_cache=use_cache)
-        times[use_cache] = time.perf_counter() - t0
-        work = sum(seen)
-        assert work == (4 + 99 if use_cache else sum(range(4, 104)))
+    times = {True: [], False: []}
+    for _ in range(3):  # interleaved, best of three: a busy machine must not decide the comparison
+        for use_cache in (True, False):
+            seen.clear()
+            t0 = time.perf_counter()
+            m.generate(prompt, 100, use_cache=use_cache)
+            times[use_cache].append(time.perf_counter() - t0)
+            assert sum(seen) == (4 + 99 if use_cache else sum(range(4, 104)))  # positions run through the model
+    times = {k: min(v) for k, v in times.items()}
     assert times[True] < times[False], times
 
 
