@@ -122,6 +122,7 @@ class Run:
         self.history: list[list[float]] = []  # [epoch, train loss, test loss]
         self._grad_sum = numpy.zeros(len(self.linears))
         self._grad_count = 0
+        self._last_grad_norms = [0.0] * len(self.linears)
         self.train_time = 0.0
 
     # ------------------------------------------------------------------------------------ training
@@ -238,10 +239,12 @@ class Run:
         return maps
 
     def take_grad_norms(self) -> list[float]:
-        """Mean weight-gradient norm per Linear layer since the last call (first hidden layer first)."""
-        if self._grad_count == 0:
-            return [0.0] * len(self.linears)
+        """Mean weight-gradient norm per Linear layer since the last call (first hidden layer first); the
+        previous numbers again when no step was taken since."""
+        if self._grad_count == 0:  # no step since: the last numbers still hold
+            return list(self._last_grad_norms)
         out = (self._grad_sum / self._grad_count).tolist()
+        self._last_grad_norms = out
         self._grad_sum[:] = 0
         self._grad_count = 0
         return out
