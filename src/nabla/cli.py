@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import json
 import math
 import sys
@@ -127,10 +128,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("predict", help="predict with a checkpoint",
                         description="Predict classes (or values) for INPUT: a .npy or .csv file of samples "
-                        "(one sample, a batch, or flat rows) or an image file (.png, .jpg).")
+                        "(one sample, a batch, or flat rows) or an image file (.png, .jpg). For a language model, "
+                        "INPUT is the prompt (a text file, or the text itself) and the continuation is printed.")
     pr.add_argument("checkpoint", metavar="CHECKPOINT")
     pr.add_argument("input", metavar="INPUT")
-    pr.add_argument("--top-k", type=_positive_int, default=3, help="classes listed per sample (default 3)")
+    pr.add_argument("--top-k", type=_positive_int, default=None,
+                    help="classes listed per sample (default 3); for a language model, sample among the k likeliest")
+    pr.add_argument("--length", type=_positive_int, default=300, help="language models: characters to generate")
+    pr.add_argument("--temperature", type=float, default=0.8, help="language models: sampling temperature "
+                    "(0 = always the likeliest)")
+    pr.add_argument("--seed", type=int, default=0, help="language models: random seed for sampling")
     pr.add_argument("--json", action="store_true", help="print the predictions as JSON")
 
     sub.add_parser("models", help="list the model zoo")
@@ -178,7 +185,16 @@ def _build(name: str, spec: Any, model_args: dict) -> Any:
         raise UsageError(f"cannot build {name} for {spec.name}: {err}") from None
 
 
-def _loss_and_metrics(spec: Any) -> tuple[str, list[str]]:
+def _sequence_cross_entropy(logits: Any, targets: Any) -> Any:
+    """Mean next-token cross-entropy (nats per token) of logits (N, T, V) against ids (N, T)."""
+    from .functional import cross_entropy
+
+    return cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+
+
+def _loss_and_metrics(spec: Any) -> tuple[Any, list[str]]:
+    if spec.task == "language_model":
+        return _sequence_cross_entropy, ["accuracy"]
     return ("cross_entropy", ["accuracy"]) if spec.task == "classification" else ("mse", ["mae", "r2"])
 
 
@@ -218,10 +234,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         trainer: Any = PerceptronTrainer(model, lr=args.lr or 0.1, device=device)
     else:
         opt = get_optimizer(args.optimizer.lower(), model.parameters(), args.lr)
-        trainer = Trainer(model, opt, get_loss(loss_name), metrics, device=device)
+        trainer = Trainer(model, opt, get_loss(loss_name), metrics, device=device)  # (a callable passes through)
     meta = {"model": args.model, "model_args": model_args, "dataset": spec.name, "task": spec.task,
             "input_shape": list(spec.input_shape), "num_classes": spec.num_classes, "split": args.split,
-            "holdout": args.holdout, "classes": list(getattr(test, "classes", []) or [])}
+            "holdout": args.holdout, "classes": list(getattr(test, "classes", []) or []),
+            "vocab": list(getattr(train, "itos", []) or []), "data_dir": args.data_dir}
     out.mkdir(parents=True, exist_ok=True)
     backup = BackupAndRestore(out / CHECKPOINT, save_freq=args.save_every, meta=meta, restore=resume is not None,
                               resume_from=resume)
@@ -308,7 +325,8 @@ def _restore_model(path: str, model_name: "str | None" = None) -> tuple[Any, dic
     if "model" not in meta:
         raise UsageError(f"{path}: the checkpoint does not record which model it holds (it was not written by "
                          "'nabla train')")
-    spec = get_spec(meta["dataset"])
+    spec = dataclasses.replace(get_spec(meta["dataset"]), input_shape=tuple(meta["input_shape"]),
+                               num_classes=meta["num_classes"])
     name = model_name or meta["model"]
     _check_model(name)
     model = _build(name, spec, dict(meta.get("model_args") or {}))
@@ -329,11 +347,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     model, meta, spec = _restore_model(args.checkpoint, args.model)
     dataset = args.dataset or meta["dataset"]
+    if args.data_dir is None and dataset == meta["dataset"]:
+        args.data_dir = meta.get("data_dir")
     split, holdout = args.split, args.holdout
     if dataset == meta["dataset"] and split is None and holdout is None:
         split, holdout = meta.get("split"), meta.get("holdout")  # the data the run held out
     _, test, dspec = _load_data(dataset, args.data_dir, split, holdout)
-    if tuple(dspec.input_shape) != tuple(spec.input_shape) or dspec.outputs != spec.outputs:
+    if tuple(dspec.input_shape) != tuple(spec.input_shape) or (spec.task != "language_model"
+                                                                and dspec.outputs != spec.outputs):
         raise UsageError(f"the checkpoint's model takes {spec.name} samples {spec.input_shape} with {spec.outputs} "
                          f"outputs; {dspec.name} has {dspec.input_shape} and {dspec.outputs}")
     device = _device(args.device)
@@ -397,6 +418,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from .train.perceptron import is_perceptron
 
     model, meta, spec = _restore_model(args.checkpoint)
+    if spec.task == "language_model":
+        return _generate(model, meta, args)
     x = _read_input(args.input, spec)
     with no_grad():
         out = model(tensor(x)).numpy()
@@ -410,7 +433,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         else:
             p = numpy.exp(o - o.max())
             p /= p.sum()
-            top = numpy.argsort(-p)[: args.top_k]
+            top = numpy.argsort(-p)[: args.top_k or 3]
             rows.append({"index": i, "class": classes[int(top[0])],
                          "top": [{"class": classes[int(k)], "probability": round(float(p[k]), 6)} for k in top]})
     if args.json:
@@ -423,6 +446,31 @@ def cmd_predict(args: argparse.Namespace) -> int:
             print(f"{r['index']}: {r['class']}  (" + ", ".join(f"{t['class']}: {t['probability']:.3f}" for t in r["top"]) + ")")
         else:
             print(f"{r['index']}: {r['class']}")
+    return 0
+
+
+def _generate(model: Any, meta: dict, args: argparse.Namespace) -> int:
+    import nabla
+
+    vocab = meta.get("vocab") or []
+    if not vocab:
+        raise UsageError(f"{args.checkpoint}: the checkpoint records no vocabulary")
+    stoi = {c: i for i, c in enumerate(vocab)}
+    p = Path(args.input)
+    prompt = p.read_text(encoding="utf-8") if p.is_file() else args.input
+    unknown = sorted({c for c in prompt if c not in stoi})
+    if not prompt or unknown:
+        raise UsageError(f"the prompt must be non-empty text of the training vocabulary; unknown characters: "
+                         f"{''.join(unknown)!r}" if unknown else "the prompt is empty")
+    if not hasattr(model, "generate"):
+        raise UsageError(f"{meta['model']} has no generate() method")
+    if args.temperature < 0:
+        raise UsageError(f"--temperature must be >= 0, got {args.temperature}")
+    nabla.manual_seed(args.seed)
+    idx = nabla.tensor([[stoi[c] for c in prompt]], dtype=nabla.int64)
+    with nabla.no_grad():
+        out = model.generate(idx, args.length, temperature=args.temperature, top_k=args.top_k)
+    print("".join(vocab[int(i)] for i in out.numpy()[0]))
     return 0
 
 

@@ -13,7 +13,6 @@ from .. import backend
 from ..creation import as_tensor, tensor
 from ..ops import stack
 from ..tensor import Tensor
-from .dataset import TensorDataset
 
 
 class Sampler:
@@ -143,7 +142,8 @@ class DataLoader:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         self.batch_sampler = batch_sampler
         self.collate_fn = collate_fn
-        self._fast = collate_fn is None and isinstance(dataset, TensorDataset)
+        # Datasets that cut a whole batch at once (TensorDataset, ImageDataset, CharBlocks) skip collation.
+        self._fast = collate_fn is None and callable(getattr(dataset, "_batch", None))
 
     def __iter__(self) -> Iterator[Any]:
         if not self.prefetch:

@@ -3,8 +3,9 @@
 A builder takes keyword arguments only. :func:`build_model` fits one to a data set by passing the
 arguments the builder declares among ``num_classes`` (the output width: classes, or 1 for
 regression), ``in_features`` (flattened sample size), ``in_channels`` (``input_shape[0]``),
-``input_size`` (``input_shape[-1]``, the image side) and ``input_shape``; a builder for images
-should declare ``in_channels`` and, if it has a small-input variant, ``input_size``.
+``input_size`` (``input_shape[-1]``, the image side) and ``input_shape``, and for 1-D inputs
+(token sequences) ``vocab_size`` (= ``num_classes``) and ``block_size`` (the sequence length); a
+builder for images should declare ``in_channels`` and, if it has a small-input variant, ``input_size``.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ def build_model(name: str, input_shape: "tuple[int, ...]", num_classes: int, **k
     derived = {"num_classes": num_classes, "in_features": int(math.prod(input_shape)),
                "in_channels": int(input_shape[0]), "input_size": int(input_shape[-1]),
                "input_shape": tuple(input_shape)}
+    if len(input_shape) == 1:  # token sequences: the vocabulary is the output width, the length the context
+        derived.update(vocab_size=num_classes, block_size=int(input_shape[0]))
     args = {k: v for k, v in derived.items() if k in params and k not in kwargs}
     args.update(kwargs)
     return fn(**args)

@@ -101,6 +101,8 @@ def _labels(name: str, y_pred, y_true, threshold=None, from_logits=False):
     xp = backend.array_module(pred)
     if backend.array_module(true) is not xp:
         true = backend.transfer(true, backend.device_of(pred))
+    if pred.ndim >= 3 and pred.shape[:-1] == true.shape:  # sequences: (N, T, C) scores, (N, T) labels
+        pred, true = pred.reshape(-1, pred.shape[-1]), true.reshape(-1)
     t = _true_labels(name, pred, true, xp)
     p = _pred_labels(name, pred, true, xp, threshold, from_logits)
     if p.shape[0] != t.shape[0]:

@@ -7,8 +7,8 @@ from .cifar import cifar10
 from .digits import digits
 from .mnist import fashion_mnist, mnist
 from .registry import DATASETS, DatasetSpec, list_datasets, load_dataset
-from .text import CharBlocks, CharCorpus, text_corpus
+from .text import CharBlocks, CharCorpus, text_corpus, tinyshakespeare
 from ..toy import circle, gauss, moons, multi_gauss, plane, spiral, xor
 
 __all__ = ["DATASETS", "DatasetSpec", "list_datasets", "load_dataset", "xor", "circle", "gauss", "spiral",
-           "moons", "plane", "multi_gauss", "CharBlocks", "CharCorpus", "ImageDataset", "cifar10", "digits", "fashion_mnist", "mnist", "text_corpus"]
+           "moons", "plane", "multi_gauss", "CharBlocks", "CharCorpus", "ImageDataset", "cifar10", "digits", "fashion_mnist", "mnist", "text_corpus", "tinyshakespeare"]

@@ -24,6 +24,7 @@ from ._common import ImageDataset
 from .cifar import cifar10
 from .digits import digits
 from .mnist import fashion_mnist, mnist
+from .text import CharBlocks, tinyshakespeare
 
 __all__ = ["DatasetSpec", "DATASETS", "list_datasets", "load_dataset"]
 
@@ -39,9 +40,12 @@ class DatasetSpec:
     source: str  # what it needs: "generated", "scikit-learn" or the files it reads
     parts: Callable[[Any], tuple[Dataset, Dataset]]  # parts(root) -> (train, test)
     train_defaults: "dict[str, Any] | None" = None  # epochs / batch_size / lr that work well for an MLP here
+    kind: str = ""  # "language_model" for next-token text sets; else derived from num_classes
 
     @property
     def task(self) -> str:
+        if self.kind:
+            return self.kind
         return "regression" if self.num_classes is None else "classification"
 
     @property
@@ -81,6 +85,9 @@ _add(DatasetSpec("plane", "2-D regression: a tilted plane, 500 points (80/20)", 
                  lambda root: toy.plane()))
 _add(DatasetSpec("multi_gauss", "2-D regression: six Gaussian bumps, 500 points (80/20)", (2,), None, "generated",
                  lambda root: toy.multi_gauss()))
+_add(DatasetSpec("tinyshakespeare", "tiny-shakespeare text, 1,115,394 characters (90/10), next-character windows "
+                 "of 128", (128,), 65, "input.txt (downloaded, or in --data-dir)", lambda root: tinyshakespeare(root),
+                 {"epochs": 5, "batch_size": 32, "lr": 2e-3}, kind="language_model"))
 
 
 def list_datasets() -> list[str]:
@@ -100,6 +107,9 @@ def _slice(ds: Dataset, start: int, stop: int) -> Dataset:
         return ImageDataset(ds.images[start:stop], ds.targets[start:stop], ds.classes)
     if isinstance(ds, TensorDataset):
         return TensorDataset(*(t[start:stop] for t in ds.tensors))
+    if isinstance(ds, CharBlocks):  # windows start:stop of the text, same vocabulary
+        lo, hi = start * ds.stride, (stop - 1) * ds.stride + ds.block_size + 1
+        return CharBlocks(ds.corpus, ds.block_size, ds.stride, ds.data[lo:hi])
     return Subset(ds, range(start, stop))
 
 
@@ -127,6 +137,10 @@ def load_dataset(name: str, root: "str | Path | None" = None, split: "str | None
     if holdout is not None and (isinstance(holdout, bool) or not isinstance(holdout, int) or holdout <= 0):
         raise ValueError(f"holdout must be a positive number of samples, got {holdout!r}")
     load = _part_loader(spec, root)
+    if spec.kind == "language_model":  # the vocabulary is the text's: set the output width from it
+        import dataclasses
+
+        spec = dataclasses.replace(spec, num_classes=int(load("train").vocab_size))
     if split is None and holdout is None:
         return load("train"), load("test"), spec
     base = load(split or "train")

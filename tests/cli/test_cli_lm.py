@@ -1,0 +1,52 @@
+"""`nabla train` on text: character language models on tiny-shakespeare, evaluation and generation."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+import nabla
+from nabla.cli import main
+from nabla.data.datasets import load_dataset, tinyshakespeare
+
+SHAKESPEARE = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "tinyshakespeare"
+needs_text = pytest.mark.skipif(not (SHAKESPEARE / "input.txt").exists(),
+                                reason="needs ../shared/datasets/tinyshakespeare/input.txt")
+
+
+@needs_text
+def test_tinyshakespeare_split_and_windows():
+    train, test = tinyshakespeare(SHAKESPEARE, block_size=100)
+    assert train.vocab_size == 65 and len(train) == (1_003_854 - 101) // 100 + 1 and len(test) == 1115
+    x, y = train[3]
+    assert x.shape == (100,) and (x.numpy()[1:] == y.numpy()[:-1]).all()
+    assert train.decode(x)[:10] == train.corpus.text[300:310]
+    bx, by = train._batch(__import__("numpy").array([3, 5]))
+    assert (bx.numpy()[0] == x.numpy()).all() and by.shape == (2, 100)
+    _, _, spec = load_dataset("tinyshakespeare", SHAKESPEARE)
+    assert spec.task == "language_model" and spec.num_classes == 65 and spec.input_shape == (128,)
+    a, b, _ = load_dataset("tinyshakespeare", SHAKESPEARE, split="test", holdout=200)
+    _, whole = tinyshakespeare(SHAKESPEARE)
+    assert (len(a), len(b)) == (671, 200) and b.itos == whole.itos
+    assert (b[0][0].numpy() == whole[671][0].numpy()).all() and (b[199][1].numpy() == whole[870][1].numpy()).all()
+
+
+@needs_text
+@pytest.mark.parametrize("model, args", [("char_lstm", ["-a", "hidden_size=64", "-a", "num_layers=1"]),
+                                         ("gpt", ["-a", "n_layer=1", "-a", "n_embd=32", "-a", "n_head=2"])])
+def test_train_language_model_then_evaluate_and_generate(tmp_path, capsys, model, args):
+    rc = main(["train", model, "--dataset", "tinyshakespeare", "--data-dir", str(SHAKESPEARE), "--split", "test",
+               "--holdout", "200", "--epochs", "2", "--lr", "5e-3", "-q", "--out", str(tmp_path), *args])
+    assert rc == 0
+    report = json.loads((tmp_path / "metrics.json").read_text())
+    losses = report["history"]["loss"]
+    assert losses[-1] < 3.4 < 4.17  # ln(65): the loss of a uniform guess
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "checkpoint.safetensors"), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["samples"] == 200 and got["loss"] == pytest.approx(report["test"]["loss"], rel=1e-5)
+    assert main(["predict", str(tmp_path / "checkpoint.safetensors"), "ROMEO:", "--length", "40"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("ROMEO:") and len(text.rstrip("\n")) >= 46
+    assert main(["predict", str(tmp_path / "checkpoint.safetensors"), "ROMEO€"]) == 2
+    assert "unknown characters" in capsys.readouterr().err
