@@ -6,6 +6,7 @@ sequence models.
 
 from .mlp import mlp, perceptron
 from .gpt import GPT, GPTConfig, gpt
+from .bert import BertConfig, BertForMaskedLM, BertForSequenceClassification, BertModel, bert
 from .registry import build_model, describe_model, get_model, list_models, register_model
 from .alexnet import AlexNet, alexnet  # noqa: E402  the CNN zoo (issue 5)
 from .googlenet import GoogLeNet, googlenet  # noqa: E402
@@ -22,3 +23,4 @@ from .rnn import CharRNN, char_gru, char_lstm, char_rnn  # noqa: E402
 
 __all__ += ["CharRNN", "char_rnn", "char_lstm", "char_gru"]
 __all__ += ["GPT", "GPTConfig", "gpt"]
+__all__ += ["BertConfig", "BertModel", "BertForMaskedLM", "BertForSequenceClassification", "bert"]
