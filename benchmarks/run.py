@@ -258,10 +258,25 @@ def main(argv=None) -> int:
     elapsed = time.perf_counter() - t_start
     report = render(rows, info, threads_note, settings, mode, (load_start, machine.loadavg()), elapsed, names,
                     analyses)
+    kept = kept_sections(args.output)
     with open(args.output, "w") as f:
-        f.write(report)
+        f.write(report + ("\n" + kept if kept else ""))
     print(f"\nwrote {os.path.relpath(args.output)} in {elapsed:.0f} s total")
     return 0 if all(r.sanity_ok for r in rows) else 1
+
+
+def kept_sections(path: str) -> str:
+    """Sections that other benchmark scripts keep in RESULTS.md between ``<!-- keep:NAME -->`` and
+    ``<!-- /keep:NAME -->`` (the playground load test's, for one): a run rewrites the file but carries them over."""
+    import re
+
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return ""
+    blocks = re.finditer(r"<!-- keep:(\w+) -->.*?<!-- /keep:\1 -->", text, re.S)
+    return "".join(m.group(0).rstrip("\n") + "\n" for m in blocks)
 
 
 if __name__ == "__main__":

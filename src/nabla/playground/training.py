@@ -269,6 +269,9 @@ class TrainingPool:
             for q in [*self._commands, self._events]:
                 q.close()
                 q.join_thread()
+            # drop the queues now, so their semaphores are released before the interpreter exits
+            self._commands = [None] * len(self._commands)
+            self._events = None
         for fut in self._pending.values():
             if not fut.done():
                 fut.cancel()
@@ -347,7 +350,7 @@ class TrainingPool:
                 event = self._events.get(timeout=0.5)
             except queue.Empty:
                 event = None
-            except (EOFError, OSError, ValueError):
+            except (EOFError, OSError, ValueError, AttributeError):  # closed under us
                 return
             if event is not None and event[0] == "closing":
                 return
