@@ -38,6 +38,7 @@ CONV2D = [  # (input shape, weight shape, bias?, keyword arguments)
     ((2, 3, 8, 8), (5, 3, 1, 1), True, {"stride": 2}),  # ResNet's downsampling shortcut
     ((3, 2, 5, 5), (2, 2, 5, 5), True, {}),  # kernel as large as the input: a 1x1 output
     ((1, 1, 4, 9), (1, 1, 1, 3), True, {"padding": (0, 1)}),
+    ((2, 3, 4, 4), (128, 3, 3, 3), True, {"padding": 1}),  # stride 1 in the general layout (many channels, 4x4)
 ]
 
 
@@ -179,11 +180,13 @@ def test_conv_errors_name_the_op_and_the_shapes(call, message):
         call()
 
 
-def test_geometry_flat_rows_only_for_stride_one():
+def test_geometry_chooses_flat_rows_for_stride_one_unless_wasteful():
     g = conv_ops.Geometry(3, 8, 8, 4, (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1)
     assert g.flat and (g.Ho, g.Wo, g.Wq) == (8, 8, 10)
     g = conv_ops.Geometry(3, 8, 8, 4, (3, 3), (2, 2), (1, 1), (1, 1, 1, 1), 1)
     assert not g.flat and (g.Ho, g.Wo, g.Wq) == (4, 4, 4)
+    g = conv_ops.Geometry(512, 4, 4, 512, (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1)  # 50% garbage columns
+    assert not g.flat and g.Wq == 4
 
 
 @pytest.mark.skipif(not nabla.cuda_is_available(), reason="CuPy with a CUDA GPU is not available")
