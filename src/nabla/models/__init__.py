@@ -24,3 +24,6 @@ from .rnn import CharRNN, char_gru, char_lstm, char_rnn  # noqa: E402
 __all__ += ["CharRNN", "char_rnn", "char_lstm", "char_gru"]
 __all__ += ["GPT", "GPTConfig", "gpt"]
 __all__ += ["BertConfig", "BertModel", "BertForMaskedLM", "BertForSequenceClassification", "bert"]
+from .seq2seq import Seq2Seq, seq2seq  # noqa: E402
+
+__all__ += ["Seq2Seq", "seq2seq"]

@@ -46,3 +46,6 @@ __all__ += [
 from .layers import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: E402
 
 __all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+from .layers import AdditiveAttention, MultiplicativeAttention  # noqa: E402
+
+__all__ += ["AdditiveAttention", "MultiplicativeAttention"]

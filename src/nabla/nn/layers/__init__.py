@@ -35,3 +35,6 @@ from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNC
 from .rnn_packing import PackedSequence, pack_padded_sequence, pad_packed_sequence, pad_sequence  # noqa: E402
 
 __all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+from .rnn_attention import AdditiveAttention, MultiplicativeAttention  # noqa: E402
+
+__all__ += ["AdditiveAttention", "MultiplicativeAttention"]
