@@ -149,6 +149,10 @@ def _snapshot(slot: _Slot, weights_bytes: Any, boundary_png: Any) -> dict[str, A
 
 
 def _process_main(commands: Any, events: Any, frame_interval: float) -> None:
+    try:  # training is background work: the server's event loop (the API, the streams) goes first
+        os.nice(5)
+    except (AttributeError, OSError):  # no nice() on this platform
+        pass
     try:
         worker_loop(commands, events, frame_interval)
     except KeyboardInterrupt:
