@@ -49,3 +49,6 @@ __all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell
 from .layers import AdditiveAttention, MultiplicativeAttention  # noqa: E402
 
 __all__ += ["AdditiveAttention", "MultiplicativeAttention"]
+from .layers import SubwordEmbedding  # noqa: E402
+
+__all__ += ["SubwordEmbedding"]

@@ -38,3 +38,7 @@ __all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell
 from .rnn_attention import AdditiveAttention, MultiplicativeAttention  # noqa: E402
 
 __all__ += ["AdditiveAttention", "MultiplicativeAttention"]
+
+from .subword import SubwordEmbedding  # noqa: E402
+
+__all__ += ["SubwordEmbedding"]
