@@ -88,11 +88,24 @@ class _Plan:
         xp = _xp(a)
         return xp.take(a, xp.asarray(self.inv), axis=axis)
 
-    def zero_past_end(self, out: Any) -> None:
-        """Zero the outputs (T, B, H) of sequences that have ended."""
+    def zero_past_end(self, out: Any, steps: "slice | None" = None) -> None:
+        """Zero the rows (T, B, ...) of sequences that have ended (within ``steps``, default all)."""
         if self.sizes is not None:
-            for t, n in enumerate(self.sizes):
-                out[t, n:] = 0
+            for t in range(self.T)[steps or slice(None)]:
+                out[t, self.sizes[t]:] = 0
+
+    def backward_blocks(self, floats_per_step: int) -> Any:
+        """The backward pass's steps (reverse loop order) in blocks of a few timesteps, as (slice, steps).
+
+        A block spans about 256 KB of per-step buffers, so the gate-derivative factors computed
+        for a whole block stay in the CPU cache until the loop uses them: one array call per block
+        instead of one per step, without the memory traffic of computing them for all T at once.
+        """
+        k = max(1, 65536 // max(floats_per_step, 1))
+        order = list(reversed(self.steps))
+        for s in range(0, len(order), k):
+            chunk = order[s:s + k]
+            yield slice(min(chunk), max(chunk) + 1), chunk
 
     def first(self) -> int:
         """Index of the initial state in the (T + 1) state buffer."""
@@ -270,35 +283,37 @@ class LSTMLayer(_RecurrentLayer):
         T, B, H = plan.T, plan.B, w_hh.shape[1]
         gout = plan.sort(gout, 1)
         dh, dc = gout[T].copy(), gout[T + 1].copy()
-        # Every gate's pre-activation gradient is (dc or dh) times a factor that does not depend on
-        # the recurrence; the factors are computed for all steps at once, into the gradient buffer.
+        # Every gate's pre-activation gradient is (dc or dh) times a factor that does not depend on the
+        # recurrence; the factors are computed a block of steps at a time, into the gradient buffer.
         g4 = gates.reshape(T, B, 4, H)
-        i, f, gg, o = g4[:, :, 0], g4[:, :, 1], g4[:, :, 2], g4[:, :, 3]
         dgates = xp.empty((T, B, 4 * H), dtype=gout.dtype)
         d4 = dgates.reshape(T, B, 4, H)
-        _sigmoid_grad_times(i, gg, d4[:, :, 0])  # di = dc * g * i (1 - i)
-        _sigmoid_grad_times(f, plan.previous(cs), d4[:, :, 1])  # df = dc * c_prev * f (1 - f)
-        dg = d4[:, :, 2]  # dg = dc * i * (1 - g^2)
-        xp.multiply(gg, gg, out=dg)
-        xp.subtract(1, dg, out=dg)
-        dg *= i
-        _sigmoid_grad_times(o, tanh_c, d4[:, :, 3])  # do = dh * tanh(c) * o (1 - o)
-        dc_dh = tanh_c * tanh_c  # dc += dh * o * (1 - tanh(c)^2) (saved buffers stay intact: retain_graph)
-        xp.subtract(1, dc_dh, out=dc_dh)
-        dc_dh *= o
-        plan.zero_past_end(dgates)
+        c_prev = plan.previous(cs)
         tmp = xp.empty((B, H), dtype=gout.dtype)
-        for t in reversed(plan.steps):
-            _, _, n = plan.links(t)
-            dhn, dcn, tn = dh[:n], dc[:n], tmp[:n]
-            dhn += gout[t, :n]
-            xp.multiply(dhn, dc_dh[t, :n], out=tn)
-            dcn += tn
-            d = d4[t, :n]
-            d[:, :3] *= dcn[:, None]
-            d[:, 3] *= dhn
-            dcn *= f[t, :n]
-            xp.matmul(dgates[t, :n], w_hh, out=dhn)
+        for sl, steps in plan.backward_blocks(B * 4 * H):
+            i, f, gg, o = g4[sl, :, 0], g4[sl, :, 1], g4[sl, :, 2], g4[sl, :, 3]
+            _sigmoid_grad_times(i, gg, d4[sl, :, 0])  # di = dc * g * i (1 - i)
+            _sigmoid_grad_times(f, c_prev[sl], d4[sl, :, 1])  # df = dc * c_prev * f (1 - f)
+            dg = d4[sl, :, 2]  # dg = dc * i * (1 - g^2)
+            xp.multiply(gg, gg, out=dg)
+            xp.subtract(1, dg, out=dg)
+            dg *= i
+            _sigmoid_grad_times(o, tanh_c[sl], d4[sl, :, 3])  # do = dh * tanh(c) * o (1 - o)
+            dc_dh = tanh_c[sl] * tanh_c[sl]  # dc += dh * o * (1 - tanh(c)^2) (a new array: saved buffers stay intact)
+            xp.subtract(1, dc_dh, out=dc_dh)
+            dc_dh *= o
+            plan.zero_past_end(dgates, sl)
+            for t in steps:
+                _, _, n = plan.links(t)
+                dhn, dcn, tn = dh[:n], dc[:n], tmp[:n]
+                dhn += gout[t, :n]
+                xp.multiply(dhn, dc_dh[t - sl.start, :n], out=tn)
+                dcn += tn
+                d = d4[t, :n]
+                d[:, :3] *= dcn[:, None]
+                d[:, 3] *= dhn
+                dcn *= g4[t, :n, 1]
+                xp.matmul(dgates[t, :n], w_hh, out=dhn)
         return _input_grads(plan, dgates, x, hs, w_ih, self.inputs, wanted, [dh, dc], 3, None)
 
 
@@ -419,38 +434,40 @@ class GRULayer(_RecurrentLayer):
         T, B, H = plan.T, plan.B, w_hh.shape[1]
         gout = plan.sort(gout, 1)
         dh = gout[T].copy()
-        # Each projection's gradient is dh times a factor independent of the recurrence: computed for
-        # all steps at once, into the gradient buffers of the input (dgx) and hidden (dgh) projections.
+        # Each projection's gradient is dh times a factor independent of the recurrence: computed a block
+        # of steps at a time, into the gradient buffers of the input (dgx) and hidden (dgh) projections.
         a3 = acts.reshape(T, B, 3, H)
-        r, z, cand = a3[:, :, 0], a3[:, :, 1], a3[:, :, 2]
         dgx = xp.empty((T, B, 3 * H), dtype=gout.dtype)
         dgh = xp.empty((T, B, 3 * H), dtype=gout.dtype)
         x3, h3 = dgx.reshape(T, B, 3, H), dgh.reshape(T, B, 3, H)
-        one_minus_z = 1 - z
-        dn = x3[:, :, 2]  # dn = dh (1 - z) (1 - n^2)
-        xp.multiply(cand, cand, out=dn)
-        xp.subtract(1, dn, out=dn)
-        dn *= one_minus_z
-        dz = x3[:, :, 1]  # dz = dh (h - n) z (1 - z)
-        xp.subtract(plan.previous(hs), cand, out=dz)
-        dz *= z
-        dz *= one_minus_z
-        _sigmoid_grad_times(r, hn, x3[:, :, 0])  # dr = dn hn r (1 - r)
-        x3[:, :, 0] *= dn
-        h3[:, :, :2] = x3[:, :, :2]
-        xp.multiply(dn, r, out=h3[:, :, 2])  # the hidden candidate projection sits inside r * (...)
-        plan.zero_past_end(dgx)
-        plan.zero_past_end(dgh)
+        h_prev = plan.previous(hs)
         tmp = xp.empty((B, H), dtype=gout.dtype)
-        for t in reversed(plan.steps):
-            _, _, n = plan.links(t)
-            dhn = dh[:n]
-            dhn += gout[t, :n]
-            x3[t, :n] *= dhn[:, None]
-            h3[t, :n] *= dhn[:, None]
-            dhn *= z[t, :n]
-            xp.matmul(dgh[t, :n], w_hh, out=tmp[:n])
-            dhn += tmp[:n]
+        for sl, steps in plan.backward_blocks(B * 6 * H):
+            r, z, cand = a3[sl, :, 0], a3[sl, :, 1], a3[sl, :, 2]
+            one_minus_z = 1 - z
+            dn = x3[sl, :, 2]  # dn = dh (1 - z) (1 - n^2)
+            xp.multiply(cand, cand, out=dn)
+            xp.subtract(1, dn, out=dn)
+            dn *= one_minus_z
+            dz = x3[sl, :, 1]  # dz = dh (h - n) z (1 - z)
+            xp.subtract(h_prev[sl], cand, out=dz)
+            dz *= z
+            dz *= one_minus_z
+            _sigmoid_grad_times(r, hn[sl], x3[sl, :, 0])  # dr = dn hn r (1 - r)
+            x3[sl, :, 0] *= dn
+            h3[sl, :, :2] = x3[sl, :, :2]
+            xp.multiply(dn, r, out=h3[sl, :, 2])  # the hidden candidate projection sits inside r * (...)
+            plan.zero_past_end(dgx, sl)
+            plan.zero_past_end(dgh, sl)
+            for t in steps:
+                _, _, n = plan.links(t)
+                dhn = dh[:n]
+                dhn += gout[t, :n]
+                x3[t, :n] *= dhn[:, None]
+                h3[t, :n] *= dhn[:, None]
+                dhn *= a3[t, :n, 1]
+                xp.matmul(dgh[t, :n], w_hh, out=tmp[:n])
+                dhn += tmp[:n]
         return _input_grads(plan, dgx, x, hs, w_ih, self.inputs, wanted, [dh], 2, dgh)
 
 
