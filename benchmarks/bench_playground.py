@@ -33,6 +33,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.join(os.path.dirname(HERE), "src")
 CONFIG = {"dataset": "spiral", "layers": [8, 8], "activation": "tanh", "optimizer": "adam", "learning_rate": 0.01}
 BEGIN, END = "<!-- keep:playground -->", "<!-- /keep:playground -->"
+HEADER = ("| sessions | GET state p50 / p95 (ms) | POST play/pause, all at once, p50 / p95 (ms) "
+          "| POST create, all at once, p50 / p95 (ms) | steps/s per session, median (min–max) "
+          "| epochs/s per session | steps/s, all sessions |")
 
 
 def free_port() -> int:
@@ -178,7 +181,7 @@ epoch), streams its frames (SSE) and presses play, then polls its run's state tw
 {many['seconds']:.0f} s. Machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()};
 the client, the server and its workers share those cores (load average during the run: {load}).
 
-| sessions | GET state p50 / p95 (ms) | POST play/pause p50 / p95 (ms) | POST create p50 / p95 (ms) | steps/s per session, median (min–max) | epochs/s per session | steps/s, all sessions |
+{HEADER}
 |---|---|---|---|---|---|---|
 {row("1", alone)}
 {row(str(many['sessions']), many)}
@@ -190,7 +193,8 @@ jobs running too (load average above), so the absolute numbers are pessimistic. 
 state polls in {many['get_p50_ms']:.0f} ms (p50) / {many['get_p95_ms']:.0f} ms (p95) while the workers were saturated:
 training never runs on the event loop, and worker processes run at lower priority (nice 5). Frames
 reached each page about {many['frames_per_s_per_session']:.1f} times a second (at most 10: one per 0.1 s per run,
-and one per epoch).
+and one per epoch). Play/pause and create are sent by every session at the same moment, so their
+latencies include waiting behind the other {many['sessions'] - 1} requests of the burst.
 {END}
 """
 

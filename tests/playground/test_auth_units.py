@@ -7,7 +7,14 @@ import asyncio
 import pytest
 
 from nabla.playground.auth import (
-    AuthStrategy, Authenticator, LoginRateLimiter, Passwords, SessionMiddleware, new_token, origin_ok, token_ok,
+    Authenticator,
+    AuthStrategy,
+    LoginRateLimiter,
+    Passwords,
+    SessionMiddleware,
+    new_token,
+    origin_ok,
+    token_ok,
 )
 from nabla.playground.pages import auth_page, safe_next
 from nabla.playground.store import Store, User

@@ -64,7 +64,8 @@ def _canvas(page) -> str:
 @pytest.mark.slow
 def test_train_register_save_reload_logout(app, chromium, shots):
     with LiveServer(app) as server:
-        page = chromium.new_page(viewport={"width": 1300, "height": 1000}, bypass_csp=True)  # lets wait_for_function eval
+        # bypass_csp: the page's CSP forbids eval, which wait_for_function needs
+        page = chromium.new_page(viewport={"width": 1300, "height": 1000}, bypass_csp=True)
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(server.url + SPIRAL)

@@ -83,7 +83,8 @@ class ExperimentConfig(BaseModel):
         elif self.upload_id is not None:
             raise _FieldError("upload_id", f"only dataset 'upload' takes an upload_id, not dataset {dataset!r}")
         elif problem == "classification" and dataset not in CLASSIFICATION_SETS:
-            raise _FieldError("dataset", f"{dataset!r} is not a classification set; choose one of {CLASSIFICATION_SETS}")
+            raise _FieldError("dataset", f"{dataset!r} is not a classification set; "
+                              f"choose one of {CLASSIFICATION_SETS}")
         elif problem == "multiclass" and dataset not in MULTICLASS_SETS:
             raise _FieldError("dataset", f"{dataset!r} has two classes only; for multiclass choose one of "
                               f"{MULTICLASS_SETS}")

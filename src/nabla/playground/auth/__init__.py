@@ -5,7 +5,14 @@ from .passwords import Passwords
 from .ratelimit import LoginRateLimiter
 from .sessions import COOKIE_NAME, Session, SessionMiddleware
 from .strategies import (
-    AuthError, AuthStrategy, Authenticator, LocalStrategy, RateLimited, TokenStrategy, hash_token, new_api_token,
+    Authenticator,
+    AuthError,
+    AuthStrategy,
+    LocalStrategy,
+    RateLimited,
+    TokenStrategy,
+    hash_token,
+    new_api_token,
 )
 
 __all__ = [
