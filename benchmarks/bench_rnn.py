@@ -111,9 +111,9 @@ def build(lib, kind: str, state: dict, x_np, y_np, lengths=None, composed: bool 
 
 def run(settings) -> list:
     import torch
+    from timing import Row, compare
 
     import nabla
-    from timing import Row, compare
 
     x, y, lengths = make_data()
     cases = [

@@ -85,7 +85,7 @@ def chrono_init(rnn: nn.Module, t_max: int) -> None:
 
 
 def train_and_score(cell: str, lag: int, steps: int = 200, hidden: int = 16, batch: int = 32, lr: float = 1e-2,
-                    symbols: int = 4, distractors: int = 4, chrono: "int | None" = None, seed: int = 0) -> float:
+                    symbols: int = 4, distractors: int = 4, chrono: int | None = None, seed: int = 0) -> float:
     """Train one cell at one lag (Adam, gradient clipping at 1); return held-out accuracy (1024 sequences).
 
     ``chrono``: the longest memory time of the chrono initialisation (default ``lag + 1``; 0 = PyTorch's init).

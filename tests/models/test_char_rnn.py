@@ -17,7 +17,7 @@ def test_zoo_has_the_char_models():
         assert name in list_models()
         m = get_model(name, vocab_size=11, hidden_size=16, num_layers=1, embed_dim=4)
         assert isinstance(m, CharRNN) and isinstance(m.rnn, cell)
-        logits, state = m(nabla.tensor(np.zeros((2, 5), np.int64)), return_state=True)
+        logits, _state = m(nabla.tensor(np.zeros((2, 5), np.int64)), return_state=True)
         assert logits.shape == (2, 5, 11)
 
 

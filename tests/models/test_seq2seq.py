@@ -12,7 +12,13 @@ import pytest
 import nabla
 from nabla.models import get_model
 from nabla.models.seq2seq import (
-    Seq2Seq, batch_tensors, date_formats, date_vocabs, exact_match, format_date, make_date_pairs,
+    Seq2Seq,
+    batch_tensors,
+    date_formats,
+    date_vocabs,
+    exact_match,
+    format_date,
+    make_date_pairs,
 )
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "seq2seq_dates.py"

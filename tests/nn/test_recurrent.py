@@ -9,7 +9,7 @@ import torch
 
 import nabla
 from nabla import nn
-from nabla.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence
+from nabla.nn.layers.rnn_packing import pack_padded_sequence, pad_packed_sequence, pad_sequence
 
 from .helpers import F32, F64, TOLS, assert_same, compare_grad, copy_state, rng
 
@@ -77,12 +77,12 @@ def initial_states(kind, layers_dirs, batch, dtype, seed=3):
 
 
 CONFIGS = [
-    dict(),
-    dict(num_layers=2),
-    dict(bidirectional=True),
-    dict(num_layers=2, bidirectional=True, batch_first=True),
-    dict(batch_first=True, bias=False),
-    dict(num_layers=3, bidirectional=True, bias=False),
+    {},
+    {"num_layers": 2},
+    {"bidirectional": True},
+    {"num_layers": 2, "bidirectional": True, "batch_first": True},
+    {"batch_first": True, "bias": False},
+    {"num_layers": 3, "bidirectional": True, "bias": False},
 ]
 
 
@@ -107,7 +107,7 @@ def test_layer_matches_torch(kind, config, dtype, with_hx):
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-@pytest.mark.parametrize("config", [dict(), dict(num_layers=2, bidirectional=True)], ids=["one", "two-bi"])
+@pytest.mark.parametrize("config", [{}, {"num_layers": 2, "bidirectional": True}], ids=["one", "two-bi"])
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_variable_lengths_match_torch_packed_sequences(kind, config, batch_first):
     """lengths= and pack_padded_sequence both give torch's packed results: zero past each end, final
@@ -149,7 +149,7 @@ def test_outputs_past_the_end_are_zero_and_final_state_is_last_valid_step():
     assert np.all(out.detach().numpy()[2:, 0] == 0)
     np.testing.assert_array_equal(h.detach().numpy()[0, 0], out.detach().numpy()[1, 0])
     np.testing.assert_array_equal(h.detach().numpy()[0, 1], out.detach().numpy()[T - 1, 1])
-    short, (h2, c2) = lstm(x[:2, :1])  # the first sequence alone, cut at its length
+    _short, (h2, c2) = lstm(x[:2, :1])  # the first sequence alone, cut at its length
     np.testing.assert_allclose(h2.detach().numpy()[0, 0], h.detach().numpy()[0, 0], rtol=1e-6)
     np.testing.assert_allclose(c2.detach().numpy()[0, 0], c.detach().numpy()[0, 0], rtol=1e-6)
 
@@ -328,6 +328,10 @@ def test_state_dict_round_trips_with_torch():
 
 
 def test_pad_sequence_and_pack_helpers():
+    import importlib
+
+    assert importlib.import_module("nabla.nn.utils.rnn").pack_padded_sequence is pack_padded_sequence  # PyTorch's path
+    assert nn.utils.rnn.pad_packed_sequence is pad_packed_sequence
     seqs = [nabla.ones(3, 2), nabla.ones(1, 2) * 2, nabla.ones(2, 2) * 3]
     padded = pad_sequence(seqs, batch_first=True, padding_value=-1.0)
     t_padded = torch.nn.utils.rnn.pad_sequence([torch.ones(3, 2), torch.ones(1, 2) * 2, torch.ones(2, 2) * 3],

@@ -103,7 +103,7 @@ def test_gradcheck_float64():
     mask = np.array([[False, False, True], [False, False, False]])
     for layer in (add, gen):
         params = list(layer.parameters())
-        assert nabla.autograd.gradcheck(lambda q, k, *p: layer(q, k, key_padding_mask=mask), [q, k] + params)
+        assert nabla.autograd.gradcheck(lambda q, k, *p, layer=layer: layer(q, k, key_padding_mask=mask), [q, k] + params)
 
 
 def test_errors():

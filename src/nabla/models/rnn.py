@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy
 
@@ -64,7 +65,7 @@ class CharRNN(nn.Module):
         return (logits, state) if return_state else logits
 
     @no_grad()
-    def generate(self, idx: Tensor, max_new_tokens: int, temperature: float = 1.0, top_k: "int | None" = None) -> Tensor:
+    def generate(self, idx: Tensor, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None) -> Tensor:
         """Extend each row of ``idx`` (N, T) by ``max_new_tokens`` sampled characters; returns (N, T + new).
 
         The prompt runs through the network once; then each new character costs one step (the
@@ -98,7 +99,7 @@ class CharRNN(nn.Module):
                       device=idx.device)
 
 
-def sample(logits: Tensor, temperature: float = 1.0, top_k: "int | None" = None) -> Tensor:
+def sample(logits: Tensor, temperature: float = 1.0, top_k: int | None = None) -> Tensor:
     """One id per row of ``logits`` (N, V): the argmax at temperature 0, else a draw from
     ``softmax(logits / temperature)`` restricted to the ``top_k`` largest (all when None)."""
     z = logits.detach().cpu().numpy().astype(numpy.float64)
@@ -151,10 +152,10 @@ def fit_tbptt(
     optimizer: Any,
     batch_size: int = 32,
     seq_len: int = 64,
-    max_steps: "int | None" = None,
-    max_seconds: "float | None" = None,
-    clip: "float | None" = 1.0,
-    callback: "Callable[[int, float], None] | None" = None,
+    max_steps: int | None = None,
+    max_seconds: float | None = None,
+    clip: float | None = 1.0,
+    callback: Callable[[int, float], None] | None = None,
 ) -> list[float]:
     """Train ``model`` on the id stream ``data`` with truncated BPTT; returns the loss of every step.
 

@@ -17,7 +17,8 @@ month-first (US), dots day-first (European), so every input has one reading; two
 from __future__ import annotations
 
 import datetime
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy
 
@@ -76,7 +77,7 @@ def format_date(d: datetime.date, which: int) -> str:
     return _FORMATS[which](_fmt(d))
 
 
-def make_date_pairs(n: int, seed: int = 0, exclude: "set[datetime.date] | None" = None) -> list[tuple[str, str]]:
+def make_date_pairs(n: int, seed: int = 0, exclude: set[datetime.date] | None = None) -> list[tuple[str, str]]:
     """``n`` (human date, ISO date) pairs: uniform dates in 1950-2049, uniform formats. Dates in
     ``exclude`` are never drawn (keep the held-out dates apart from the training dates)."""
     rng = numpy.random.default_rng(seed)

@@ -7,9 +7,9 @@ from ..optim.clip import clip_grad_norm_, clip_grad_value_, l1_penalty
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "l1_penalty"]
 
-import sys as _sys  # noqa: E402
+import sys as _sys
 
-from ..nn.layers import rnn_packing as rnn  # noqa: E402  nn.utils.rnn.pack_padded_sequence, as in PyTorch
+from ..nn.layers import rnn_packing as rnn
 
 _sys.modules[__name__ + ".rnn"] = rnn  # so `from nabla.nn.utils.rnn import pack_padded_sequence` works too
 

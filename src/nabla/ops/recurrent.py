@@ -40,10 +40,10 @@ from typing import Any
 
 import numpy
 
-from ..autograd import Function, grad as _grad, is_grad_enabled
+from ..autograd import Function, is_grad_enabled
+from ..autograd import grad as _grad
 from ..backend import array_module as _xp
 from ..tensor import Tensor
-
 
 # ---------------------------------------------------------------------------------- shared parts
 
@@ -88,7 +88,7 @@ class _Plan:
         xp = _xp(a)
         return xp.take(a, xp.asarray(self.inv), axis=axis)
 
-    def zero_past_end(self, out: Any, steps: "slice | None" = None) -> None:
+    def zero_past_end(self, out: Any, steps: slice | None = None) -> None:
         """Zero the rows (T, B, ...) of sequences that have ended (within ``steps``, default all)."""
         if self.sizes is not None:
             for t in range(self.T)[steps or slice(None)]:
@@ -132,7 +132,7 @@ def _sigmoid_grad_times(s: Any, other: Any, out: Any) -> None:
     out *= other
 
 
-def _wrap(a: Any) -> "Tensor | None":
+def _wrap(a: Any) -> Tensor | None:
     return None if a is None else Tensor._wrap(a)
 
 
@@ -184,7 +184,7 @@ class _RecurrentLayer(Function):
         return tuple(_wrap(a) if w else None for a, w in zip(grads, wanted))
 
 
-def _masks(lengths: Any, T: int, like: Tensor) -> "list[Tensor | None]":
+def _masks(lengths: Any, T: int, like: Tensor) -> list[Tensor | None]:
     """Per step, a (B, 1) bool mask of the sequences still running (None when all are)."""
     if lengths is None:
         return [None] * T
@@ -539,7 +539,7 @@ class RNNLayer(_RecurrentLayer):
         plan, hs, x = self.plan, self.hs, self.x
         w_ih, w_hh = self.inputs[2]._data, self.inputs[3]._data
         xp = _xp(gout)
-        T, B, H = plan.T, plan.B, w_hh.shape[1]
+        T = plan.T
         gout = plan.sort(gout, 1)
         dh = gout[T].copy()
         h = plan.outputs(hs)  # the activation's derivative for all steps at once: 1 - h^2, or h > 0

@@ -108,7 +108,7 @@ class RNNBase(Module):
 
     # ------------------------------------------------------------------------------------ forward
 
-    def forward(self, input: "Tensor | PackedSequence", hx: Any = None, lengths: Any = None) -> tuple:
+    def forward(self, input: Tensor | PackedSequence, hx: Any = None, lengths: Any = None) -> tuple:
         """Run the layers over ``input``; returns ``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``).
 
         ``input``: (T, B, input_size), or (B, T, input_size) with ``batch_first``, or unbatched
@@ -164,7 +164,7 @@ class RNNBase(Module):
         if x.device != w.device:
             raise RuntimeError(f"{name}: input is on {x.device} but the weights are on {w.device}; move one of them")
 
-    def _initial_states(self, hx: Any, B: int, batched: bool, x: Tensor, name: str) -> "list[Tensor | None]":
+    def _initial_states(self, hx: Any, B: int, batched: bool, x: Tensor, name: str) -> list[Tensor | None]:
         """hx as a list of one or two (L*D, B, H) tensors, or [None] (zeros) when omitted."""
         n_states = 2 if self.mode == "LSTM" else 1
         if hx is None:
@@ -392,7 +392,7 @@ class RNNCell(RNNCellBase):
         super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, bias, device, dtype)
         self.nonlinearity = nonlinearity
 
-    def forward(self, input: Tensor, hx: "Tensor | None" = None) -> Tensor:
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         return self._step(input, hx)[0]
 
 
@@ -402,7 +402,7 @@ class LSTMCell(RNNCellBase):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None, dtype: Any = None) -> None:
         super().__init__("LSTM", input_size, hidden_size, bias, device, dtype)
 
-    def forward(self, input: Tensor, hx: "tuple[Tensor, Tensor] | None" = None) -> tuple[Tensor, Tensor]:
+    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
         h, c = self._step(input, hx)
         return h, c
 
@@ -413,5 +413,5 @@ class GRUCell(RNNCellBase):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None, dtype: Any = None) -> None:
         super().__init__("GRU", input_size, hidden_size, bias, device, dtype)
 
-    def forward(self, input: Tensor, hx: "Tensor | None" = None) -> Tensor:
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         return self._step(input, hx)[0]

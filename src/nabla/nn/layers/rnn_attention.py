@@ -84,7 +84,7 @@ class AdditiveAttention(Module):
         self.key_proj = Linear(key_dim, hidden_dim)
         self.v = Linear(hidden_dim, 1, bias=False)
 
-    def forward(self, query: Tensor, keys: Tensor, values: "Tensor | None" = None,
+    def forward(self, query: Tensor, keys: Tensor, values: Tensor | None = None,
                 key_padding_mask: Any = None) -> tuple[Tensor, Tensor]:
         query, values, single, mask = _check_inputs(
             "AdditiveAttention", query, keys, values, key_padding_mask, self.query_dim, self.key_dim)
@@ -116,7 +116,7 @@ class MultiplicativeAttention(Module):
         self.query_dim, self.key_dim, self.score, self.scale = query_dim, key_dim, score, scale
         self.key_proj = Linear(key_dim, query_dim, bias=False) if score == "general" else None
 
-    def forward(self, query: Tensor, keys: Tensor, values: "Tensor | None" = None,
+    def forward(self, query: Tensor, keys: Tensor, values: Tensor | None = None,
                 key_padding_mask: Any = None) -> tuple[Tensor, Tensor]:
         query, values, single, mask = _check_inputs(
             "MultiplicativeAttention", query, keys, values, key_padding_mask, self.query_dim, self.key_dim)
