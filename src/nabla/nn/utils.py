@@ -9,7 +9,7 @@ __all__ = ["clip_grad_norm_", "clip_grad_value_", "l1_penalty"]
 
 import sys as _sys
 
-from ..nn.layers import rnn_packing as rnn
+from .layers import rnn_packing as rnn
 
 _sys.modules[__name__ + ".rnn"] = rnn  # so `from nabla.nn.utils.rnn import pack_padded_sequence` works too
 
