@@ -10,6 +10,7 @@
 ``conv``         conv1d, conv2d, conv_transpose2d (lowered to GEMM)
 ``pool``         max_pool2d, avg_pool2d, adaptive_avg_pool2d
 ``upsample``     interpolate (nearest, bilinear): separable resampling matrices
+``recurrent``    one RNN / LSTM / GRU layer direction over a whole sequence, fused (nn.RNN/LSTM/GRU use it)
 """
 
 from .common import normalize_dim
