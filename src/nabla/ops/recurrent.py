@@ -4,8 +4,8 @@ Why a whole sequence per node: composed from primitives, an LSTM step is ~15 gra
 50-step layer is ~750 nodes, each paying Python overhead in forward and backward. Here ``forward``
 runs the time loop on raw arrays (writing into preallocated buffers) and ``backward`` runs
 backpropagation through time in the same way, next to it. Measured on the benchmark LSTM (input 32,
-hidden 128, 50 steps, batch 32, 2-core CPU, one BLAS thread): see ``benchmarks/bench_rnn.py`` and
-``benchmarks/RESULTS.md``.
+hidden 128, 50 steps, batch 32, 2-core CPU, one BLAS thread; ``benchmarks/bench_rnn.py``): a
+training step takes 1.2x PyTorch's time fused, 3-4x composed from primitive ops step by step.
 
 The speed tricks, each a few lines:
 
@@ -16,7 +16,10 @@ The speed tricks, each a few lines:
 * LSTM gates: ``sigmoid(x) = 1 / (1 + exp(-x))`` and ``tanh(x) = 2 sigmoid(2x) - 1``, so all four
   gates take one ``exp`` over the (B, 4H) block (the -1 / -2 scales are folded into copies of the
   weights). NumPy's float32 ``exp`` is ~2x cheaper per element than its ``tanh`` and ~3x cheaper
-  than SciPy's ``expit``.
+  than SciPy's ``expit``;
+* backward: each gate's pre-activation gradient is ``dc`` or ``dh`` times a factor that does not
+  depend on the recurrence (e.g. ``g * i * (1 - i)``); the factors are computed for a cache-sized
+  block of steps at once, leaving ~8 array calls per step in the loop itself.
 
 Variable lengths work like PyTorch's packed sequences: with ``lengths`` the batch is sorted by
 length (longest first) inside the op, so at step ``t`` the sequences still running are a prefix
