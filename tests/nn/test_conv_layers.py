@@ -79,6 +79,16 @@ def test_pool_and_resize_layers_match_torch(name, args, kwargs, shape):
     compare_layer(n, t, rng(2).standard_normal(shape).astype(F64))
 
 
+def test_conv_layers_take_unbatched_input():
+    n, t = _pair("Conv2d", (3, 4, 3), {"padding": 1})
+    same_layer(n, t, F64)
+    compare_layer(n, t, rng(3).standard_normal((3, 5, 6)))
+    n, t = _pair("ConvTranspose2d", (3, 2, 3), {"stride": 2})
+    same_layer(n, t, F64)
+    compare_layer(n, t, rng(3).standard_normal((3, 4, 4)))
+    assert tuple(n(nabla.randn(3, 4, 4, dtype=nabla.float64), output_size=(10, 10)).shape) == (2, 10, 10)
+
+
 def test_max_pool_layer_returns_indices_for_unpooling():
     n, t = nn.MaxPool2d(2, return_indices=True), torch.nn.MaxPool2d(2, return_indices=True)
     x = rng(0).standard_normal((1, 2, 4, 6))
@@ -113,8 +123,9 @@ def test_small_cnn_matches_torch_end_to_end():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: nn.Conv2d(3, 4, 3)(nabla.randn(2, 5, 8, 8)), r"Conv2d: expected input \(N, 3, H, W\), got \(2, 5, 8, 8\)"),
-    (lambda: nn.Conv1d(3, 4, 3)(nabla.randn(2, 3, 8, 8)), r"expected input \(N, 3, L\)"),
+    (lambda: nn.Conv2d(3, 4, 3)(nabla.randn(2, 5, 8, 8)),
+     r"Conv2d: expected input \(N, 3, H, W\) or \(3, H, W\), got \(2, 5, 8, 8\)"),
+    (lambda: nn.Conv1d(3, 4, 3)(nabla.randn(2, 3, 8, 8)), r"expected input \(N, 3, L\) or \(3, L\)"),
     (lambda: nn.Conv2d(3, 4, 3, groups=2), r"in_channels \(3\) must be divisible by groups \(2\)"),
     (lambda: nn.Conv2d(4, 3, 3, groups=2), r"out_channels \(3\) must be divisible by groups \(2\)"),
     (lambda: nn.Conv2d(3, 4, 0), r"kernel_size must be an int >= 1"),
@@ -131,5 +142,5 @@ def test_layer_errors(call, message):
 
 def test_layers_in_sequential_name_the_failing_layer():
     model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(3, 2, 3))
-    with pytest.raises(ValueError, match=r"Conv2d at 2: expected input \(N, 3, H, W\), got \(1, 4, 6, 6\)"):
+    with pytest.raises(ValueError, match=r"Conv2d at 2: expected input \(N, 3, H, W\) or \(3, H, W\), got \(1, 4, 6, 6\)"):
         model(nabla.randn(1, 1, 8, 8))

@@ -113,6 +113,14 @@ def test_conv_transpose2d_matches_torch(case, dtype):
           dtype=dtype, **_tol(dtype))
 
 
+def test_unbatched_inputs_as_pytorch():
+    check(lambda x, w, b: F.conv2d(x, w, b, padding=1), [(3, 6, 5), (4, 3, 3, 3), (4,)],
+          lambda x, w, b: TF.conv2d(x, w, b, padding=1), dtype=F64)
+    check(lambda x, w: F.conv1d(x, w, stride=2), [(3, 9), (4, 3, 3)], lambda x, w: TF.conv1d(x, w, stride=2), dtype=F64)
+    check(lambda x, w: F.conv_transpose2d(x, w, stride=2), [(4, 3, 3), (4, 2, 3, 3)],
+          lambda x, w: TF.conv_transpose2d(x, w, stride=2), dtype=F64)
+
+
 def test_conv_transpose_is_the_input_gradient_of_conv():
     """<conv(x, w), y> = <x, conv_transpose(y, w)> for every x, y (the adjoint identity)."""
     rng = np.random.default_rng(0)
@@ -171,6 +179,8 @@ def test_conv_in_place_change_of_saved_input_is_caught():
     (lambda: F.conv2d(nabla.randn(2, 3, 5, 5), nabla.randn(4, 3, 3, 3, dtype=nabla.float64)), r"share one floating dtype"),
     (lambda: F.conv2d(nabla.randn(2, 3, 5, 5), "w"), r"weight must be a Tensor"),
     (lambda: F.conv1d(nabla.randn(2, 3, 5, 5), nabla.randn(4, 3, 3)), r"conv1d: expected a 3-D input \(N, C, L\)"),
+    (lambda: F.conv1d(nabla.randn(2, 3, 5), nabla.randn(4, 2, 3)), r"conv1d: weight \(4, 2, 3\) .* expects 2 input "
+     r"channels, but the input \(2, 3, 5\) has 3"),
     (lambda: F.conv_transpose2d(nabla.randn(2, 3, 4, 4), nabla.randn(4, 3, 3, 3)), r"expects 4 input channels"),
     (lambda: F.conv_transpose2d(nabla.randn(2, 4, 4, 4), nabla.randn(4, 3, 3, 3), stride=2, output_padding=2),
      r"output_padding .* must be smaller than either the stride"),

@@ -387,8 +387,8 @@ def _check_operands(op: str, x: Any, weight: Any, bias: Any, ndim: int) -> None:
         raise TypeError(f"{op}: input, weight and bias must share one floating dtype, got {got}; convert with .float()")
     if x.device != weight.device:
         raise RuntimeError(f"{op}: input is on {x.device} but weight is on {weight.device}; move them with .to()")
-    spatial = "(N, C, L)" if ndim == 1 else "(N, C, H, W)"
-    if x.ndim != ndim + 2:
+    spatial = "(N, C, L) or unbatched (C, L)" if ndim == 1 else "(N, C, H, W) or unbatched (C, H, W)"
+    if x.ndim not in (ndim + 1, ndim + 2):
         raise ValueError(f"{op}: expected a {ndim + 2}-D input {spatial}, got shape {x.shape}")
     if weight.ndim != ndim + 2:
         raise ValueError(f"{op}: expected a {ndim + 2}-D weight, got shape {weight.shape}")
@@ -427,14 +427,36 @@ def conv2d(
     ``padding``: an int, a pair, ``"valid"`` (none) or ``"same"`` (output size = input size, stride 1;
     an odd total puts the extra zero at the bottom/right, as PyTorch). ``groups`` splits the channels
     into independent convolutions (``groups == C`` with ``O == C * m`` is depthwise). Output
-    (N, O, Ho, Wo), ``Ho = (H + 2*ph - dh*(kh-1) - 1) // sh + 1``. Lowered to one GEMM
-    (see the module docstring for the method and the memory it needs).
+    (N, O, Ho, Wo), ``Ho = (H + 2*ph - dh*(kh-1) - 1) // sh + 1``. Lowered to one GEMM (see the
+    module docstring). Peak extra memory: ``cols``, C*kh*kw x N*Ho*Wq values (Wq = Wp for stride 1,
+    else Wo), in a reused scratch buffer, plus the padded input; backward the same again for
+    ``dcols`` (sharing that buffer) and one padded input-gradient. Kept for backward: the input.
     """
     return _conv2d(input, weight, bias, stride, padding, dilation, groups, "conv2d", 2)
 
 
+def _check_channels(op: str, input: Tensor, weight: Tensor, bias: Any, groups: Any) -> None:
+    if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    c, o, cg = input.shape[1], weight.shape[0], weight.shape[1]
+    if c != cg * groups:
+        raise ValueError(
+            f"{op}: weight {weight.shape} with groups={groups} expects {cg * groups} input channels, "
+            f"but the input {input.shape} has {c}"
+        )
+    if o % groups:
+        raise ValueError(f"{op}: out_channels {o} (weight {weight.shape}) must be divisible by groups={groups}")
+    if bias is not None and tuple(bias.shape) != (o,):
+        raise ValueError(f"{op}: bias must have shape ({o},) for weight {weight.shape}, got {bias.shape}")
+    if any(k < 1 for k in weight.shape[2:]):
+        raise ValueError(f"{op}: the kernel must be at least 1 wide, got weight {weight.shape}")
+
+
 def _conv2d(input, weight, bias, stride, padding, dilation, groups, op, ndim):
     _check_operands(op, input, weight, bias, ndim)
+    if input.ndim == ndim + 1:  # unbatched, as PyTorch: a batch of one
+        return _conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups, op, ndim).squeeze(0)
+    _check_channels(op, input, weight, bias, groups)
     if ndim == 1:  # (N, C, L) as (N, C, 1, L)
         stride, dilation = (1, _int_tuple(stride, 1, "stride", op, 1)[0]), (1, _int_tuple(dilation, 1, "dilation", op, 1)[0])
         if not isinstance(padding, str):
@@ -445,21 +467,8 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, op, ndim):
         return out.reshape(out.shape[0], out.shape[1], out.shape[3])
     stride = _int_tuple(stride, 2, "stride", op, 1)
     dilation = _int_tuple(dilation, 2, "dilation", op, 1)
-    if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
     n, c, h, w = input.shape
     o, cg, kh, kw = weight.shape
-    if c != cg * groups:
-        raise ValueError(
-            f"{op}: weight {weight.shape} with groups={groups} expects {cg * groups} input channels, "
-            f"but the input {input.shape} has {c}"
-        )
-    if o % groups:
-        raise ValueError(f"{op}: out_channels {o} (weight {weight.shape}) must be divisible by groups={groups}")
-    if bias is not None and tuple(bias.shape) != (o,):
-        raise ValueError(f"{op}: bias must have shape ({o},) for weight {weight.shape}, got {bias.shape}")
-    if kh < 1 or kw < 1:
-        raise ValueError(f"{op}: the kernel must be at least 1x1, got weight {weight.shape}")
     pads = _padding_arg(padding, (kh, kw), dilation, stride, op)
     geom = Geometry(c, h, w, o, (kh, kw), stride, dilation, pads, groups)
     if geom.Ho < 1 or geom.Wo < 1 or geom.Hp < dilation[0] * (kh - 1) + 1 or geom.Wp < dilation[1] * (kw - 1) + 1:
@@ -484,7 +493,10 @@ def conv1d(
     dilation: Any = 1,
     groups: int = 1,
 ) -> Tensor:
-    """1-D convolution of ``input`` (N, C, L) with ``weight`` (O, C/groups, k): ``conv2d`` on (N, C, 1, L)."""
+    """1-D convolution of ``input`` (N, C, L) with ``weight`` (O, C/groups, k): ``conv2d`` on (N, C, 1, L).
+
+    Peak extra memory: ``cols`` of C*k x N*L_out(+padding) values (see :func:`conv2d`).
+    """
     return _conv2d(input, weight, bias, stride, padding, dilation, groups, "conv1d", 1)
 
 
@@ -503,10 +515,14 @@ def conv_transpose2d(
     The gradient of ``conv2d`` with respect to its input, run forward: output (N, Cout, Ho, Wo) with
     ``Ho = (H - 1)*sh - 2*ph + dh*(kh - 1) + output_padding + 1``. ``output_padding`` (smaller than the
     stride or the dilation) picks among the output sizes a strided conv2d maps onto the same input size.
-    Cost and memory: one GEMM and a col2im, as conv2d's backward.
+    Cost: one GEMM and a col2im, as conv2d's backward. Peak extra memory: ``dcols``, Cout*kh*kw x
+    N*H*Wq values (scratch buffer), the output gradient laid out as a matrix, and one padded output.
     """
     op = "conv_transpose2d"
     _check_operands(op, input, weight, bias, 2)
+    if input.ndim == 3:  # unbatched (C, H, W)
+        return conv_transpose2d(input.unsqueeze(0), weight, bias, stride, padding, output_padding, groups,
+                                dilation).squeeze(0)
     stride = _int_tuple(stride, 2, "stride", op, 1)
     dilation = _int_tuple(dilation, 2, "dilation", op, 1)
     outpad = _int_tuple(output_padding, 2, "output_padding", op, 0)

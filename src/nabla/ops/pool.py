@@ -289,7 +289,9 @@ def max_pool2d(
     """Maximum over ``kernel_size`` windows (``stride`` defaults to the kernel size), padding with -inf.
 
     With ``return_indices`` also returns, per output, the flat index ``h * W + w`` of the maximum in
-    its input plane (int64, as PyTorch). The gradient flows to that position only.
+    its input plane (int64, as PyTorch). The gradient flows to that position only. Peak extra
+    memory: a padded copy of the input when there is padding, one byte per output for the winners
+    (only when a gradient or the indices are wanted) and a boolean mask of the output's size.
     """
     op = "max_pool2d"
     x = _pool_input(op, input)
@@ -320,7 +322,8 @@ def avg_pool2d(
     """Mean over ``kernel_size`` windows (``stride`` defaults to the kernel size), zero padding.
 
     ``count_include_pad`` counts the padding zeros in the divisor (PyTorch's default);
-    ``divisor_override`` replaces the divisor by a fixed number.
+    ``divisor_override`` replaces the divisor by a fixed number. Peak extra memory: a padded copy of
+    the input when there is padding; nothing is kept for backward but the (Ho, Wo) divisors.
     """
     op = "avg_pool2d"
     x = _pool_input(op, input)
@@ -337,7 +340,8 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     ``floor(i*H/n) .. ceil((i+1)*H/n)``. ``None`` in ``output_size`` keeps that size.
 
     Computed as ``Ph @ x @ Pw.T`` with the two small bin-averaging matrices (one batched GEMM each;
-    see ``nabla/ops/upsample.py``); an output of (1, 1) is the plain mean over H and W.
+    see ``nabla/ops/upsample.py``); an output of (1, 1) is the plain mean over H and W. Peak extra
+    memory: the intermediate (N, C, H, Wo) and the two small matrices.
     """
     op = "adaptive_avg_pool2d"
     x = _pool_input(op, input)

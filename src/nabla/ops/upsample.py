@@ -101,7 +101,8 @@ def interpolate(
 
     Output size ``floor(H * scale_factor)`` when a factor is given. As in PyTorch, a given factor
     (unless ``recompute_scale_factor=True``) also sets the source-position step, ``1/scale_factor``;
-    ``align_corners`` (bilinear only) maps the corner pixels' centres onto each other.
+    ``align_corners`` (bilinear only) maps the corner pixels' centres onto each other. Peak extra
+    memory: the intermediate (N, C, H, Wo) and the (Ho, H), (Wo, W) weight matrices.
     """
     op = "interpolate"
     if not isinstance(input, Tensor):

@@ -76,8 +76,9 @@ class _ConvNd(Module):
         if not isinstance(input, Tensor):
             raise TypeError(f"expected a Tensor input, got {type(input).__name__}")
         n = self._n
-        dims = "(N, C, L)" if n == 1 else "(N, C, H, W)"
-        if input.ndim != n + 2 or input.shape[1] != self.in_channels:
+        dims = "(N, C, L) or (C, L)" if n == 1 else "(N, C, H, W) or (C, H, W)"
+        batched = input.ndim == n + 2
+        if input.ndim not in (n + 1, n + 2) or input.shape[1 if batched else 0] != self.in_channels:
             want = dims.replace("C", str(self.in_channels))
             raise ValueError(f"expected input {want}, got {input.shape}")
         return input
@@ -153,7 +154,7 @@ class ConvTranspose2d(_ConvNd):
             want = tuple(output_size)[-2:]
             outpad = []
             for i in range(2):
-                base = ((x.shape[2 + i] - 1) * self.stride[i] - 2 * self.padding[i]
+                base = ((x.shape[x.ndim - 2 + i] - 1) * self.stride[i] - 2 * self.padding[i]
                         + self.dilation[i] * (self.kernel_size[i] - 1) + 1)
                 extra = want[i] - base
                 if not 0 <= extra < self.stride[i]:
