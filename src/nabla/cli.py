@@ -180,7 +180,7 @@ def _build(name: str, spec: Any, model_args: dict) -> Any:
     from .models import build_model
 
     try:
-        return build_model(name, spec.input_shape, spec.outputs, **model_args)
+        return build_model(name, spec.input_shape, spec.outputs, data_args=spec.model_args, **model_args)
     except (ValueError, TypeError) as err:
         raise UsageError(f"cannot build {name} for {spec.name}: {err}") from None
 
@@ -193,7 +193,7 @@ def _sequence_cross_entropy(logits: Any, targets: Any) -> Any:
 
 
 def _loss_and_metrics(spec: Any) -> tuple[Any, list[str]]:
-    if spec.task == "language_model":
+    if spec.task in ("language_model", "seq2seq"):
         return _sequence_cross_entropy, ["accuracy"]
     return ("cross_entropy", ["accuracy"]) if spec.task == "classification" else ("mse", ["mae", "r2"])
 
@@ -239,6 +239,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             "input_shape": list(spec.input_shape), "num_classes": spec.num_classes, "split": args.split,
             "holdout": args.holdout, "classes": list(getattr(test, "classes", []) or []),
             "vocab": list(getattr(train, "itos", []) or []), "data_dir": args.data_dir}
+    if spec.task == "seq2seq":
+        meta.update(src_vocab=list(test.src_vocab.itos), tgt_vocab=list(test.tgt_vocab.itos),
+                    target_length=int(test.tensors[-1].shape[1]))
     out.mkdir(parents=True, exist_ok=True)
     backup = BackupAndRestore(out / CHECKPOINT, save_freq=args.save_every, meta=meta, restore=resume is not None,
                               resume_from=resume)
@@ -264,6 +267,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if backup.resumed_from is not None and not args.quiet:
         print(f"(resumed from epoch {backup.resumed_from[0]}, batch {backup.resumed_from[1]})", file=log)
     final = trainer.evaluate(val_loader)
+    final.update(_exact_match(model, test, spec))
     report = {
         "model": args.model, "dataset": spec.name, "model_args": model_args,
         "config": {**{k: getattr(args, k) for k in ("epochs", "batch_size", "lr", "optimizer", "device", "seed",
@@ -353,7 +357,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if dataset == meta["dataset"] and split is None and holdout is None:
         split, holdout = meta.get("split"), meta.get("holdout")  # the data the run held out
     _, test, dspec = _load_data(dataset, args.data_dir, split, holdout)
-    if tuple(dspec.input_shape) != tuple(spec.input_shape) or (spec.task != "language_model"
+    if tuple(dspec.input_shape) != tuple(spec.input_shape) or (spec.task not in ("language_model", "seq2seq")
                                                                 and dspec.outputs != spec.outputs):
         raise UsageError(f"the checkpoint's model takes {spec.name} samples {spec.input_shape} with {spec.outputs} "
                          f"outputs; {dspec.name} has {dspec.input_shape} and {dspec.outputs}")
@@ -364,6 +368,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         trainer = Trainer(model, None, get_loss(loss_name), metrics, device=device)
     results = trainer.evaluate(DataLoader(test, batch_size=args.batch_size))
+    results.update(_exact_match(model, test, dspec))
     results = {"samples": len(test), **results}
     if args.json:
         print(json.dumps({"checkpoint": args.checkpoint, "dataset": dataset, **results}, indent=2))
@@ -420,6 +425,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     model, meta, spec = _restore_model(args.checkpoint)
     if spec.task == "language_model":
         return _generate(model, meta, args)
+    if spec.task == "seq2seq":
+        return _translate(model, meta, args)
     x = _read_input(args.input, spec)
     with no_grad():
         out = model(tensor(x)).numpy()
@@ -446,6 +453,51 @@ def cmd_predict(args: argparse.Namespace) -> int:
             print(f"{r['index']}: {r['class']}  (" + ", ".join(f"{t['class']}: {t['probability']:.3f}" for t in r["top"]) + ")")
         else:
             print(f"{r['index']}: {r['class']}")
+    return 0
+
+
+def _exact_match(model: Any, test: Any, spec: Any) -> dict:
+    """For seq2seq: the fraction of held-out targets that greedy decoding gets exactly right."""
+    if spec.task != "seq2seq" or not hasattr(model, "greedy_decode"):
+        return {}
+    import numpy
+
+    src, lengths, _, tgt = (t.numpy() for t in test.tensors)
+    right = 0
+    for i in range(0, len(tgt), 500):
+        ids, _ = model.greedy_decode(test.tensors[0][i:i + 500], lengths[i:i + 500], max_len=tgt.shape[1])
+        right += int((ids.numpy() == tgt[i:i + 500]).all(axis=1).sum())
+    return {"exact_match": right / len(tgt)}
+
+
+def _translate(model: Any, meta: dict, args: argparse.Namespace) -> int:
+    """seq2seq: decode each line of INPUT (a text file, or the text itself)."""
+    import numpy
+
+    from . import tensor
+
+    src_itos, tgt_itos = meta["src_vocab"], meta["tgt_vocab"]
+    stoi = {c: i for i, c in enumerate(src_itos)}
+    p = Path(args.input)
+    lines = [line for line in (p.read_text(encoding="utf-8") if p.is_file() else args.input).splitlines() if line]
+    if not lines:
+        raise UsageError("no input text")
+    for line in lines:
+        unknown = sorted({c for c in line if c not in stoi or stoi[c] < 2})
+        if unknown:
+            raise UsageError(f"{line!r}: characters outside the training vocabulary: {''.join(unknown)!r}")
+    width = max(map(len, lines))
+    src = numpy.zeros((len(lines), width), dtype=numpy.int64)
+    for row, line in zip(src, lines):
+        row[:len(line)] = [stoi[c] for c in line]
+    ids, _ = model.greedy_decode(tensor(src), numpy.array([len(x) for x in lines]), max_len=meta["target_length"])
+    rows = [{"input": line, "output": "".join(tgt_itos[int(i)] for i in r if int(i) > 1)}
+            for line, r in zip(lines, ids.numpy())]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            print(f"{r['input']} -> {r['output']}")
     return 0
 
 

@@ -50,3 +50,33 @@ def test_train_language_model_then_evaluate_and_generate(tmp_path, capsys, model
     assert text.startswith("ROMEO:") and len(text.rstrip("\n")) >= 46
     assert main(["predict", str(tmp_path / "checkpoint.safetensors"), "ROMEO€"]) == 2
     assert "unknown characters" in capsys.readouterr().err
+
+
+def test_train_seq2seq_on_dates_then_evaluate_and_translate(tmp_path, capsys):
+    rc = main(["train", "seq2seq", "--dataset", "dates", "--split", "test", "--holdout", "500", "--epochs", "3",
+               "-q", "--out", str(tmp_path), "-a", "hidden_size=32"])
+    assert rc == 0
+    report = json.loads((tmp_path / "metrics.json").read_text())
+    assert report["train_samples"] == 1500 and report["test_samples"] == 500
+    losses = report["history"]["loss"]
+    assert losses[-1] < losses[0] and 0 <= report["test"]["exact_match"] <= 1
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "checkpoint.safetensors"), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["exact_match"] == pytest.approx(report["test"]["exact_match"])
+    assert main(["predict", str(tmp_path / "checkpoint.safetensors"), "3 May 1998", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["input"] == "3 May 1998" and len(rows[0]["output"]) <= 10
+    assert main(["predict", str(tmp_path / "checkpoint.safetensors"), "3 Mai 1998€"]) == 2
+    assert "outside the training vocabulary" in capsys.readouterr().err
+
+
+def test_dates_dataset_holds_out_its_test_dates():
+    from nabla.data.datasets.dates import dates
+
+    train, test = dates(n_train=3000, n_test=300)
+    iso = lambda ds: {t for _, t in ds.pairs}  # noqa: E731
+    assert not iso(train) & iso(test)
+    src, lengths, tgt_in, tgt = (t.numpy() for t in train.tensors)
+    assert (tgt_in[:, 0] == 1).all() and (tgt_in[:, 1:] == tgt[:, :-1]).all()
+    assert train.src_vocab.decode(src[0][: lengths[0]]) == train.pairs[0][0]

@@ -50,9 +50,11 @@ def describe_model(name: str) -> str:
     return para.split(". ", 1)[0].rstrip(".").replace("``", "")
 
 
-def build_model(name: str, input_shape: "tuple[int, ...]", num_classes: int, **kwargs: Any) -> Module:
-    """Build ``name`` for samples of ``input_shape`` and ``num_classes`` outputs; ``kwargs`` (e.g. from
-    ``nabla train --arg``) override and must be arguments the builder accepts."""
+def build_model(name: str, input_shape: "tuple[int, ...]", num_classes: int, data_args: "dict | None" = None,
+                **kwargs: Any) -> Module:
+    """Build ``name`` for samples of ``input_shape`` and ``num_classes`` outputs; ``data_args`` are more
+    facts about the data (e.g. ``src_vocab``), passed when the builder declares them; ``kwargs`` (e.g.
+    from ``nabla train --arg``) override and must be arguments the builder accepts."""
     fn = _MODELS.get(name)
     if fn is None:
         raise ValueError(f"unknown model {name!r}; valid names: {', '.join(list_models())}")
@@ -67,6 +69,7 @@ def build_model(name: str, input_shape: "tuple[int, ...]", num_classes: int, **k
                "input_shape": tuple(input_shape)}
     if len(input_shape) == 1:  # token sequences: the vocabulary is the output width, the length the context
         derived.update(vocab_size=num_classes, block_size=int(input_shape[0]))
+    derived.update(data_args or {})
     args = {k: v for k, v in derived.items() if k in params and k not in kwargs}
     args.update(kwargs)
     return fn(**args)

@@ -24,6 +24,7 @@ from ._common import ImageDataset
 from .cifar import cifar10
 from .digits import digits
 from .mnist import fashion_mnist, mnist
+from .dates import date_vocabs, dates
 from .text import CharBlocks, tinyshakespeare
 
 __all__ = ["DatasetSpec", "DATASETS", "list_datasets", "load_dataset"]
@@ -40,7 +41,8 @@ class DatasetSpec:
     source: str  # what it needs: "generated", "scikit-learn" or the files it reads
     parts: Callable[[Any], tuple[Dataset, Dataset]]  # parts(root) -> (train, test)
     train_defaults: "dict[str, Any] | None" = None  # epochs / batch_size / lr that work well for an MLP here
-    kind: str = ""  # "language_model" for next-token text sets; else derived from num_classes
+    kind: str = ""  # "language_model" / "seq2seq" for token sets; else derived from num_classes
+    model_args: "dict[str, Any] | None" = None  # what a model needs to know of the data (e.g. vocabulary sizes)
 
     @property
     def task(self) -> str:
@@ -88,6 +90,10 @@ _add(DatasetSpec("multi_gauss", "2-D regression: six Gaussian bumps, 500 points 
 _add(DatasetSpec("tinyshakespeare", "tiny-shakespeare text, 1,115,394 characters (90/10), next-character windows "
                  "of 128", (128,), 65, "input.txt (downloaded, or in --data-dir)", lambda root: tinyshakespeare(root),
                  {"epochs": 5, "batch_size": 32, "lr": 2e-3}, kind="language_model"))
+_add(DatasetSpec("dates", "date normalisation for seq2seq: 14 human formats -> ISO (20,000 pairs; 2,000 held-out "
+                 "dates)", (29,), len(date_vocabs()[1]), "generated", lambda root: dates(),
+                 {"epochs": 3, "batch_size": 64, "lr": 3e-3}, kind="seq2seq",
+                 model_args={"src_vocab": len(date_vocabs()[0]), "tgt_vocab": len(date_vocabs()[1])}))
 
 
 def list_datasets() -> list[str]:
@@ -106,7 +112,11 @@ def _slice(ds: Dataset, start: int, stop: int) -> Dataset:
     if isinstance(ds, ImageDataset):
         return ImageDataset(ds.images[start:stop], ds.targets[start:stop], ds.classes)
     if isinstance(ds, TensorDataset):
-        return TensorDataset(*(t[start:stop] for t in ds.tensors))
+        out = TensorDataset(*(t[start:stop] for t in ds.tensors))
+        for key, value in vars(ds).items():  # what a set carries besides its tensors (vocabularies, pairs)
+            if key not in vars(out):
+                setattr(out, key, value[start:stop] if isinstance(value, list) and len(value) == len(ds) else value)
+        return out
     if isinstance(ds, CharBlocks):  # windows start:stop of the text, same vocabulary
         lo, hi = start * ds.stride, (stop - 1) * ds.stride + ds.block_size + 1
         return CharBlocks(ds.corpus, ds.block_size, ds.stride, ds.data[lo:hi])
