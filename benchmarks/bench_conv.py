@@ -161,21 +161,22 @@ def conv_layer_pair(seed: int = 0):
 
 def run(settings) -> list:
     import torch
+    from timing import Row, compare
 
     import nabla
-    from timing import Row, compare
 
     rows = []
     sn, st = conv_layer_pair()
-    (on, gn), (ot, gt) = sn(), st()
+    (_, gn), (_, gt) = sn(), st()
     diff = max(float(numpy.abs(a.numpy() - b.numpy()).max() / (numpy.abs(b.numpy()).max() + 1e-12))
                for a, b in zip(gn, gt))
     stats = compare({"nabla": sn, "torch": st}, settings.scaled(rounds=0.25, block=4))
     rows.append(Row(NAME, "conv2d 3x3 64->64, 32x32, batch 32: forward+backward", stats["nabla"], stats["torch"],
                     target=2.0, sanity=f"max relative gradient diff {diff:.1e}", sanity_ok=diff < 1e-4))
 
-    for name, label, target, rounds in (("lenet5", "LeNet-5 train step (batch 64, 1x28x28, CE, SGD)", 1.5, 0.5),
-                                        ("resnet18", "ResNet-18 CIFAR train step (batch 32, 3x32x32, CE, SGD)", 2.5, 0.15)):
+    models = (("lenet5", "LeNet-5 train step (batch 64, 1x28x28, CE, SGD)", 1.5, 0.5),
+              ("resnet18", "ResNet-18 CIFAR train step (batch 32, 3x32x32, CE, SGD)", 2.5, 0.15))
+    for name, label, target, rounds in models:
         n_model, t_model, x, y = make_pair(name)
         pn = make_phases(nabla, n_model, x, y)
         pt = make_phases(torch, t_model, x, y)
@@ -218,13 +219,15 @@ def gemm_floor(calls, repeats: int = 3) -> float:
 
     rng = numpy.random.default_rng(0)
     total = 0.0
-    for xs, ws, _, _, ys, needs_dx in calls:
+    for _, ws, _, _, ys, needs_dx in calls:
         o, k = ws[0], ws[1] * ws[2] * ws[3]
         cols_n = ys[0] * ys[2] * ys[3]
         w = rng.standard_normal((o, k), dtype=numpy.float32)
         cols = rng.standard_normal((k, cols_n), dtype=numpy.float32)
         g = rng.standard_normal((o, cols_n), dtype=numpy.float32)
-        ops = [lambda: w @ cols, lambda: g @ cols.T] + ([lambda: w.T @ g] if needs_dx else [])
+        ops = [lambda w=w, c=cols: w @ c, lambda g=g, c=cols: g @ c.T]
+        if needs_dx:
+            ops.append(lambda w=w, g=g: w.T @ g)
         for op in ops:
             op()
             times = []
@@ -292,9 +295,9 @@ def profile_top(step, steps: int = 2, top: int = 8) -> "tuple[float, list[tuple[
 
 def analyse(settings) -> dict:
     import torch
+    from timing import compare
 
     import nabla
-    from timing import compare
 
     out = {}
     n_model, t_model, x, y = make_pair("resnet18")
@@ -328,22 +331,23 @@ def render(rows, extra: dict, info: dict, load: "tuple[str, str]") -> str:
     step_s, top = extra["profile"]
     floor = extra["floor"]
     (nb0, npk), (tb0, tpk) = extra["rss"]["nabla"], extra["rss"]["torch"]
-    lines += ["", "ResNet-18 (CIFAR, batch 32) phases, nabla vs torch: forward + loss "
+    lines += ["", ("ResNet-18 (CIFAR, batch 32) phases, nabla vs torch: forward + loss "
               f"{fmt_time(nf)} vs {fmt_time(tf)} ({nf / tf:.2f}x), backward {fmt_time(nb)} vs {fmt_time(tb)} "
               f"({nb / tb:.2f}x). The convolutions' GEMMs alone (forward, weight gradient, input gradient; "
               f"plain NumPy on exactly-sized matrices, no im2col) take {fmt_time(floor)} per step on this "
               f"BLAS: that is {floor / (nf + nb):.0%} of nabla's forward+backward, and torch's whole "
-              f"forward+backward takes {(tf + tb) / floor:.2f}x that floor.", ""]
+              f"forward+backward takes {(tf + tb) / floor:.2f}x that floor."), ""]
     lines.append(f"cProfile of nabla's forward+backward ({fmt_time(step_s)} per step under the profiler), own time "
                  "(NumPy's matmul and copies count in the function that calls them):")
     lines.append("")
     lines += [f"- `{name}`: {share:.0%}" for name, share in top]
-    lines += ["", f"Peak memory (max RSS of a fresh process: 3 SGD-with-momentum steps of ResNet-18 CIFAR at batch "
-              f"32): nabla {npk:.0f} MB ({nb0:.0f} MB after imports and building the model), torch {tpk:.0f} MB "
-              f"({tb0:.0f} MB, most of it torch's libraries). Target < 2 GB: {'met' if npk < 2048 else '**missed**'}. "
+    lines += ["", (f"Peak memory (peak resident set, VmHWM, of a fresh process: 3 SGD-with-momentum steps of "
+              f"ResNet-18 CIFAR at batch 32): nabla {npk:.0f} MB ({nb0:.0f} MB after imports and building the "
+              f"model), torch {tpk:.0f} MB ({tb0:.0f} MB, most of it torch's libraries). Target < 2 GB: "
+              f"{'met' if npk < 2048 else '**missed**'}. "
               "Peak extra memory per convolution is stated in nabla/ops/conv.py: the ``cols`` matrix of the "
               "layer being run (80 MB for 64 channels on 32x32 at batch 32) lives in a reused per-thread buffer; "
-              "only the layer inputs are kept for backward.", ""]
+              "only the layer inputs are kept for backward."), ""]
     lines.append(
         "Where the time goes: GEMMs through OpenBLAS are most of nabla's step (see the floor above); on top "
         "come the im2col copy (once in forward, once more in backward, where ``cols`` is rebuilt instead of "
@@ -375,9 +379,8 @@ def write_results(section: str, path: str) -> None:
 def main(argv=None) -> int:
     import argparse
 
-    import torch
-
     import machine
+    import torch
     from timing import Settings
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -387,11 +390,15 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     machine.set_numpy_blas_threads(1)
-    settings = Settings(rounds=8, block_s=0.01, warmup_s=0.05) if args.quick else Settings(rounds=60, block_s=0.025, warmup_s=0.3)
+    if args.quick:
+        settings = Settings(rounds=8, block_s=0.01, warmup_s=0.05)
+    else:
+        settings = Settings(rounds=60, block_s=0.025, warmup_s=0.3)
     load0 = machine.loadavg()
     rows = run(settings)
     for r in rows:
-        print(f"{r.name}: nabla {r.contender}  torch {r.baseline}  ratio {r.ratio:.2f}x (target {r.target:g}x)  {r.sanity}")
+        print(f"{r.name}: nabla {r.contender}  torch {r.baseline}  ratio {r.ratio:.2f}x (target {r.target:g}x)  "
+              f"{r.sanity}")
     extra = analyse(settings)
     print(extra)
     section = render(rows, extra, machine.describe(torch), (load0, machine.loadavg()))

@@ -124,7 +124,8 @@ def run(weights: "str | None" = None, epochs: int = 100, size: int = 32, seed: i
     t0 = time.perf_counter()
     f_train, f_test = features(model, x_train), features(model, x_test)
     if verbose:
-        print(f"features of {len(f_train) + len(f_test)} images through the frozen backbone: {time.perf_counter() - t0:.1f} s")
+        n, dt = len(f_train) + len(f_test), time.perf_counter() - t0
+        print(f"features of {n} images through the frozen backbone: {dt:.1f} s")
     train_head(model.fc, f_train, y_train, epochs=epochs, seed=seed)
     acc = accuracy(model.fc, f_test, y_test)
     if verbose:

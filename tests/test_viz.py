@@ -15,7 +15,8 @@ def _model(in_channels=1):
 
 
 def _is_png(path):
-    data = open(path, "rb").read()
+    with open(path, "rb") as f:
+        data = f.read()
     return data[:8] == PNG and len(data) > 2000
 
 

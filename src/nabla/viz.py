@@ -71,7 +71,8 @@ def feature_maps(model: nn.Module, image: Any, layer: "nn.Module | None" = None)
         raise ValueError(f"feature_maps: {type(layer).__name__} did not run in the model's forward pass")
     out = caught[0]
     if not isinstance(out, Tensor) or out.ndim != 4:
-        raise ValueError(f"feature_maps: the layer's output is not an (N, C, H, W) tensor: {getattr(out, 'shape', out)}")
+        got = getattr(out, "shape", out)
+        raise ValueError(f"feature_maps: the layer's output is not an (N, C, H, W) tensor: {got}")
     return out.detach().to("cpu").numpy()[0]
 
 

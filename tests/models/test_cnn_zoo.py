@@ -21,7 +21,8 @@ KEYS = {
     "googlenet": (344, {"conv1.conv.weight": (64, 3, 7, 7), "conv1.bn.running_var": (64,),
                         "inception3a.branch2.1.conv.weight": (128, 96, 3, 3),
                         "inception3a.branch3.1.conv.weight": (32, 16, 3, 3),
-                        "inception4e.branch4.1.bn.num_batches_tracked": (), "inception5b.branch1.conv.weight": (384, 832, 1, 1),
+                        "inception4e.branch4.1.bn.num_batches_tracked": (),
+                        "inception5b.branch1.conv.weight": (384, 832, 1, 1),
                         "fc.weight": (1000, 1024)}),
     "resnet18": (122, {"conv1.weight": (64, 3, 7, 7), "layer1.0.bn1.running_mean": (64,),
                        "layer2.0.downsample.0.weight": (128, 64, 1, 1), "layer2.0.downsample.1.weight": (128,),
@@ -80,8 +81,8 @@ def test_vgg_bn_keys_interleave_batchnorm_like_torchvision():
     assert keys[-2:] == ["classifier.6.weight", "classifier.6.bias"]
 
 
-SMALL = [(name, c, s) for name in CNNS for c, s in ((3, 32),)] + [("lenet5", 1, 28), ("resnet18", 1, 28), ("vgg11", 1, 28),
-                                                                 ("googlenet", 1, 28), ("alexnet", 1, 28)]
+SMALL = [(name, 3, 32) for name in CNNS]
+SMALL += [(name, 1, 28) for name in ("lenet5", "resnet18", "vgg11", "googlenet", "alexnet")]
 
 
 @pytest.mark.parametrize("name, channels, size", SMALL, ids=[f"{n}-{c}x{s}" for n, c, s in SMALL])

@@ -34,7 +34,8 @@ def _pair(name, args, kwargs):
 def test_conv_layers_match_torch(name, args, kwargs, shape, dtype):
     n, t = _pair(name, args, kwargs)
     assert list(n.state_dict()) == list(t.state_dict())
-    assert {k: tuple(v.shape) for k, v in n.state_dict().items()} == {k: tuple(v.shape) for k, v in t.state_dict().items()}
+    shapes = {k: tuple(v.shape) for k, v in n.state_dict().items()}
+    assert shapes == {k: tuple(v.shape) for k, v in t.state_dict().items()}
     assert repr(n) == repr(t)
     same_layer(n, t, dtype)
     compare_layer(n, t, rng(1).standard_normal(shape).astype(dtype), atol=1e-4 if dtype == F32 else None)
@@ -142,5 +143,6 @@ def test_layer_errors(call, message):
 
 def test_layers_in_sequential_name_the_failing_layer():
     model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(3, 2, 3))
-    with pytest.raises(ValueError, match=r"Conv2d at 2: expected input \(N, 3, H, W\) or \(3, H, W\), got \(1, 4, 6, 6\)"):
+    message = r"Conv2d at 2: expected input \(N, 3, H, W\) or \(3, H, W\), got \(1, 4, 6, 6\)"
+    with pytest.raises(ValueError, match=message):
         model(nabla.randn(1, 1, 8, 8))

@@ -3,7 +3,6 @@ second derivatives, and the argument errors."""
 
 import numpy as np
 import pytest
-import torch
 import torch.nn.functional as TF
 
 import nabla
@@ -13,7 +12,7 @@ from nabla.ops import conv as conv_ops
 from .helpers import F32, F64, check, check_double, gradcheck
 
 DTYPES = [F32, F64]
-TOL32 = dict(atol=1e-4, rtol=1e-4, grad_atol=2e-4, grad_rtol=1e-4)  # sums of up to ~100 products in float32
+TOL32 = {"atol": 1e-4, "rtol": 1e-4, "grad_atol": 2e-4, "grad_rtol": 1e-4}  # sums of up to ~100 products in float32
 
 
 def _tol(dtype):
@@ -132,7 +131,8 @@ def test_conv_transpose_is_the_input_gradient_of_conv():
     assert abs(lhs - rhs) < 1e-9 * max(1.0, abs(lhs))
 
 
-@pytest.mark.parametrize("kw", [{"stride": 2, "padding": 1}, {"dilation": 2, "groups": 2}, {"padding": "same"}], ids=str)
+@pytest.mark.parametrize("kw", [{"stride": 2, "padding": 1}, {"dilation": 2, "groups": 2}, {"padding": "same"}],
+                         ids=str)
 def test_conv2d_gradcheck(kw):
     gradcheck(lambda x, w, b: F.conv2d(x, w, b, **kw), [(2, 2, 5, 5), (2, 2 // kw.get("groups", 1), 3, 3), (2,)])
 
@@ -169,18 +169,21 @@ def test_conv_in_place_change_of_saved_input_is_caught():
 @pytest.mark.parametrize("call, message", [
     (lambda: F.conv2d(nabla.randn(2, 3, 5, 5), nabla.randn(4, 2, 3, 3)), r"expects 2 input channels.*has 3"),
     (lambda: F.conv2d(nabla.randn(3, 5, 5, 1, 1), nabla.randn(4, 3, 3, 3)), r"expected a 4-D input \(N, C, H, W\)"),
-    (lambda: F.conv2d(nabla.randn(2, 3, 2, 2), nabla.randn(4, 3, 3, 3)), r"kernel can't be larger than the padded input"),
+    (lambda: F.conv2d(nabla.randn(2, 3, 2, 2), nabla.randn(4, 3, 3, 3)), r"kernel can't be larger than the padded"),
     (lambda: F.conv2d(nabla.randn(2, 3, 5, 5), nabla.randn(4, 3, 3, 3), stride=0), r"stride must be an int >= 1"),
     (lambda: F.conv2d(nabla.randn(2, 3, 5, 5), nabla.randn(4, 3, 3, 3), padding=-1), r"padding must be an int >= 0"),
     (lambda: F.conv2d(nabla.randn(2, 3, 5, 5), nabla.randn(4, 3, 3, 3), padding="full"), r"'same' or 'valid'"),
-    (lambda: F.conv2d(nabla.randn(2, 3, 5, 5), nabla.randn(4, 3, 3, 3), stride=2, padding="same"), r"not supported for strided"),
+    (lambda: F.conv2d(nabla.randn(2, 3, 5, 5), nabla.randn(4, 3, 3, 3), stride=2, padding="same"),
+     r"not supported for strided"),
     (lambda: F.conv2d(nabla.randn(2, 4, 5, 5), nabla.randn(3, 2, 3, 3), groups=2), r"divisible by groups=2"),
-    (lambda: F.conv2d(nabla.randn(2, 3, 5, 5), nabla.randn(4, 3, 3, 3), nabla.randn(3)), r"bias must have shape \(4,\)"),
-    (lambda: F.conv2d(nabla.randn(2, 3, 5, 5), nabla.randn(4, 3, 3, 3, dtype=nabla.float64)), r"share one floating dtype"),
+    (lambda: F.conv2d(nabla.randn(2, 3, 5, 5), nabla.randn(4, 3, 3, 3), nabla.randn(3)),
+     r"bias must have shape \(4,\)"),
+    (lambda: F.conv2d(nabla.randn(2, 3, 5, 5), nabla.randn(4, 3, 3, 3, dtype=nabla.float64)),
+     r"share one floating dtype"),
     (lambda: F.conv2d(nabla.randn(2, 3, 5, 5), "w"), r"weight must be a Tensor"),
     (lambda: F.conv1d(nabla.randn(2, 3, 5, 5), nabla.randn(4, 3, 3)), r"conv1d: expected a 3-D input \(N, C, L\)"),
-    (lambda: F.conv1d(nabla.randn(2, 3, 5), nabla.randn(4, 2, 3)), r"conv1d: weight \(4, 2, 3\) .* expects 2 input "
-     r"channels, but the input \(2, 3, 5\) has 3"),
+    (lambda: F.conv1d(nabla.randn(2, 3, 5), nabla.randn(4, 2, 3)), (r"conv1d: weight \(4, 2, 3\) .* expects 2 input "
+                                                                     r"channels, but the input \(2, 3, 5\) has 3")),
     (lambda: F.conv_transpose2d(nabla.randn(2, 3, 4, 4), nabla.randn(4, 3, 3, 3)), r"expects 4 input channels"),
     (lambda: F.conv_transpose2d(nabla.randn(2, 4, 4, 4), nabla.randn(4, 3, 3, 3), stride=2, output_padding=2),
      r"output_padding .* must be smaller than either the stride"),

@@ -71,7 +71,8 @@ def test_avg_pool2d_matches_torch(kw, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("size", [1, (1, 1), (3, 2), (4, None), (5, 7), (9, 8), (2, 2)], ids=str)
 def test_adaptive_avg_pool2d_matches_torch(size, dtype):
-    check(lambda x: F.adaptive_avg_pool2d(x, size), [(2, 3, 9, 8)], lambda x: TF.adaptive_avg_pool2d(x, size), dtype=dtype)
+    check(lambda x: F.adaptive_avg_pool2d(x, size), [(2, 3, 9, 8)], lambda x: TF.adaptive_avg_pool2d(x, size),
+          dtype=dtype)
     check(lambda x: F.adaptive_avg_pool2d(x, size), [(3, 9, 8)], lambda x: TF.adaptive_avg_pool2d(x, size), dtype=dtype)
 
 
@@ -135,7 +136,8 @@ def test_pool_second_derivatives(name):
     (lambda: F.max_pool2d(nabla.tensor(np.ones((1, 1, 4, 4), np.int64)), 2), r"must be a floating tensor"),
     (lambda: F.avg_pool2d(nabla.randn(1, 1, 4, 4), 2, divisor_override=0), r"divisor_override must be a non-zero int"),
     (lambda: F.adaptive_avg_pool2d(nabla.randn(1, 1, 4, 4), (0, 2)), r"output_size must be positive"),
-    (lambda: F.interpolate(nabla.randn(1, 1, 4, 4), scale_factor=2, mode="bicubic"), r"mode 'bicubic' is not supported"),
+    (lambda: F.interpolate(nabla.randn(1, 1, 4, 4), scale_factor=2, mode="bicubic"),
+     r"mode 'bicubic' is not supported"),
     (lambda: F.interpolate(nabla.randn(1, 1, 4, 4), scale_factor=2, align_corners=True), r"align_corners"),
     (lambda: F.interpolate(nabla.randn(1, 1, 4, 4)), r"exactly one of size and scale_factor"),
     (lambda: F.interpolate(nabla.randn(1, 4, 4), scale_factor=2), r"expected a 4-D input"),

@@ -15,8 +15,8 @@ SMALL_INPUT = 64
 
 def check_args(model: str, num_classes: int, in_channels: int, input_size: int, minimum: int) -> bool:
     """Validate the common arguments; return True for the small-input variant."""
-    for name, v, low in (("num_classes", num_classes, 1), ("in_channels", in_channels, 1), ("input_size", input_size, 1)):
-        if not isinstance(v, int) or isinstance(v, bool) or v < low:
+    for name, v in (("num_classes", num_classes), ("in_channels", in_channels), ("input_size", input_size)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             raise ValueError(f"{model}: {name} must be a positive int, got {v!r}")
     if input_size < minimum:
         raise ValueError(

@@ -20,7 +20,8 @@ from .registry import register_model
 class AlexNet(nn.Module):
     """``features`` -> ``avgpool`` -> flatten -> ``classifier`` (torchvision's layout)."""
 
-    def __init__(self, num_classes: int = 1000, in_channels: int = 3, input_size: int = 224, dropout: float = 0.5) -> None:
+    def __init__(self, num_classes: int = 1000, in_channels: int = 3, input_size: int = 224,
+                 dropout: float = 0.5) -> None:
         super().__init__()
         small = check_args("alexnet", num_classes, in_channels, input_size, 8 if input_size <= 64 else 63)
         if small:

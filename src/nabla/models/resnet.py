@@ -52,7 +52,8 @@ class BasicBlock(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    """1x1 conv-BN-ReLU (reduce), 3x3 conv-BN-ReLU (stride here, as torchvision "v1.5"), 1x1 conv-BN (x4), + shortcut, ReLU."""
+    """1x1 conv-BN-ReLU (reduce), 3x3 conv-BN-ReLU (the stride sits here, torchvision's "v1.5"),
+    1x1 conv-BN (x4 channels), plus the shortcut, then ReLU."""
 
     expansion = 4
 

@@ -291,7 +291,7 @@ class Conv2d(Function):
         px, pw = parents[0] is not None, parents[1] is not None
         pb = len(parents) > 2 and parents[2] is not None
         if is_grad_enabled():
-            gx = ConvInputGrad.apply(g, w, geom=geom, n=x.shape[0]) if px else None
+            gx = ConvInputGrad.apply(g, w, geom=geom) if px else None
             gw = ConvWeightGrad.apply(x, g, geom=geom) if pw else None
             gb = g.sum((0, 2, 3)) if pb else None
         else:
@@ -311,13 +311,13 @@ class Conv2d(Function):
 class ConvInputGrad(Function):
     """The transposed convolution: the gradient of ``conv(x, w)`` with respect to ``x``, given ``gy``.
 
-    ``forward(gy, w, *bias, geom, n)`` returns (N, C, H, W) (+ ``bias`` per output channel C); this is
+    ``forward(gy, w, *bias, geom)`` returns (N, C, H, W) (+ ``bias`` per output channel C); this is
     ``conv_transpose2d``.
     """
 
     save_inputs = True
 
-    def forward(self, gy, w, *bias, geom, n):
+    def forward(self, gy, w, *bias, geom):
         self.geom = geom
         out = conv_input_grad(gy, w, geom)
         if bias:
@@ -356,7 +356,7 @@ class ConvWeightGrad(Function):
         px, pg = self.parents
         x, gy = self.inputs
         geom = self.geom
-        dx = ConvInputGrad.apply(gy, g, geom=geom, n=x.shape[0]) if px is not None else None
+        dx = ConvInputGrad.apply(gy, g, geom=geom) if px is not None else None
         dgy = Conv2d.apply(x, g, geom=geom) if pg is not None else None
         return dx, dgy
 
@@ -458,7 +458,8 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, op, ndim):
         return _conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups, op, ndim).squeeze(0)
     _check_channels(op, input, weight, bias, groups)
     if ndim == 1:  # (N, C, L) as (N, C, 1, L)
-        stride, dilation = (1, _int_tuple(stride, 1, "stride", op, 1)[0]), (1, _int_tuple(dilation, 1, "dilation", op, 1)[0])
+        stride = (1, _int_tuple(stride, 1, "stride", op, 1)[0])
+        dilation = (1, _int_tuple(dilation, 1, "dilation", op, 1)[0])
         if not isinstance(padding, str):
             padding = (0, _int_tuple(padding, 1, "padding", op, 0)[0])
         x4 = input.reshape(input.shape[0], input.shape[1], 1, input.shape[2])
@@ -468,7 +469,7 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, op, ndim):
     stride = _int_tuple(stride, 2, "stride", op, 1)
     dilation = _int_tuple(dilation, 2, "dilation", op, 1)
     n, c, h, w = input.shape
-    o, cg, kh, kw = weight.shape
+    o, _, kh, kw = weight.shape
     pads = _padding_arg(padding, (kh, kw), dilation, stride, op)
     geom = Geometry(c, h, w, o, (kh, kw), stride, dilation, pads, groups)
     if geom.Ho < 1 or geom.Wo < 1 or geom.Hp < dilation[0] * (kh - 1) + 1 or geom.Wp < dilation[1] * (kw - 1) + 1:
@@ -544,7 +545,9 @@ def conv_transpose2d(
         raise ValueError(f"{op}: in_channels {cin} must be divisible by groups={groups}")
     cout = cog * groups
     if bias is not None and tuple(bias.shape) != (cout,):
-        raise ValueError(f"{op}: bias must have shape ({cout},) for weight {weight.shape}, groups={groups}, got {bias.shape}")
+        raise ValueError(
+            f"{op}: bias must have shape ({cout},) for weight {weight.shape}, groups={groups}, got {bias.shape}"
+        )
     ho = (h - 1) * stride[0] - 2 * ph + dilation[0] * (kh - 1) + outpad[0] + 1
     wo = (w - 1) * stride[1] - 2 * pw + dilation[1] * (kw - 1) + outpad[1] + 1
     if ho < 1 or wo < 1:
@@ -555,5 +558,5 @@ def conv_transpose2d(
     # The conv2d this is the input-gradient of maps (N, cout, ho, wo) -> (N, cin, h, w).
     geom = Geometry(cout, ho, wo, cin, (kh, kw), stride, dilation, (ph, ph, pw, pw), groups, out_size=(h, w))
     if bias is None:
-        return ConvInputGrad.apply(input, weight, geom=geom, n=n)
-    return ConvInputGrad.apply(input, weight, bias, geom=geom, n=n)
+        return ConvInputGrad.apply(input, weight, geom=geom)
+    return ConvInputGrad.apply(input, weight, bias, geom=geom)

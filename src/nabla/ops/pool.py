@@ -112,7 +112,10 @@ class MaxPool2d(Function):
         a = geom.pad(x, -xp.inf)
         kk = geom.kh * geom.kw
         offsets = [(i, j) for i in range(geom.kh) for j in range(geom.kw)]
-        out = geom.window(a, 0, 0).copy() if kk == 1 else xp.maximum(geom.window(a, *offsets[0]), geom.window(a, *offsets[1]))
+        if kk == 1:
+            out = geom.window(a, 0, 0).copy()
+        else:
+            out = xp.maximum(geom.window(a, *offsets[0]), geom.window(a, *offsets[1]))
         for i, j in offsets[2:]:
             xp.maximum(out, geom.window(a, i, j), out=out)  # NaN propagates, as in PyTorch
         if need_arg:
@@ -212,7 +215,6 @@ class AvgPool2d(Function):
     """Window sums times 1/divisor (see :func:`_divisor`); linear, so backward is the adjoint."""
 
     def forward(self, x, geom, scale):
-        xp = _xp(x)
         self.geom, self.scale, self.shape = geom, scale, x.shape
         a = geom.pad(x, 0)
         out = geom.window(a, 0, 0).copy()
@@ -259,7 +261,8 @@ def _pool_input(op: str, x: Any) -> Tensor:
 
 def _geometry(op, x, kernel_size, stride, padding, dilation, ceil_mode) -> PoolGeometry:
     k = _int_tuple(kernel_size, 2, "kernel_size", op, 1)
-    s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else _int_tuple(stride, 2, "stride", op, 1)
+    no_stride = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
+    s = k if no_stride else _int_tuple(stride, 2, "stride", op, 1)
     p = _int_tuple(padding, 2, "padding", op, 0)
     d = _int_tuple(dilation, 2, "dilation", op, 1)
     if p[0] > k[0] // 2 or p[1] > k[1] // 2:

@@ -58,7 +58,8 @@ def _nearest_matrix(n_in: int, n_out: int, scale: "float | None", xp, dtype):
     elif n_out == 2 * n_in:
         src = dst >> 1
     else:
-        s = numpy.float32(1.0 / scale) if scale is not None and scale > 0 else numpy.float32(n_in) / numpy.float32(n_out)
+        given = scale is not None and scale > 0
+        s = numpy.float32(1.0 / scale) if given else numpy.float32(n_in) / numpy.float32(n_out)
         src = numpy.minimum(numpy.floor(dst.astype(numpy.float32) * s).astype(numpy.int64), n_in - 1)
     m = numpy.zeros((n_out, n_in))
     m[dst, src] = 1.0
@@ -116,7 +117,9 @@ def interpolate(
     if align_corners is not None and mode == "nearest":
         raise ValueError(f"{op}: align_corners option can only be set with the interpolating modes (bilinear)")
     if (size is None) == (scale_factor is None):
-        raise ValueError(f"{op}: give exactly one of size and scale_factor (got size={size!r}, scale_factor={scale_factor!r})")
+        raise ValueError(
+            f"{op}: give exactly one of size and scale_factor (got size={size!r}, scale_factor={scale_factor!r})"
+        )
     h, w = input.shape[2], input.shape[3]
     scales: "tuple[float | None, float | None]" = (None, None)
     if size is not None:
@@ -127,7 +130,7 @@ def interpolate(
         sf = (scale_factor, scale_factor) if isinstance(scale_factor, (int, float)) else tuple(scale_factor)
         if len(sf) != 2 or not all(isinstance(s, (int, float)) and not isinstance(s, bool) and s > 0 for s in sf):
             raise ValueError(f"{op}: scale_factor must be a positive number or a pair of them, got {scale_factor!r}")
-        out = (int(math.floor(h * float(sf[0]))), int(math.floor(w * float(sf[1]))))
+        out = (math.floor(h * float(sf[0])), math.floor(w * float(sf[1])))
         if min(out) < 1:
             raise ValueError(f"{op}: scale_factor {scale_factor!r} makes input {input.shape} empty ({out})")
         if not recompute_scale_factor:

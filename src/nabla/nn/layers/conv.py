@@ -13,7 +13,7 @@ import math
 from typing import Any
 
 from ...creation import empty
-from ...ops.conv import _int_tuple, conv2d, conv_transpose2d, conv1d
+from ...ops.conv import _int_tuple, conv1d, conv2d, conv_transpose2d
 from ...tensor import Tensor
 from .. import init
 from ..module import Module
@@ -46,9 +46,12 @@ class _ConvNd(Module):
         self.dilation = _int_tuple(dilation, n, "dilation", name, 1)
         if isinstance(padding, str):
             if padding not in ("same", "valid") or self._transposed:
-                raise ValueError(f"{name}: padding must be ints{'' if self._transposed else ', same or valid'}, got {padding!r}")
+                allowed = "ints" if self._transposed else "ints, same or valid"
+                raise ValueError(f"{name}: padding must be {allowed}, got {padding!r}")
             if padding == "same" and any(s != 1 for s in self.stride):
-                raise ValueError(f"{name}: padding='same' is not supported for strided convolutions (stride {self.stride})")
+                raise ValueError(
+                    f"{name}: padding='same' is not supported for strided convolutions (stride {self.stride})"
+                )
             self.padding = padding
         else:
             self.padding = _int_tuple(padding, n, "padding", name, 0)
@@ -164,4 +167,5 @@ class ConvTranspose2d(_ConvNd):
                     )
                 outpad.append(extra)
             outpad = tuple(outpad)
-        return conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, outpad, self.groups, self.dilation)
+        return conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, outpad, self.groups,
+                                self.dilation)

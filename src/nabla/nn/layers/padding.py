@@ -17,7 +17,9 @@ def _quadruple(padding: Any, name: str) -> tuple:
     except TypeError:
         padding = ()
     if len(padding) != 4 or not all(isinstance(p, int) and not isinstance(p, bool) and p >= 0 for p in padding):
-        raise ValueError(f"{name}: padding must be a non-negative int or a 4-tuple (left, right, top, bottom), got {padding!r}")
+        raise ValueError(
+            f"{name}: padding must be a non-negative int or a 4-tuple (left, right, top, bottom), got {padding!r}"
+        )
     return padding
 
 
