@@ -293,7 +293,8 @@ def test_tokens_of_another_user_cannot_be_revoked(client, browser):
 
 
 def test_anonymous_run_trains_and_streams_state(client):
-    run_id = new_run(client, SPIRAL)
+    # circle, not spiral: 20 epochs of spiral from a random start do not always lower the test loss
+    run_id = new_run(client, {"dataset": "circle", "layers": [8, 8], "optimizer": "adam", "learning_rate": 0.03})
     first = wait_for(lambda: run_state(client, run_id)["status"] == "paused" and run_state(client, run_id))
     assert first["epoch"] == 0 and first["test_loss"] > 0
     tok = csrf(client)
