@@ -195,3 +195,19 @@ def test_registered_in_the_zoo():
     m = get_model("bert", vocab_size=40, num_classes=3, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                   intermediate_size=32)
     assert isinstance(m, BertForSequenceClassification) and m(ids((2, 5), high=40)).shape == (2, 3)
+
+
+def test_finetune_example_runs_end_to_end_quickly():
+    """A smoke run of examples/bert_finetune.py with tiny settings (the full run takes minutes)."""
+    import os
+    import runpy
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    mod = runpy.run_path(os.path.join(here, "..", "..", "examples", "bert_finetune.py"), run_name="bert_example")
+    out = mod["main"](["--pretrain-steps", "4", "--pretrain-batch", "4", "--labelled", "8", "--test", "8",
+                       "--finetune-epochs", "2", "--hidden", "16", "--heads", "2", "--layers", "1"])
+    assert set(out["curves"]) == {"pre-trained", "from scratch"}
+    assert all(len(c) == 2 for c in out["curves"].values())
+    assert len(out["pretrain_curve"]) == 4 and 0.0 <= out["pretrain_curve"][-1][2] <= 1.0
+    review, segments = mod["ToyReviews"](0).review()
+    assert review[0] == mod["CLS"] and review[-1] == mod["SEP"] and len(segments) == len(review)
