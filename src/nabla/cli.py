@@ -26,7 +26,7 @@ from typing import Any, Sequence
 __all__ = ["main", "build_parser"]
 
 CHECKPOINT = "checkpoint.safetensors"
-TRAIN_DEFAULTS = {"epochs": 10, "batch_size": 64}  # a data set's spec may recommend others (digits does)
+TRAIN_DEFAULTS = {"epochs": 10, "batch_size": 64, "schedule": "constant"}  # a data set may recommend others
 
 
 class UsageError(Exception):
@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="learning rate (default: the data set's own, else the optimizer's: 1e-3 for adam, 1e-2 "
                    "for sgd)")
     t.add_argument("--optimizer", default="adam", help="adam, adamw, sgd, rmsprop, adagrad, adamax, nadam")
+    t.add_argument("--schedule", choices=("constant", "cosine"), default=None,
+                   help="learning-rate schedule over the epochs (default: the data set's own, else constant)")
     t.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default cpu)")
     t.add_argument("--data-dir", default=None, metavar="DIR", help="folder holding the data set's files")
     t.add_argument("--split", choices=("train", "test"), default=None,
@@ -227,6 +229,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             setattr(args, key, value)
     model = _build(args.model, spec, model_args)
     loss_name, metrics = _loss_and_metrics(spec)
+    callbacks: list[Any] = []
     if is_perceptron(model):
         if spec.task != "classification" or spec.num_classes != 2:
             raise UsageError(f"the perceptron separates two classes; {spec.name} has "
@@ -235,6 +238,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         opt = get_optimizer(args.optimizer.lower(), model.parameters(), args.lr)
         trainer = Trainer(model, opt, get_loss(loss_name), metrics, device=device)  # (a callable passes through)
+        if args.schedule == "cosine":  # stepped once per epoch, down to 0 at the last one
+            from .optim.lr_scheduler import CosineAnnealingLR
+            from .train import LearningRateScheduler
+
+            callbacks.append(LearningRateScheduler(CosineAnnealingLR(opt, T_max=args.epochs)))
     meta = {"model": args.model, "model_args": model_args, "dataset": spec.name, "task": spec.task,
             "input_shape": list(spec.input_shape), "num_classes": spec.num_classes, "split": args.split,
             "holdout": args.holdout, "classes": list(getattr(test, "classes", []) or []),
@@ -243,8 +251,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         meta.update(src_vocab=list(test.src_vocab.itos), tgt_vocab=list(test.tgt_vocab.itos),
                     target_length=int(test.tensors[-1].shape[1]))
     out.mkdir(parents=True, exist_ok=True)
-    backup = BackupAndRestore(out / CHECKPOINT, save_freq=args.save_every, meta=meta, restore=resume is not None,
-                              resume_from=resume)
+    callbacks.append(BackupAndRestore(out / CHECKPOINT, save_freq=args.save_every, meta=meta, restore=resume is not None,
+                              resume_from=resume))
+    backup = callbacks[-1]
     loader = DataLoader(train, batch_size=args.batch_size, shuffle=True)
     val_loader = DataLoader(test, batch_size=max(args.batch_size, 256))
     log = sys.stderr
@@ -252,12 +261,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         n_params = sum(p.numel() for p in model.parameters())
         print(f"nabla train: {args.model} ({n_params:,} parameters) on {spec.name}: {len(train):,} training "
               f"samples, {len(test):,} held out; {args.epochs} epochs, batch {args.batch_size}, "
-              f"{'perceptron rule' if is_perceptron(model) else args.optimizer}, device {device}", file=log)
+              f"{'perceptron rule' if is_perceptron(model) else args.optimizer}"
+              f"{', cosine schedule' if args.schedule == 'cosine' else ''}, device {device}", file=log)
     start = time.perf_counter()
     threads = args.threads or (1 if sum(p.numel() for p in model.parameters()) < 1_000_000 else None)
     try:
         with _blas_threads(threads):
-            history = trainer.fit(loader, epochs=args.epochs, val_data=val_loader, callbacks=[backup],
+            history = trainer.fit(loader, epochs=args.epochs, val_data=val_loader, callbacks=callbacks,
                                   verbose=0 if args.quiet else 1)
     except KeyboardInterrupt:
         print(f"\ninterrupted; carry on with: nabla train {args.model} --dataset {args.dataset} --out {out} --resume",
@@ -270,8 +280,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     final.update(_exact_match(model, test, spec))
     report = {
         "model": args.model, "dataset": spec.name, "model_args": model_args,
-        "config": {**{k: getattr(args, k) for k in ("epochs", "batch_size", "lr", "optimizer", "device", "seed",
-                                                     "split", "holdout", "save_every")}, "threads": threads},
+        "config": {**{k: getattr(args, k) for k in ("epochs", "batch_size", "lr", "optimizer", "schedule", "device",
+                                                     "seed", "split", "holdout", "save_every")}, "threads": threads},
         "parameters": sum(p.numel() for p in model.parameters()),
         "train_samples": len(train), "test_samples": len(test),
         "epochs_run": len(history.epoch), "seconds": round(seconds, 3),

@@ -188,3 +188,16 @@ def test_mnist_acceptance_mlp_reaches_96_percent_on_held_out_2000(tmp_path, caps
     report = json.loads((tmp_path / "metrics.json").read_text())
     assert report["train_samples"] == 8000 and report["test_samples"] == 2000
     assert report["test"]["accuracy"] >= 0.96, report["test"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED_MNIST.exists(), reason="needs ../shared/datasets/mnist (the MNIST test set)")
+def test_mnist_acceptance_lenet5_reaches_98_percent_within_10_epochs(tmp_path):
+    """Issue 5: `nabla train lenet5 --dataset mnist` on the 8,000/2,000 split with the data set's defaults
+    (Adam, lr 2e-3 with a cosine schedule, 10 epochs, batch 64)."""
+    rc = main(["train", "lenet5", "--dataset", "mnist", "--data-dir", str(SHARED_MNIST), "--split", "test",
+               "--holdout", "2000", "--out", str(tmp_path), "-q"])
+    assert rc == 0
+    report = json.loads((tmp_path / "metrics.json").read_text())
+    assert report["epochs_run"] == 10 and report["config"]["schedule"] == "cosine"
+    assert report["test"]["accuracy"] >= 0.98, report["test"]
