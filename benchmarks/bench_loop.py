@@ -12,7 +12,9 @@ cross-entropy, batch 64 (938 steps per epoch). All rows are nabla; one timed cal
   step, metrics, callbacks. Target: at most 1.05x the pure step (the issue's "< 5% added").
 - **plain loop**: ``for x, y in DataLoader(...)`` with the step written out (level 3 of the
   training API); informational.
-- **Trainer.fit, prefetch=1**: the same with the next batch made in a background thread; informational.
+
+(``DataLoader(prefetch=1)`` measured the same as without within the noise here: cutting an MNIST batch
+costs ~40 µs of a ~4 ms step, so there is nothing for a background thread to hide.)
 
 Sanity: the pure-step and Trainer losses of the first epoch from the same weights and batch order agree.
 """
@@ -66,13 +68,9 @@ def run(settings) -> list[Row]:
         return total
 
     loader = DataLoader(data, batch_size=BATCH, shuffle=True)
-    prefetching = DataLoader(data, batch_size=BATCH, shuffle=True, prefetch=1)
 
     def fit_epoch():
         return trainer.fit(loader, epochs=1, verbose=0)
-
-    def fit_prefetch_epoch():
-        return trainer.fit(prefetching, epochs=1, verbose=0)
 
     def plain_epoch():
         model.train()
@@ -90,17 +88,14 @@ def run(settings) -> list[Row]:
     got = trainer.fit(batches, epochs=1, verbose=0).history["loss"][0]
     diff = abs(got - ref)
 
-    epoch_settings = settings.scaled(rounds=0.12, block=0.0)  # one epoch per block; ~7 blocks each in a full run
-    stats = compare({"pure": pure_epoch, "fit": fit_epoch, "plain": plain_epoch, "prefetch": fit_prefetch_epoch},
-                    epoch_settings)
+    epoch_settings = settings.scaled(rounds=0.2, block=0.0)  # one epoch per block; 12 blocks each in a full run
+    stats = compare({"pure": pure_epoch, "fit": fit_epoch, "plain": plain_epoch}, epoch_settings)
     sanity = f"first-epoch mean loss, pure loop vs Trainer: diff {diff:.1e}"
     ok = diff < 1e-9
     per = f"per step: pure {stats['pure'].median / len(batches) * 1e6:.0f} µs"
     return [
-        Row(NAME, f"MLP epoch 60k x 784, batch 64: Trainer.fit+DataLoader vs pure step", stats["fit"], stats["pure"],
+        Row(NAME, "MLP epoch 60k x 784, batch 64: Trainer.fit+DataLoader vs pure step", stats["fit"], stats["pure"],
             "Trainer.fit", "pure step", TARGET, [per], sanity, ok),
-        Row(NAME, f"MLP epoch 60k x 784, batch 64: plain DataLoader loop vs pure step", stats["plain"], stats["pure"],
+        Row(NAME, "MLP epoch 60k x 784, batch 64: plain DataLoader loop vs pure step", stats["plain"], stats["pure"],
             "plain loop", "pure step", None, [], sanity, ok),
-        Row(NAME, f"MLP epoch 60k x 784, batch 64: Trainer.fit+DataLoader(prefetch=1) vs pure step",
-            stats["prefetch"], stats["pure"], "fit prefetch", "pure step", None, [], sanity, ok),
     ]
