@@ -47,7 +47,8 @@ SPECIALS = ["[PAD]", "[CLS]", "[SEP]", "[MASK]"]
 PAD, CLS, SEP, MASK = range(4)
 NOUNS = "movie film book show play song album story game meal hotel trip class phone car".split()
 FILLERS = "the a this that was is and so i it really very quite , !".split()
-POSITIVE = "good great excellent superb wonderful lovely brilliant amazing fantastic delightful charming splendid".split()
+POSITIVE = ("good great excellent superb wonderful lovely brilliant amazing fantastic delightful charming "
+            "splendid").split()
 NEGATIVE = "bad awful terrible poor horrible dreadful boring dull lousy mediocre annoying tedious".split()
 VERBS = {1: "loved enjoyed liked adored".split(), 0: "hated disliked regretted despised".split()}
 WORDS = SPECIALS + NOUNS + FILLERS + POSITIVE + NEGATIVE + VERBS[1] + VERBS[0]

@@ -140,7 +140,8 @@ def main(argv=None) -> dict:
             last_eval = time.perf_counter()
     train_time = time.perf_counter() - start
     val_loss = held_out_loss(model, val, args.block_size, args.batch_size, args.eval_batches * 5)
-    print(f"\nfinal: {step} steps in {train_time / 60:.1f} min ({step * args.batch_size * args.block_size / train_time:,.0f}"
+    chars_per_s = step * args.batch_size * args.block_size / train_time
+    print(f"\nfinal: {step} steps in {train_time / 60:.1f} min ({chars_per_s:,.0f}"
           f" chars/s); held-out loss {val_loss:.3f} nats/char "
           f"({'meets' if val_loss <= 1.6 else 'misses'} the 1.6 goal)")
 

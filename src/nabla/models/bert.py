@@ -1,8 +1,9 @@
 """BERT: a bidirectional Transformer encoder pre-trained by masked-language modelling (Devlin et al., 2019).
 
 * :class:`BertModel` - token + segment (token type) + position embeddings, LayerNorm and dropout, then
-  ``nn.TransformerEncoder`` of post-LN GELU (tanh approximation, as the original code) layers (BERT's block; names are nabla's/PyTorch's:
-  ``encoder.layers.0.self_attn.in_proj_weight``, ...), and the pooler (dense + tanh on ``[CLS]``).
+  ``nn.TransformerEncoder`` of post-LN GELU layers (BERT's block, GELU in the tanh approximation as
+  the original code; names are nabla's/PyTorch's: ``encoder.layers.0.self_attn.in_proj_weight``, ...),
+  and the pooler (dense + tanh on ``[CLS]``).
 * :class:`BertForMaskedLM` - the pre-training head: dense + GELU + LayerNorm, then scores over the
   vocabulary with the word-embedding matrix (tied) and its own bias.
 * :class:`BertForSequenceClassification` - dropout + a linear classifier on the pooled ``[CLS]``.
@@ -101,7 +102,8 @@ class BertEmbeddings(nn.Module):
         if token_type_ids is None:
             token_type_ids = zeros_like(input_ids)
         elif tuple(token_type_ids.shape) != tuple(input_ids.shape):
-            raise ValueError(f"token_type_ids {token_type_ids.shape} must have the shape of input_ids {input_ids.shape}")
+            raise ValueError(
+                f"token_type_ids {token_type_ids.shape} must have the shape of input_ids {input_ids.shape}")
         x = (self.word_embeddings(input_ids) + self.position_embeddings(arange(t, device=input_ids.device))
              + self.token_type_embeddings(token_type_ids))
         return self.dropout(self.LayerNorm(x))
@@ -219,7 +221,8 @@ def mask_tokens(input_ids: Tensor, vocab_size: int, mask_token_id: int, special_
 def mlm_loss(logits: Tensor, labels: Tensor) -> Tensor:
     """Mean cross-entropy over the target positions (labels != -100) of logits (N, T, V)."""
     if logits.ndim != 3 or tuple(labels.shape) != tuple(logits.shape[:2]):
-        raise ValueError(f"mlm_loss: expected logits (N, T, V) and labels (N, T), got {logits.shape} and {labels.shape}")
+        raise ValueError(
+            f"mlm_loss: expected logits (N, T, V) and labels (N, T), got {logits.shape} and {labels.shape}")
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
 
 

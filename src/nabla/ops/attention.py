@@ -262,7 +262,8 @@ def dropout_mask(shape: tuple, p: float, like: Tensor):
     return mask
 
 
-def attention(q: Tensor, k: Tensor, v: Tensor, bias: "Tensor | None", blocked, dropout_p: float, scale: float) -> Tensor:
+def attention(q: Tensor, k: Tensor, v: Tensor, bias: "Tensor | None", blocked, dropout_p: float,
+              scale: float) -> Tensor:
     """The fused op with its dropout mask drawn (``dropout_p`` > 0); inputs already validated."""
     drop = None
     if dropout_p > 0.0:

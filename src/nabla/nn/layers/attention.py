@@ -290,7 +290,8 @@ def _split_mask(mask: Tensor, dtype: Any, name: str):
         return mask._data, None
     if mask.dtype.kind == "f":
         return None, (mask if mask.dtype == dtype else mask.to(dtype))
-    raise TypeError(f"{name} must be bool (True = not allowed to attend) or float (added to the scores), got {mask.dtype}")
+    raise TypeError(
+        f"{name} must be bool (True = not allowed to attend) or float (added to the scores), got {mask.dtype}")
 
 
 def _pad_masks(blocked: Any, bias: "Tensor | None"):

@@ -28,7 +28,8 @@ from .dropout import Dropout
 def sinusoidal_encoding(length: int, d_model: int, dtype: Any = None, device: Any = None) -> Tensor:
     """The (length, d_model) table ``PE[pos, 2i] = sin(pos / 10000^(2i/d))``, ``PE[pos, 2i+1] = cos(...)``."""
     if not isinstance(length, int) or not isinstance(d_model, int) or length < 0 or d_model <= 0:
-        raise ValueError(f"sinusoidal_encoding: length must be >= 0 and d_model > 0 (ints), got {length!r}, {d_model!r}")
+        raise ValueError(
+            f"sinusoidal_encoding: length must be >= 0 and d_model > 0 (ints), got {length!r}, {d_model!r}")
     pos = numpy.arange(length, dtype=numpy.float64)[:, None]
     div = numpy.exp(numpy.arange(0, d_model, 2, dtype=numpy.float64) * (-math.log(10000.0) / d_model))
     pe = numpy.zeros((length, d_model))
