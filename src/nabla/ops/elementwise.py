@@ -438,7 +438,7 @@ class Gelu(Function):
         xp = _xp(x)
         self.approximate = approximate
         if approximate == "tanh":
-            return (0.5 * x * (1 + xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3)))).astype(x.dtype, copy=False)
+            return (0.5 * x * (1 + xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x))))).astype(x.dtype, copy=False)
         return (0.5 * x * (1 + _erf(x * (1 / math.sqrt(2))))).astype(x.dtype, copy=False)
 
     def backward(self, g):
