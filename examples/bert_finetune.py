@@ -43,68 +43,8 @@ except ImportError:  # running from a checkout without `pip install -e .`
     import nabla
 from nabla.models.bert import BertConfig, BertForMaskedLM, BertForSequenceClassification, mask_tokens, mlm_loss
 
-SPECIALS = ["[PAD]", "[CLS]", "[SEP]", "[MASK]"]
-PAD, CLS, SEP, MASK = range(4)
-NOUNS = "movie film book show play song album story game meal hotel trip class phone car".split()
-FILLERS = "the a this that was is and so i it really very quite , !".split()
-POSITIVE = ("good great excellent superb wonderful lovely brilliant amazing fantastic delightful charming "
-            "splendid").split()
-NEGATIVE = "bad awful terrible poor horrible dreadful boring dull lousy mediocre annoying tedious".split()
-VERBS = {1: "loved enjoyed liked adored".split(), 0: "hated disliked regretted despised".split()}
-WORDS = SPECIALS + NOUNS + FILLERS + POSITIVE + NEGATIVE + VERBS[1] + VERBS[0]
-ID = {w: i for i, w in enumerate(WORDS)}
-ADJECTIVES = {1: POSITIVE, 0: NEGATIVE}
-SEEN = 6  # the first SEEN adjectives of each polarity appear in labelled data; the rest never do
-
-
-class ToyReviews:
-    """Generates the toy language (see the module docstring) with its own NumPy generator."""
-
-    def __init__(self, seed: int) -> None:
-        self.rng = np.random.default_rng(seed)
-
-    def pick(self, words):
-        return words[self.rng.integers(len(words))]
-
-    def adverb(self) -> list:
-        return [self.pick(["very", "really", "quite"])] if self.rng.random() < 0.5 else []
-
-    def sentence(self, polarity: int, adjectives=None) -> list:
-        adj = lambda: self.pick(adjectives or ADJECTIVES[polarity])  # noqa: E731
-        noun, verb = self.pick(NOUNS), self.pick(VERBS[polarity])
-        form = self.rng.integers(4)
-        if form == 0:
-            return ["the", noun, "was"] + self.adverb() + [adj(), "and", adj()]
-        if form == 1:
-            return ["i", verb, "this", adj(), noun]
-        if form == 2:
-            return [adj(), noun, ",", adj(), "and", adj()]
-        return ["a"] + self.adverb() + [adj(), ",", adj(), noun]
-
-    def review(self) -> "tuple[list, list]":
-        """Token ids and segment ids of ``[CLS] A [SEP] B [SEP]``: one sentence, then two, of one polarity."""
-        polarity = int(self.rng.integers(2))
-        a, b = self.sentence(polarity), self.sentence(polarity) + [","] + self.sentence(polarity)
-        ids = [CLS] + [ID[w] for w in a] + [SEP] + [ID[w] for w in b] + [SEP]
-        return ids, [0] * (len(a) + 2) + [1] * (len(b) + 1)
-
-    def labelled(self, adjectives_of: dict) -> "tuple[list, int]":
-        """A one-sentence review whose only clue is its adjective(s), and its polarity."""
-        polarity = int(self.rng.integers(2))
-        words = None
-        while words is None or not any(w in ADJECTIVES[polarity] for w in words):
-            words = self.sentence(polarity, adjectives_of[polarity])
-            if any(w in VERBS[polarity] for w in words):
-                words = None  # keep only the forms without a verb: the adjective must decide
-        return [CLS] + [ID[w] for w in words] + [SEP], polarity
-
-
-def pad(rows: list, length: int) -> np.ndarray:
-    out = np.full((len(rows), length), PAD, dtype=np.int64)
-    for i, r in enumerate(rows):
-        out[i, :len(r)] = r
-    return out
-
+from nabla.data.datasets.reviews import (  # noqa: E402 - the toy review language lives with the data sets
+    ADJECTIVES, CLS, ID, MASK, PAD, SEEN, SEP, SPECIALS, WORDS, ToyReviews, pad)
 
 @nabla.no_grad()
 def polarity_probe(model: BertForMaskedLM, data: ToyReviews, n: int = 64) -> float:

@@ -80,3 +80,24 @@ def test_dates_dataset_holds_out_its_test_dates():
     src, lengths, tgt_in, tgt = (t.numpy() for t in train.tensors)
     assert (tgt_in[:, 0] == 1).all() and (tgt_in[:, 1:] == tgt[:, :-1]).all()
     assert train.src_vocab.decode(src[0][: lengths[0]]) == train.pairs[0][0]
+
+
+def test_train_bert_on_reviews(tmp_path):
+    rc = main(["train", "bert", "--dataset", "reviews", "--epochs", "2", "-q", "--out", str(tmp_path),
+               "-a", "num_hidden_layers=1", "-a", "hidden_size=32", "-a", "intermediate_size=64",
+               "-a", "num_attention_heads=2", "-a", "dropout=0.0"])
+    assert rc == 0
+    report = json.loads((tmp_path / "metrics.json").read_text())
+    assert report["train_samples"] == 4000 and report["test"]["accuracy"] >= 0.9, report["test"]
+
+
+def test_reviews_dataset_labels_follow_the_polarity_words():
+    from nabla.data.datasets.reviews import MAX_LEN, NEGATIVE, POSITIVE, WORDS, reviews
+
+    train, test = reviews(n_train=200, n_test=50, seed=3)
+    ids, segs, mask, y = (t.numpy() for t in train.tensors)
+    assert ids.shape == (200, MAX_LEN) and len(test) == 50 and 0.3 < y.mean() < 0.7
+    for row, label in zip(ids, y):
+        words = {WORDS[i] for i in row}
+        assert bool(words & set(POSITIVE)) == bool(label) or bool(words & set(NEGATIVE)) != bool(label)
+    assert ((mask == 1) == (ids != 0)).all() and set(segs.ravel()) <= {0, 1}

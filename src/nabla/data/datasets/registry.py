@@ -25,6 +25,7 @@ from .cifar import cifar10
 from .digits import digits
 from .mnist import fashion_mnist, mnist
 from .dates import date_vocabs, dates
+from .reviews import MAX_LEN, WORDS, reviews
 from .text import CharBlocks, tinyshakespeare
 
 __all__ = ["DatasetSpec", "DATASETS", "list_datasets", "load_dataset"]
@@ -95,6 +96,10 @@ _add(DatasetSpec("dates", "date normalisation for seq2seq: 14 human formats -> I
                  "dates)", (29,), len(date_vocabs()[1]), "generated", lambda root: dates(),
                  {"epochs": 3, "batch_size": 64, "lr": 3e-3}, kind="seq2seq",
                  model_args={"src_vocab": len(date_vocabs()[0]), "tgt_vocab": len(date_vocabs()[1])}))
+_add(DatasetSpec("reviews", "toy review language for BERT: polarity of two-segment reviews (4,000 + 1,000)",
+                 (MAX_LEN,), 2, "generated", lambda root: reviews(),
+                 {"epochs": 3, "batch_size": 32, "lr": 1e-3},
+                 model_args={"vocab_size": len(WORDS), "max_position_embeddings": 64}))
 
 
 def list_datasets() -> list[str]:
