@@ -254,7 +254,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     callbacks.append(BackupAndRestore(out / CHECKPOINT, save_freq=args.save_every, meta=meta, restore=resume is not None,
                               resume_from=resume))
     backup = callbacks[-1]
-    loader = DataLoader(train, batch_size=args.batch_size, shuffle=True)
+    loader = DataLoader(train, batch_size=args.batch_size, shuffle=True, prefetch=1)  # next batch cut while the model steps
     val_loader = DataLoader(test, batch_size=max(args.batch_size, 256))
     log = sys.stderr
     if not args.quiet:
