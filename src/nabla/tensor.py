@@ -5,6 +5,8 @@ The arithmetic lives in ``nabla.ops``; the methods here only delegate, so every 
 
 from __future__ import annotations
 
+import copy
+
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy
@@ -89,6 +91,21 @@ class Tensor:
         self._hooks = None
         if requires_grad:
             self.requires_grad_(True)
+
+    def __deepcopy__(self, memo: dict) -> "Tensor":
+        """``copy.deepcopy``: an independent leaf with copied data (and grad), keeping the class
+        (a Parameter stays a Parameter) — what ``copy.deepcopy(model)`` needs. As in PyTorch, only
+        leaves can be deep-copied; for a result of ops use ``t.detach().clone()``."""
+        if self._ctx is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                               "protocol; use t.detach().clone() for a copy of a computed tensor")
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        new._init_leaf(self._data.copy(), False)
+        new.requires_grad = self.requires_grad
+        if self.grad is not None:
+            new.grad = copy.deepcopy(self.grad, memo)
+        return new
 
     @staticmethod
     def _wrap(data: Any, requires_grad: bool = False) -> "Tensor":
