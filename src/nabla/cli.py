@@ -187,16 +187,11 @@ def _build(name: str, spec: Any, model_args: dict) -> Any:
         raise UsageError(f"cannot build {name} for {spec.name}: {err}") from None
 
 
-def _sequence_cross_entropy(logits: Any, targets: Any) -> Any:
-    """Mean next-token cross-entropy (nats per token) of logits (N, T, V) against ids (N, T)."""
-    from .functional import cross_entropy
-
-    return cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
-
-
 def _loss_and_metrics(spec: Any) -> tuple[Any, list[str]]:
     if spec.task in ("language_model", "seq2seq"):
-        return _sequence_cross_entropy, ["accuracy"]
+        from .functional import sequence_cross_entropy
+
+        return sequence_cross_entropy, ["accuracy"]
     return ("cross_entropy", ["accuracy"]) if spec.task == "classification" else ("mse", ["mae", "r2"])
 
 
@@ -257,14 +252,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     loader = DataLoader(train, batch_size=args.batch_size, shuffle=True, prefetch=1)  # next batch cut while the model steps
     val_loader = DataLoader(test, batch_size=max(args.batch_size, 256))
     log = sys.stderr
+    n_params = sum(p.numel() for p in model.parameters())
     if not args.quiet:
-        n_params = sum(p.numel() for p in model.parameters())
         print(f"nabla train: {args.model} ({n_params:,} parameters) on {spec.name}: {len(train):,} training "
               f"samples, {len(test):,} held out; {args.epochs} epochs, batch {args.batch_size}, "
               f"{'perceptron rule' if is_perceptron(model) else args.optimizer}"
               f"{', cosine schedule' if args.schedule == 'cosine' else ''}, device {device}", file=log)
     start = time.perf_counter()
-    threads = args.threads or (1 if sum(p.numel() for p in model.parameters()) < 1_000_000 else None)
+    threads = args.threads or (1 if n_params < 1_000_000 else None)
     try:
         with _blas_threads(threads):
             history = trainer.fit(loader, epochs=args.epochs, val_data=val_loader, callbacks=callbacks,
@@ -282,7 +277,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "model": args.model, "dataset": spec.name, "model_args": model_args,
         "config": {**{k: getattr(args, k) for k in ("epochs", "batch_size", "lr", "optimizer", "schedule", "device",
                                                      "seed", "split", "holdout", "save_every")}, "threads": threads},
-        "parameters": sum(p.numel() for p in model.parameters()),
+        "parameters": n_params,
         "train_samples": len(train), "test_samples": len(test),
         "epochs_run": len(history.epoch), "seconds": round(seconds, 3),
         "history": history.history, "test": final,
@@ -470,14 +465,9 @@ def _exact_match(model: Any, test: Any, spec: Any) -> dict:
     """For seq2seq: the fraction of held-out targets that greedy decoding gets exactly right."""
     if spec.task != "seq2seq" or not hasattr(model, "greedy_decode"):
         return {}
-    import numpy
+    from .models.seq2seq import exact_match
 
-    src, lengths, _, tgt = (t.numpy() for t in test.tensors)
-    right = 0
-    for i in range(0, len(tgt), 500):
-        ids, _ = model.greedy_decode(test.tensors[0][i:i + 500], lengths[i:i + 500], max_len=tgt.shape[1])
-        right += int((ids.numpy() == tgt[i:i + 500]).all(axis=1).sum())
-    return {"exact_match": right / len(tgt)}
+    return {"exact_match": exact_match(model, test.pairs, test.src_vocab, test.tgt_vocab)}
 
 
 def _translate(model: Any, meta: dict, args: argparse.Namespace) -> int:

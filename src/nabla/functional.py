@@ -32,13 +32,14 @@ from .tensor import Tensor
 
 from .nn.losses_functional import (  # noqa: E402  the losses live with nn; re-exported here
     binary_cross_entropy, binary_cross_entropy_with_logits, huber_loss, kl_div, l1_loss, mse_loss, nll_loss,
+    sequence_cross_entropy,
 )
 
 __all__ = [
     "linear", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
     "step", "dropout", "batch_norm", "layer_norm", "embedding", "cross_entropy",
     "mse_loss", "l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-    "nll_loss", "kl_div",
+    "nll_loss", "kl_div", "sequence_cross_entropy",
 ]
 __all__ += [
     "conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "interpolate",

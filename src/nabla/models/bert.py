@@ -220,10 +220,7 @@ def mask_tokens(input_ids: Tensor, vocab_size: int, mask_token_id: int, special_
 
 def mlm_loss(logits: Tensor, labels: Tensor) -> Tensor:
     """Mean cross-entropy over the target positions (labels != -100) of logits (N, T, V)."""
-    if logits.ndim != 3 or tuple(labels.shape) != tuple(logits.shape[:2]):
-        raise ValueError(
-            f"mlm_loss: expected logits (N, T, V) and labels (N, T), got {logits.shape} and {labels.shape}")
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
+    return F.sequence_cross_entropy(logits, labels, ignore_index=-100, name="mlm_loss")
 
 
 @register_model("bert")

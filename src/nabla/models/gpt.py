@@ -297,11 +297,7 @@ def sample_next_token(logits: Tensor, temperature: float = 1.0, top_k: "int | No
 
 def lm_loss(logits: Tensor, targets: Tensor) -> Tensor:
     """Mean next-token cross-entropy (nats per token) of logits (N, T, V) against ids (N, T)."""
-    if logits.ndim != 3 or tuple(targets.shape) != tuple(logits.shape[:2]):
-        raise ValueError(
-            f"lm_loss: expected logits (N, T, V) and targets (N, T), got {logits.shape} and {targets.shape}")
-    v = logits.shape[-1]
-    return F.cross_entropy(logits.reshape(-1, v), targets.reshape(-1))
+    return F.sequence_cross_entropy(logits, targets, name="lm_loss")
 
 
 @register_model("gpt")

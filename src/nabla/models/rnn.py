@@ -142,8 +142,7 @@ def stream_batches(data: numpy.ndarray, batch_size: int, seq_len: int) -> Iterat
 
 def lm_loss(logits: Tensor, targets: Tensor) -> Tensor:
     """Mean next-character cross-entropy (nats per character) of logits (N, T, V) against ids (N, T)."""
-    v = logits.shape[-1]
-    return F.cross_entropy(logits.reshape(-1, v), targets.reshape(-1))
+    return F.sequence_cross_entropy(logits, targets, name="lm_loss")
 
 
 def fit_tbptt(

@@ -290,3 +290,17 @@ def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: b
         total = loss.sum()
         return total / x.shape[0] if x.ndim else total
     return _reduce(loss, reduction)
+
+
+def sequence_cross_entropy(logits: Tensor, targets: Tensor, ignore_index: int = -100, name: str = "sequence_cross_entropy"
+                           ) -> Tensor:
+    """Mean cross-entropy of per-position logits (N, T, V) against ids (N, T), positions whose target is
+    ``ignore_index`` left out: the loss of language models (nats per token) and masked-LM pre-training.
+
+    PyTorch's ``cross_entropy`` wants the classes second, (N, V, T); sequence models produce (N, T, V),
+    so this flattens both to (N*T, V) and (N*T,) instead of transposing.
+    """
+    if logits.ndim != 3 or tuple(targets.shape) != tuple(logits.shape[:2]):
+        raise ValueError(f"{name}: expected logits (N, T, V) and targets (N, T), got {tuple(logits.shape)} and "
+                         f"{tuple(targets.shape)}")
+    return cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=ignore_index)

@@ -32,12 +32,10 @@ FORMAT = "nabla.checkpoint"
 _VERSION = 1
 
 
-def _callback_states(callbacks: Any) -> dict[str, Any]:
-    out = {}
-    for i, cb in enumerate(callbacks or ()):
-        if hasattr(cb, "state_dict") and not isinstance(cb, BackupAndRestore):
-            out[f"{type(cb).__name__}#{i}"] = cb.state_dict()
-    return out
+def _stateful_callbacks(callbacks: Any) -> dict[str, Any]:
+    """``{"ClassName#position": callback}`` for the callbacks whose state a checkpoint carries."""
+    return {f"{type(cb).__name__}#{i}": cb for i, cb in enumerate(callbacks or ())
+            if hasattr(cb, "state_dict") and not isinstance(cb, BackupAndRestore)}
 
 
 def save_checkpoint(path: "str | os.PathLike[str]", trainer: Any, epoch: int, step: int = 0,
@@ -67,7 +65,7 @@ def save_checkpoint(path: "str | os.PathLike[str]", trainer: Any, epoch: int, st
         "running": dict(running),
         "stopped": bool(getattr(trainer, "stop_training", False)),
         "history": hist,
-        "callbacks": _callback_states(getattr(trainer, "callbacks", ())),
+        "callbacks": {k: cb.state_dict() for k, cb in _stateful_callbacks(getattr(trainer, "callbacks", ())).items()},
         "meta": dict(meta or {}),
     }
     save(state, path)
@@ -100,10 +98,9 @@ def restore_checkpoint(state: dict[str, Any], trainer: Any, rng: bool = True) ->
     if trainer.optimizer is not None and state.get("optimizer") is not None:
         trainer.optimizer.load_state_dict(state["optimizer"])
     saved_cbs = state.get("callbacks") or {}
-    for key, cb_state in _callback_states(getattr(trainer, "callbacks", ())).items():
+    for key, cb in _stateful_callbacks(getattr(trainer, "callbacks", ())).items():
         if key in saved_cbs:
-            idx = int(key.rsplit("#", 1)[1])
-            trainer.callbacks[idx].load_state_dict(saved_cbs[key])
+            cb.load_state_dict(saved_cbs[key])
     h = History()
     hist = state.get("history") or {}
     h.epoch = list(hist.get("epoch", []))

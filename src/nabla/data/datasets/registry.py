@@ -44,6 +44,7 @@ class DatasetSpec:
     train_defaults: "dict[str, Any] | None" = None  # epochs / batch_size / lr that work well for an MLP here
     kind: str = ""  # "language_model" / "seq2seq" for token sets; else derived from num_classes
     model_args: "dict[str, Any] | None" = None  # what a model needs to know of the data (e.g. vocabulary sizes)
+    part: "Callable[[Any, str], Dataset] | None" = None  # part(root, "train"|"test"): one part's files only
 
     @property
     def task(self) -> str:
@@ -57,10 +58,6 @@ class DatasetSpec:
         return 1 if self.num_classes is None else self.num_classes
 
 
-def _files(fn: Callable) -> Callable[[Any], tuple[Dataset, Dataset]]:
-    return lambda root: (fn(root, split="train"), fn(root, split="test"))
-
-
 _MNIST_FILES = "train-/t10k-images-idx3-ubyte.gz, train-/t10k-labels-idx1-ubyte.gz"
 
 DATASETS: dict[str, DatasetSpec] = {}
@@ -70,16 +67,22 @@ def _add(spec: DatasetSpec) -> None:
     DATASETS[spec.name] = spec
 
 
+def _add_files(name: str, description: str, shape: tuple, source: str, fn: Callable, defaults: "dict | None" = None):
+    """A set read from files per part (``fn(root, split=part)``), so a part needs only its own files."""
+    _add(DatasetSpec(name, description, shape, 10, source, lambda root: (fn(root, split="train"), fn(root, split="test")),
+                     defaults, part=lambda root, part: fn(root, split=part)))
+
+
 _add(DatasetSpec("digits", "scikit-learn's 8x8 handwritten digits, 1,797 images (80/20 split)", (1, 8, 8), 10,
                  "scikit-learn (bundled, no download)", lambda root: digits(),
                  {"epochs": 30, "batch_size": 32, "lr": 3e-3}))
 _IMAGES = {"lr": 2e-3, "schedule": "cosine"}  # measured: LeNet-5 on 8,000 MNIST images 97.4% -> 98.3-98.7%
-_add(DatasetSpec("mnist", "MNIST handwritten digits, 60,000 + 10,000 images 28x28", (1, 28, 28), 10,
-                 f"IDX files {_MNIST_FILES} (downloaded, or in --data-dir)", _files(mnist), _IMAGES))
-_add(DatasetSpec("fashion_mnist", "Fashion-MNIST clothing, 60,000 + 10,000 images 28x28", (1, 28, 28), 10,
-                 f"IDX files {_MNIST_FILES} (downloaded, or in --data-dir)", _files(fashion_mnist), _IMAGES))
-_add(DatasetSpec("cifar10", "CIFAR-10 colour images, 50,000 + 10,000 images 3x32x32", (3, 32, 32), 10,
-                 "cifar-10-binary.tar.gz (downloaded, or in --data-dir)", _files(cifar10)))
+_add_files("mnist", "MNIST handwritten digits, 60,000 + 10,000 images 28x28", (1, 28, 28),
+           f"IDX files {_MNIST_FILES} (downloaded, or in --data-dir)", mnist, _IMAGES)
+_add_files("fashion_mnist", "Fashion-MNIST clothing, 60,000 + 10,000 images 28x28", (1, 28, 28),
+           f"IDX files {_MNIST_FILES} (downloaded, or in --data-dir)", fashion_mnist, _IMAGES)
+_add_files("cifar10", "CIFAR-10 colour images, 50,000 + 10,000 images 3x32x32", (3, 32, 32),
+           "cifar-10-binary.tar.gz (downloaded, or in --data-dir)", cifar10)
 for _name, _fn, _what in [("xor", toy.xor, "XOR quadrants"), ("circle", toy.circle, "a disc inside a ring"),
                           ("gauss", toy.gauss, "two Gaussian blobs"), ("spiral", toy.spiral, "two interleaved spirals"),
                           ("moons", toy.moons, "two half-moons")]:
@@ -131,9 +134,8 @@ def _slice(ds: Dataset, start: int, stop: int) -> Dataset:
 
 def _part_loader(spec: DatasetSpec, root: Any) -> Callable[[str], Dataset]:
     """Load one part on demand: file-backed sets read only that part's files."""
-    fns = {"mnist": mnist, "fashion_mnist": fashion_mnist, "cifar10": cifar10}
-    if spec.name in fns:
-        return lambda part: fns[spec.name](root, split=part)
+    if spec.part is not None:
+        return lambda part: spec.part(root, part)
     cache: dict[str, tuple[Dataset, Dataset]] = {}
 
     def load(part: str) -> Dataset:
