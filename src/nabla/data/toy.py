@@ -19,26 +19,31 @@ from .dataset import TensorDataset
 __all__ = ["xor", "circle", "gauss", "spiral", "moons", "plane", "multi_gauss"]
 
 
+def _check(name: str, n: int, noise: float, test_ratio: float) -> None:
+    if not isinstance(n, int) or n < 2:
+        raise ValueError(f"{name}: n must be an int >= 2, got {n!r}")
+    if noise < 0:
+        raise ValueError(f"{name}: noise must be >= 0, got {noise}")
+    if not 0 <= test_ratio < 1:
+        raise ValueError(f"{name}: test_ratio must lie in [0, 1), got {test_ratio}")
+
+
 def _finish(x: numpy.ndarray, y: numpy.ndarray, test_ratio: float, rng: numpy.random.Generator):
+    """Shuffle, then split off the first ``test_ratio`` as the test part; points become float32."""
     perm = rng.permutation(len(y))
-    x, y = x[perm].astype(numpy.float32), y[perm].astype(numpy.int64)
+    x, y = x[perm].astype(numpy.float32), y[perm]
     n_test = int(round(len(y) * test_ratio))
     return TensorDataset(x[n_test:], y[n_test:]), TensorDataset(x[:n_test], y[:n_test])
 
 
 def _make(name: str, gen: Callable[[numpy.random.Generator, int, int, float], numpy.ndarray]):
     def build(n: int = 500, noise: float = 0.1, test_ratio: float = 0.2, seed: int = 0):
-        if not isinstance(n, int) or n < 2:
-            raise ValueError(f"{name}: n must be an int >= 2, got {n!r}")
-        if noise < 0:
-            raise ValueError(f"{name}: noise must be >= 0, got {noise}")
-        if not 0 <= test_ratio < 1:
-            raise ValueError(f"{name}: test_ratio must lie in [0, 1), got {test_ratio}")
+        _check(name, n, noise, test_ratio)
         rng = numpy.random.default_rng(seed)
         n0 = n // 2
         n1 = n - n0
         x = gen(rng, n0, n1, noise)
-        y = numpy.concatenate([numpy.zeros(n0), numpy.ones(n1)])
+        y = numpy.concatenate([numpy.zeros(n0, numpy.int64), numpy.ones(n1, numpy.int64)])
         return _finish(x, y, test_ratio, rng)
 
     build.__name__ = build.__qualname__ = name
@@ -106,25 +111,13 @@ moons = _make("moons", _moons)
 # --------------------------------------------------------------------------------- regression
 
 
-def _check_common(name: str, n: int, noise: float, test_ratio: float) -> None:
-    if not isinstance(n, int) or n < 2:
-        raise ValueError(f"{name}: n must be an int >= 2, got {n!r}")
-    if noise < 0:
-        raise ValueError(f"{name}: noise must be >= 0, got {noise}")
-    if not 0 <= test_ratio < 1:
-        raise ValueError(f"{name}: test_ratio must lie in [0, 1), got {test_ratio}")
-
-
 def _regression(name: str, target: Callable[[numpy.ndarray], numpy.ndarray]):
     def build(n: int = 500, noise: float = 0.1, test_ratio: float = 0.2, seed: int = 0):
-        _check_common(name, n, noise, test_ratio)
+        _check(name, n, noise, test_ratio)
         rng = numpy.random.default_rng(seed)
         x = rng.uniform(-1, 1, (n, 2))
         y = target(x + rng.uniform(-1, 1, x.shape) * noise)  # as the Playground: noise moves the label's input
-        perm = rng.permutation(n)
-        x, y = x[perm].astype(numpy.float32), y[perm].astype(numpy.float32)[:, None]
-        n_test = int(round(n * test_ratio))
-        return TensorDataset(x[n_test:], y[n_test:]), TensorDataset(x[:n_test], y[:n_test])
+        return _finish(x, y.astype(numpy.float32)[:, None], test_ratio, rng)
 
     build.__name__ = build.__qualname__ = name
     return build
