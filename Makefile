@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: demo test bench clean
+.PHONY: demo lint test bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,10 @@ $(VENV)/.installed-test: $(VENV)/.installed
 demo: $(VENV)/.installed            ## the main job: train an MLP on the 8x8 digits (<1 min, >=97%), curves in runs/
 	$(VENV)/bin/nabla train mlp --dataset digits
 
-test: $(VENV)/.installed-test       ## run the whole test suite (PyTorch is the oracle)
+lint: $(VENV)/.installed-test       ## ruff with the rules in pyproject.toml ([tool.ruff.lint])
+	$(VENV)/bin/ruff check src tests benchmarks examples
+
+test: lint                          ## lint, then run the whole test suite (PyTorch is the oracle)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 tests
 
 bench: $(VENV)/.installed-test      ## nabla vs PyTorch on this machine; writes benchmarks/RESULTS.md

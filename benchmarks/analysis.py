@@ -33,12 +33,11 @@ import pstats
 import re
 import time
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy
+from timing import Row, Settings, compare
 
 import nabla
-from timing import Row, Settings, compare
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -73,8 +72,8 @@ class ProfileSummary:
     top: list  # (ncalls/step, tottime/step s, cumtime/step s, label), median chunk
     apply_calls: float  # Function.apply calls per step
     graph_nodes: int
-    torch_graph_nodes: Optional[int]
-    torch_accumulate: Optional[int]
+    torch_graph_nodes: int | None
+    torch_accumulate: int | None
     numpy_share: float  # own time of the ops' forward methods + NumPy functions/built-ins / unprofiled step
     matmul_calls: float
     gemm_share: float  # own time of the matmul op's forward / unprofiled step
@@ -224,9 +223,8 @@ def profile(name: str, plain_s: float, seconds: float, chunks: int = 5) -> Profi
     (NumPy, GEMM) are the median over pieces of (profiled own time of those functions / unprofiled time
     of the neighbouring run); the table comes from the piece with the median profiled time per step.
     """
-    import torch
-
     import profile_mlp
+    import torch
 
     step = profile_mlp.build(MODELS[name])
     for _ in range(5):
@@ -266,7 +264,7 @@ def profile(name: str, plain_s: float, seconds: float, chunks: int = 5) -> Profi
     del loss
     try:
         tn, ta = _count_torch_graph(_build(name, torch)[0]["forward"]())
-    except Exception:  # noqa: BLE001 - torch internals; the count is informational
+    except Exception:
         tn = ta = None
     return ProfileSummary(chunks, n, profiled, plain, top, apply_calls, nodes, tn, ta, numpy_share,
                           matmul_calls, gemm_share)

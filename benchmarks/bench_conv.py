@@ -267,7 +267,7 @@ print(before, hwm())
 """
 
 
-def peak_rss(lib: str) -> "tuple[float, float]":
+def peak_rss(lib: str) -> tuple[float, float]:
     """(MB after imports and building, peak MB) of a fresh process doing 3 ResNet-18 CIFAR SGD steps at batch 32."""
     import subprocess
 
@@ -276,7 +276,7 @@ def peak_rss(lib: str) -> "tuple[float, float]":
     return float(out[-2]), float(out[-1])
 
 
-def profile_top(step, steps: int = 2, top: int = 8) -> "tuple[float, list[tuple[str, float]]]":
+def profile_top(step, steps: int = 2, top: int = 8) -> tuple[float, list[tuple[str, float]]]:
     """cProfile of ``steps`` calls: seconds per step and the top functions by own time (share of the total)."""
     import cProfile
     import pstats
@@ -313,7 +313,7 @@ def analyse(settings) -> dict:
     return out
 
 
-def render(rows, extra: dict, info: dict, load: "tuple[str, str]") -> str:
+def render(rows, extra: dict, info: dict, load: tuple[str, str]) -> str:
     from timing import fmt_time
 
     lines = [BEGIN, "## Convolutional networks (benchmarks/bench_conv.py)", ""]

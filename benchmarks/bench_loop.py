@@ -27,16 +27,16 @@ Sanity: the pure-step and Trainer losses of the first epoch from the same weight
 
 from __future__ import annotations
 
+import time
+
 import numpy
+from timing import Row, Stats, compare
 
 import nabla
 from nabla import nn, optim
 from nabla.data import DataLoader
 from nabla.data.datasets import ImageDataset
 from nabla.train import Trainer
-import time
-
-from timing import Row, Stats, compare
 
 NAME = "loop"
 N, BATCH = 60_000, 64

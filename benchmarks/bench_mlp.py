@@ -115,9 +115,9 @@ def make_numpy_step(params_np, x, y, lr: float = LR):
 def run(settings) -> list:
     import torch
     import torch.nn.functional as F
+    from timing import Row, compare
 
     import nabla
-    from timing import Row, compare
 
     p0 = init_params()
     x, y = make_data()

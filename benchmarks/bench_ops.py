@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy
 import torch
+from timing import Row, Settings, compare
 
 import nabla
-from timing import Row, Settings, compare
 
 NAME = "ops"
 SIZE = (16, 16)

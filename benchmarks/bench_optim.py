@@ -48,10 +48,10 @@ def make_step(lib, kind: str, params_np, grads_np):
 
 def run(settings) -> list:
     import torch
+    from timing import Row, compare
 
     import nabla
-    import nabla.optim  # noqa: F401  (nabla/__init__ may not import it yet)
-    from timing import Row, compare
+    import nabla.optim
 
     rows = []
     for n in SIZES:

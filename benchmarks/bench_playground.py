@@ -44,7 +44,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, db: str, workers: "int | None") -> subprocess.Popen:
+def start_server(port: int, db: str, workers: int | None) -> subprocess.Popen:
     code = ("import uvicorn; from nabla.playground import create_app; "
             f"uvicorn.run(create_app({db!r}, workers={workers!r}, max_runs=1000, max_runs_per_client=4), "
             f"host='127.0.0.1', port={port}, log_level='warning')")
@@ -214,7 +214,7 @@ def write_results(section: str, path: str) -> None:
         f.write(text)
 
 
-def main(argv: "list[str] | None" = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sessions", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=20.0, help="measurement window")

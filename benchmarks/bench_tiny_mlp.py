@@ -111,9 +111,9 @@ def make_numpy_step(params_np: list[numpy.ndarray], x: numpy.ndarray, y: numpy.n
 
 def run(settings) -> list:
     import torch
+    from timing import Row, compare
 
     import nabla
-    from timing import Row, compare
 
     p0 = init_params()
     x, y = make_data()

@@ -21,7 +21,6 @@ import datetime
 import os
 import platform
 import sys
-from typing import Optional
 
 import numpy
 
@@ -37,11 +36,11 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-def core_count() -> tuple[int, Optional[int]]:
+def core_count() -> tuple[int, int | None]:
     """(logical CPUs in /proc/cpuinfo or os.cpu_count(), CPUs this process may run on)."""
     total = os.cpu_count() or 1
     try:
-        usable: Optional[int] = len(os.sched_getaffinity(0))
+        usable: int | None = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         usable = None
     return total, usable
@@ -50,7 +49,9 @@ def core_count() -> tuple[int, Optional[int]]:
 def _openblas_libs() -> list[str]:
     try:
         with open("/proc/self/maps") as f:
-            return sorted({line.split()[-1] for line in f if "openblas" in line.lower() and line.split()[-1].startswith("/")})
+            return sorted(
+                {line.split()[-1] for line in f if "openblas" in line.lower() and line.split()[-1].startswith("/")}
+            )
     except OSError:
         return []
 
@@ -61,7 +62,7 @@ _SET = ("openblas_set_num_threads", "openblas_set_num_threads64_", "scipy_openbl
         "scipy_openblas_set_num_threads")
 
 
-def _openblas_get() -> Optional[int]:
+def _openblas_get() -> int | None:
     """Threads of NumPy's OpenBLAS (a library under numpy.libs if there is one, else the first found)."""
     for path in sorted(_openblas_libs(), key=lambda p: "numpy" not in p):
         try:
@@ -94,7 +95,7 @@ def _openblas_set(n: int) -> bool:
     return done
 
 
-def numpy_blas_threads() -> tuple[Optional[int], str]:
+def numpy_blas_threads() -> tuple[int | None, str]:
     """(threads NumPy's BLAS uses, how we know). None if it cannot be told."""
     try:  # threadpoolctl, if someone installed it, knows every BLAS flavour
         from threadpoolctl import threadpool_info  # type: ignore

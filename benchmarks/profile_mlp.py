@@ -47,7 +47,9 @@ def build(model: str):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", choices=("tiny", "mlp"), default="tiny", help="tiny: 2-8-8-1 (default); mlp: 784-256-256-10")
+    ap.add_argument(
+        "--model", choices=("tiny", "mlp"), default="tiny", help="tiny: 2-8-8-1 (default); mlp: 784-256-256-10"
+    )
     ap.add_argument("--steps", type=int, default=None, help="steps to profile (default 3000 tiny, 200 mlp)")
     ap.add_argument("--top", type=int, default=30, help="how many functions to print")
     ap.add_argument("--sort", default="tottime", help="pstats sort key: tottime (default), cumtime, ncalls")

@@ -38,17 +38,13 @@ def _threads_arg(argv: list[str]) -> str:
 if __name__ == "__main__" and _threads_arg(sys.argv[1:]).isdigit():
     os.environ["OPENBLAS_NUM_THREADS"] = _threads_arg(sys.argv[1:])
 try:
-    import nabla  # noqa: F401
+    import nabla
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, os.path.join(os.path.dirname(HERE), "src"))
-    import nabla  # noqa: F401
+    import nabla
 
-import numpy  # noqa: E402
 
 import analysis  # noqa: E402
-import machine  # noqa: E402
-from timing import Row, Settings, fmt_time  # noqa: E402
-
 import bench_loop  # noqa: E402
 import bench_mlp  # noqa: E402
 import bench_ops  # noqa: E402
@@ -56,6 +52,8 @@ import bench_optim  # noqa: E402
 import bench_rnn  # noqa: E402
 import bench_tiny_mlp  # noqa: E402
 import bench_transformer  # noqa: E402
+import machine  # noqa: E402
+from timing import Row, Settings, fmt_time  # noqa: E402
 
 BENCHMARKS = {m.NAME: m for m in (bench_ops, bench_tiny_mlp, bench_mlp, bench_optim, bench_loop)}
 BENCHMARKS[bench_transformer.NAME] = bench_transformer

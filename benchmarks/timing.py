@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
 import numpy
 
@@ -40,7 +40,7 @@ class Settings:
     warmup_s: float = 0.2
     min_calls: int = 1
 
-    def scaled(self, rounds: Optional[float] = None, block: Optional[float] = None) -> "Settings":
+    def scaled(self, rounds: float | None = None, block: float | None = None) -> Settings:
         """A copy with ``rounds`` and/or ``block_s`` multiplied (for a benchmark that wants more or less)."""
         return Settings(
             rounds=max(3, int(round(self.rounds * (rounds or 1.0)))),
@@ -92,11 +92,11 @@ class Row:
     baseline: Stats
     contender_label: str = "nabla"
     baseline_label: str = "torch"
-    target: Optional[float] = None
+    target: float | None = None
     notes: list[str] = field(default_factory=list)
-    sanity: Optional[str] = None  # e.g. "loss diff 3e-7 after 5 steps (ok)"
+    sanity: str | None = None  # e.g. "loss diff 3e-7 after 5 steps (ok)"
     sanity_ok: bool = True
-    reference: Optional[Stats] = None  # optional third contender, e.g. a pure-NumPy floor
+    reference: Stats | None = None  # optional third contender, e.g. a pure-NumPy floor
     reference_label: str = ""
 
     @property
@@ -104,7 +104,7 @@ class Row:
         return self.contender.median / self.baseline.median
 
     @property
-    def met(self) -> Optional[bool]:
+    def met(self) -> bool | None:
         return None if self.target is None else self.ratio <= self.target
 
 

@@ -41,10 +41,9 @@ try:
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src"))
     import nabla
+from nabla.data.datasets.reviews import ADJECTIVES, CLS, ID, MASK, PAD, SEEN, SEP, SPECIALS, WORDS, ToyReviews, pad
 from nabla.models.bert import BertConfig, BertForMaskedLM, BertForSequenceClassification, mask_tokens, mlm_loss
 
-from nabla.data.datasets.reviews import (  # noqa: E402 - the toy review language lives with the data sets
-    ADJECTIVES, CLS, ID, MASK, PAD, SEEN, SEP, SPECIALS, WORDS, ToyReviews, pad)
 
 @nabla.no_grad()
 def polarity_probe(model: BertForMaskedLM, data: ToyReviews, n: int = 64) -> float:
@@ -68,7 +67,7 @@ def polarity_probe(model: BertForMaskedLM, data: ToyReviews, n: int = 64) -> flo
 
 
 def pretrain(model: BertForMaskedLM, data: ToyReviews, steps: int, batch: int, lr: float, log_every: int,
-             probe_data: "ToyReviews | None" = None) -> list:
+             probe_data: ToyReviews | None = None) -> list:
     """Masked-LM pre-training on freshly generated reviews; returns (step, loss, probe) rows."""
     opt = nabla.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     curve, smooth = [], None
@@ -92,7 +91,7 @@ def pretrain(model: BertForMaskedLM, data: ToyReviews, steps: int, batch: int, l
     return curve
 
 
-def labelled_set(data: ToyReviews, n: int, adjectives_of: dict) -> "tuple[nabla.Tensor, nabla.Tensor, nabla.Tensor]":
+def labelled_set(data: ToyReviews, n: int, adjectives_of: dict) -> tuple[nabla.Tensor, nabla.Tensor, nabla.Tensor]:
     rows = [data.labelled(adjectives_of) for _ in range(n)]
     ids = pad([r[0] for r in rows], max(len(r[0]) for r in rows))
     return nabla.tensor(ids), nabla.tensor((ids != PAD).astype(np.int64)), nabla.tensor([r[1] for r in rows])
@@ -112,7 +111,7 @@ def finetune(model, train, tests: dict, epochs: int, batch: int, lr: float, seed
     ids, mask, y = train
     rng = np.random.default_rng(seed)
     curve = []
-    for epoch in range(1, epochs + 1):
+    for _epoch in range(1, epochs + 1):
         order = rng.permutation(len(y))
         for start in range(0, len(order), batch):
             idx = nabla.tensor(order[start:start + batch])

@@ -54,7 +54,10 @@ def main(argv=None) -> dict:
     corpus = text_corpus(args.data)
     split = int(0.9 * len(corpus.data))
     train, held_out = corpus.data[:split], corpus.data[split:]
-    print(f"{len(corpus.data):,} characters, vocabulary {corpus.vocab_size}; {len(train):,} train / {len(held_out):,} held out")
+    print(
+        f"{len(corpus.data):,} characters, vocabulary {corpus.vocab_size}; "
+        f"{len(train):,} train / {len(held_out):,} held out"
+    )
 
     nabla.manual_seed(args.seed)
     model = get_model(f"char_{args.cell}", vocab_size=corpus.vocab_size, embed_dim=args.embed,

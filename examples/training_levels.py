@@ -48,7 +48,7 @@ def plain_loop(epochs: int = 30) -> float:
     opt = optim.Adam(model.parameters(), lr=3e-3)
     loss_fn = nn.CrossEntropyLoss()
     loader = DataLoader(train, batch_size=32, shuffle=True)  # a new shuffle every epoch
-    for epoch in range(epochs):
+    for _epoch in range(epochs):
         model.train()
         for x, y in loader:
             loss = loss_fn(model(x), y)

@@ -112,7 +112,7 @@ def fine_tune_end_to_end(model: nn.Module, x: np.ndarray, y: np.ndarray, steps: 
     return sorted(k for k in before if not np.array_equal(before[k], after[k].detach().numpy()))
 
 
-def run(weights: "str | None" = None, epochs: int = 100, size: int = 32, seed: int = 0, verbose: bool = True) -> dict:
+def run(weights: str | None = None, epochs: int = 100, size: int = 32, seed: int = 0, verbose: bool = True) -> dict:
     """The whole recipe; returns the head's test accuracy and which keys end-to-end fine-tuning changed."""
     nabla.manual_seed(seed)
     x_train, y_train, x_test, y_test = digits_as_rgb(size, seed)

@@ -9,9 +9,9 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import pytest  # noqa: E402
+import pytest
 
-import nabla  # noqa: E402
+import nabla
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ from nabla import nn, optim
 def test_deepcopy_module_is_independent_and_keeps_types():
     m = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
     m2 = copy.deepcopy(m)
-    for (k, a), (_, b) in zip(m.state_dict().items(), m2.state_dict().items()):
+    for (_k, a), (_, b) in zip(m.state_dict().items(), m2.state_dict().items()):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert type(m2[0].weight) is nn.Parameter and m2[0].weight.requires_grad
     assert len(list(m2.parameters())) == len(list(m.parameters()))

@@ -178,7 +178,9 @@ def test_error_names_module_path():
         def forward(self, x):
             return self.encoder(x)
 
-    with pytest.raises(ValueError, match=r"^Lin at encoder\.layers\.1\.linear1: expected input \(\*, 256\), got \(32, 128\)$"):
+    with pytest.raises(
+        ValueError, match=r"^Lin at encoder\.layers\.1\.linear1: expected input \(\*, 256\), got \(32, 128\)$"
+    ):
         Model()(nabla.ones(32, 256))
     # an op error inside a layer gets the path too
     seq = nn.Sequential(OrderedDict(fc=Lin(3, 2), act=Act()))

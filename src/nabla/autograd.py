@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import weakref
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from numpy import asarray as _numpy_asarray, generic as _numpy_scalar
 
@@ -97,10 +97,10 @@ class Function:
     is_view = False
 
     # Per-node state, set on the instance only when used (class defaults keep apply() cheap).
-    inputs: "tuple[Tensor, ...] | None" = None
-    versions: "tuple[int, ...] | None" = None
-    out: "tuple | None" = None
-    hooks: "dict | None" = None
+    inputs: tuple[Tensor, ...] | None = None
+    versions: tuple[int, ...] | None = None
+    out: tuple | None = None
+    hooks: dict | None = None
     retained: Any = None
 
     def forward(self, *arrays: Any, **kwargs: Any) -> Any:  # pragma: no cover - abstract
@@ -258,9 +258,9 @@ def run_backward(
     root_grads: Sequence[Tensor],
     retain_graph: bool,
     create_graph: bool,
-    inputs: "Sequence[Tensor] | None" = None,
+    inputs: Sequence[Tensor] | None = None,
     accumulate: bool = True,
-) -> "list[Tensor | None] | None":
+) -> list[Tensor | None] | None:
     """The backward pass shared by ``Tensor.backward`` and :func:`grad`.
 
     With ``accumulate`` the gradients of leaves go into their ``.grad``; with ``inputs`` the gradients
@@ -280,7 +280,7 @@ def run_backward(
     if inputs is not None:
         for i, t in enumerate(inputs):
             wanted[t._ctx if t._ctx is not None else t] = i
-    captured: "list[Tensor | None]" = [None] * (len(inputs) if inputs is not None else 0)
+    captured: list[Tensor | None] = [None] * (len(inputs) if inputs is not None else 0)
 
     prev_mode = _mode.enabled
     _mode.enabled = create_graph
@@ -338,7 +338,7 @@ def run_backward(
     return captured if inputs is not None else None
 
 
-def _check_root_grad(t: Tensor, g: "Tensor | None", where: str) -> Tensor:
+def _check_root_grad(t: Tensor, g: Tensor | None, where: str) -> Tensor:
     if g is None:
         if t.numel() != 1:
             raise RuntimeError(
@@ -357,9 +357,9 @@ def _check_root_grad(t: Tensor, g: "Tensor | None", where: str) -> Tensor:
 
 
 def backward(
-    tensors: "Tensor | Sequence[Tensor]",
-    grad_tensors: "Tensor | Sequence[Tensor | None] | None" = None,
-    retain_graph: "bool | None" = None,
+    tensors: Tensor | Sequence[Tensor],
+    grad_tensors: Tensor | Sequence[Tensor | None] | None = None,
+    retain_graph: bool | None = None,
     create_graph: bool = False,
 ) -> None:
     """Accumulate into the leaves' ``.grad`` the gradients of ``tensors`` (see ``Tensor.backward``)."""
@@ -382,13 +382,13 @@ def backward(
 
 
 def grad(
-    outputs: "Tensor | Sequence[Tensor]",
-    inputs: "Tensor | Sequence[Tensor]",
-    grad_outputs: "Tensor | Sequence[Tensor | None] | None" = None,
-    retain_graph: "bool | None" = None,
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Tensor | Sequence[Tensor | None] | None = None,
+    retain_graph: bool | None = None,
     create_graph: bool = False,
     allow_unused: bool = False,
-) -> tuple["Tensor | None", ...]:
+) -> tuple[Tensor | None, ...]:
     """Gradients of ``outputs`` with respect to ``inputs``, returned (``.grad`` is left untouched).
 
     ``create_graph=True`` records the backward pass, so the result can be differentiated again.
@@ -434,7 +434,7 @@ class RemovableHandle:
         self.hooks.pop(self.id, None)
 
 
-def register_hook(t: Tensor, hook: Callable[[Tensor], "Tensor | None"]) -> RemovableHandle:
+def register_hook(t: Tensor, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
     if not callable(hook):
         raise TypeError(f"register_hook: expected a callable, got {type(hook).__name__}")
     if not t.requires_grad:
@@ -460,8 +460,8 @@ class GradcheckError(RuntimeError):
 
 
 def gradcheck(
-    fn: Callable[..., "Tensor | Sequence[Tensor]"],
-    inputs: "Tensor | Sequence[Any]",
+    fn: Callable[..., Tensor | Sequence[Tensor]],
+    inputs: Tensor | Sequence[Any],
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-3,

@@ -15,7 +15,7 @@ import numpy
 
 try:  # CuPy is optional: present on GPU machines only.
     import cupy as _cupy  # type: ignore[import-not-found]
-except Exception:  # noqa: BLE001 - any import failure (no driver, no GPU) means "no CUDA"
+except Exception:
     _cupy = None
 
 # ----------------------------------------------------------------------------------------- dtypes
@@ -92,7 +92,7 @@ class device:
 
     __slots__ = ("type", "index")
 
-    def __init__(self, spec: "str | device" = "cpu", index: "int | None" = None) -> None:
+    def __init__(self, spec: str | device = "cpu", index: int | None = None) -> None:
         if isinstance(spec, device):
             self.type, self.index = spec.type, spec.index
             return
@@ -140,11 +140,11 @@ def cuda_is_available() -> bool:
         return False
     try:
         return _cupy.cuda.runtime.getDeviceCount() > 0
-    except Exception:  # noqa: BLE001 - a driver error means no usable GPU
+    except Exception:
         return False
 
 
-def to_device(spec: "str | device | None") -> device:
+def to_device(spec: str | device | None) -> device:
     if spec is None:
         return CPU
     d = spec if isinstance(spec, device) else device(spec)
@@ -192,10 +192,10 @@ class Generator:
     the default generator, so ``nabla.manual_seed(s)`` alone makes a run reproducible.
     """
 
-    def __init__(self, seed: "int | None" = None) -> None:
+    def __init__(self, seed: int | None = None) -> None:
         self.manual_seed(seed)
 
-    def manual_seed(self, seed: "int | None") -> "Generator":
+    def manual_seed(self, seed: int | None) -> Generator:
         if seed is not None and not isinstance(seed, (_builtins.int, numpy.integer)):
             raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__}")
         self._seed = seed
@@ -203,7 +203,7 @@ class Generator:
         self._cuda: dict[int, Any] = {}
         return self
 
-    def initial_seed(self) -> "int | None":
+    def initial_seed(self) -> int | None:
         return self._seed
 
     def get_state(self) -> dict[str, Any]:

@@ -89,7 +89,9 @@ def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None, requ
     return _finish(backend.xp_for(d).full(shape, fill_value, dtype=backend.to_dtype(dtype)), requires_grad)
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def arange(
+    start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     """Values ``start, start+step, ...`` below ``end``; int64 for integer arguments, else float32."""
     if end is None:
         start, end = 0, start
@@ -103,7 +105,9 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device
     return _finish(xp.arange(start, end, step).astype(backend.to_dtype(dtype)), requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def linspace(
+    start: float, end: float, steps: int, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     if steps < 0:
         raise ValueError(f"linspace: steps must be non-negative, got {steps}")
@@ -111,17 +115,19 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None, device: An
     return _finish(backend.xp_for(d).linspace(start, end, steps).astype(_float_dtype(dtype)), requires_grad)
 
 
-def eye(n: int, m: "int | None" = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     d = backend.to_device(device)
     return _finish(backend.xp_for(d).eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
 
 
-def _gen(device: Any, generator: "backend.Generator | None"):
+def _gen(device: Any, generator: backend.Generator | None):
     d = backend.to_device(device)
     return (generator or backend.default_generator).for_device(d), d
 
 
-def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+def rand(
+    *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, generator: Any = None
+) -> Tensor:
     """Uniform samples in [0, 1)."""
     g, d = _gen(device, generator)
     dt = _float_dtype(dtype)
@@ -133,7 +139,9 @@ def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool 
     return _finish(arr, requires_grad)
 
 
-def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+def randn(
+    *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, generator: Any = None
+) -> Tensor:
     """Standard normal samples."""
     g, d = _gen(device, generator)
     dt = _float_dtype(dtype)
@@ -145,7 +153,9 @@ def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     return _finish(arr, requires_grad)
 
 
-def randint(low: int, high: "int | None" = None, size: Any = (), dtype: Any = None, device: Any = None, generator: Any = None) -> Tensor:
+def randint(
+    low: int, high: int | None = None, size: Any = (), dtype: Any = None, device: Any = None, generator: Any = None
+) -> Tensor:
     """Integers in ``[low, high)`` (``randint(high, size)`` starts at 0), int64 by default."""
     if high is None or (isinstance(high, (tuple, list))):
         low, high, size = 0, low, high if high is not None else size
@@ -193,7 +203,7 @@ def randn_like(x: Tensor, dtype: Any = None, device: Any = None, requires_grad: 
     return randn(x.shape, requires_grad=requires_grad, **_like(x, dtype, device))
 
 
-def randint_like(x: Tensor, low: int, high: "int | None" = None, dtype: Any = None, device: Any = None) -> Tensor:
+def randint_like(x: Tensor, low: int, high: int | None = None, dtype: Any = None, device: Any = None) -> Tensor:
     if high is None:
         low, high = 0, low
     return randint(low, high, x.shape, **_like(x, dtype, device))

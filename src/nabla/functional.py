@@ -13,27 +13,42 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from . import backend
 from .autograd import no_grad
-from .ops import attention as _attention
-from .ops import nn_layers as _fused
-from .ops import (
-    cross_entropy, elu as _elu, gelu as _gelu, leaky_relu as _leaky_relu, log_softmax as _log_softmax,
-    matmul, relu as _relu, sigmoid as _sigmoid, softmax as _softmax, softplus as _softplus, tanh as _tanh,
+from .nn.losses_functional import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    sequence_cross_entropy,
 )
-from .ops.elementwise import Mask
+from .ops import (
+    attention as _attention,
+    cross_entropy,
+    elu as _elu,
+    gelu as _gelu,
+    leaky_relu as _leaky_relu,
+    log_softmax as _log_softmax,
+    matmul,
+    nn_layers as _fused,
+    relu as _relu,
+    sigmoid as _sigmoid,
+    softmax as _softmax,
+    softplus as _softplus,
+    tanh as _tanh,
+)
 from .ops.conv import conv1d, conv2d, conv_transpose2d  # convolution and pooling: see ops/conv.py, ops/pool.py
+from .ops.elementwise import Mask
 from .ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .ops.shape import pad
 from .ops.upsample import interpolate, upsample
 from .tensor import Tensor
-
-from .nn.losses_functional import (  # noqa: E402  the losses live with nn; re-exported here
-    binary_cross_entropy, binary_cross_entropy_with_logits, huber_loss, kl_div, l1_loss, mse_loss, nll_loss,
-    sequence_cross_entropy,
-)
 
 __all__ = [
     "linear", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
@@ -64,7 +79,7 @@ def _check_float(x: Any, name: str, op: str) -> Tensor:
 # ------------------------------------------------------------------------------------------ linear
 
 
-def linear(input: Tensor, weight: Tensor, bias: "Tensor | None" = None) -> Tensor:
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias`` for ``input`` of shape (*, in_features) and ``weight`` (out, in)."""
     _check_tensor(input, "input", "linear")
     _check_tensor(weight, "weight", "linear")
@@ -88,7 +103,10 @@ def linear(input: Tensor, weight: Tensor, bias: "Tensor | None" = None) -> Tenso
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    """``max(x, 0)``; the gradient at 0 is 0. (``inplace`` is accepted for compatibility; nabla returns a new tensor.)"""
+    """``max(x, 0)``; the gradient at 0 is 0.
+
+    (``inplace`` is accepted for compatibility; nabla returns a new tensor.)
+    """
     return _relu(input)
 
 
@@ -121,7 +139,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     return _softplus(input, beta, threshold)
 
 
-def _softmax_dim(ndim: int, dim: "int | None", op: str) -> int:
+def _softmax_dim(ndim: int, dim: int | None, op: str) -> int:
     if dim is not None:
         return dim
     warnings.warn(
@@ -131,7 +149,7 @@ def _softmax_dim(ndim: int, dim: "int | None", op: str) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def softmax(input: Tensor, dim: "int | None" = None, dtype: Any = None) -> Tensor:
+def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``dim`` (stable: the maximum is subtracted first)."""
     _check_tensor(input, "input", "softmax")
     if dtype is not None:
@@ -139,7 +157,7 @@ def softmax(input: Tensor, dim: "int | None" = None, dtype: Any = None) -> Tenso
     return _softmax(input, _softmax_dim(input.ndim, dim, "softmax"))
 
 
-def log_softmax(input: Tensor, dim: "int | None" = None, dtype: Any = None) -> Tensor:
+def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     """``x - logsumexp(x)`` along ``dim``: log-probabilities without overflow."""
     _check_tensor(input, "input", "log_softmax")
     if dtype is not None:
@@ -198,10 +216,10 @@ def _xp_of(a: Any):
 
 def batch_norm(
     input: Tensor,
-    running_mean: "Tensor | None",
-    running_var: "Tensor | None",
-    weight: "Tensor | None" = None,
-    bias: "Tensor | None" = None,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
     training: bool = False,
     momentum: float = 0.1,
     eps: float = 1e-5,
@@ -220,13 +238,17 @@ def batch_norm(
     c = input.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != (c,):
-            raise ValueError(f"{op}: {name} must have shape ({c},) for input {input.shape} with {c} channels, got {t.shape}")
+            raise ValueError(
+                f"{op}: {name} must have shape ({c},) for input {input.shape} with {c} channels, got {t.shape}"
+            )
     xp = input._xp
     dt = input.dtype
     if training:
         count = input.numel() // c if c else 0
         if count <= 1:
-            raise ValueError(f"{op}: expected more than 1 value per channel when training, got input size {input.shape}")
+            raise ValueError(
+                f"{op}: expected more than 1 value per channel when training, got input size {input.shape}"
+            )
         x = input._data
         axes = (0,) + tuple(range(2, x.ndim))
         mean = x.mean(axis=axes)
@@ -263,9 +285,9 @@ def _blend(running: Tensor, batch: Any, momentum: float) -> None:
 
 def layer_norm(
     input: Tensor,
-    normalized_shape: "int | Sequence[int]",
-    weight: "Tensor | None" = None,
-    bias: "Tensor | None" = None,
+    normalized_shape: int | Sequence[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
     eps: float = 1e-5,
 ) -> Tensor:
     """Normalise over the trailing ``normalized_shape`` dimensions of each sample (biased variance),
@@ -292,8 +314,8 @@ def layer_norm(
 def embedding(
     input: Tensor,
     weight: Tensor,
-    padding_idx: "int | None" = None,
-    max_norm: "float | None" = None,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
     norm_type: float = 2.0,
     scale_grad_by_freq: bool = False,
     sparse: bool = False,
@@ -319,7 +341,8 @@ def embedding(
     idx = input._data
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= num):
         raise IndexError(
-            f"{op}: indices must lie in [0, {num}) for a table of {num} rows, got values {int(idx.min())}..{int(idx.max())}"
+            f"{op}: indices must lie in [0, {num}) for a table of {num} rows, "
+            f"got values {int(idx.min())}..{int(idx.max())}"
         )
     return _fused.Embedding.apply(weight, idx=idx, padding_idx=padding_idx)
 
@@ -331,10 +354,10 @@ def scaled_dot_product_attention(
     query: Tensor,
     key: Tensor,
     value: Tensor,
-    attn_mask: "Tensor | None" = None,
+    attn_mask: Tensor | None = None,
     dropout_p: float = 0.0,
     is_causal: bool = False,
-    scale: "float | None" = None,
+    scale: float | None = None,
 ) -> Tensor:
     """``softmax(query @ key^T * scale + mask) @ value`` over the last two dimensions, as in PyTorch.
 

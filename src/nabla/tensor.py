@@ -6,8 +6,8 @@ The arithmetic lives in ``nabla.ops``; the methods here only delegate, so every 
 from __future__ import annotations
 
 import copy
-
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy
 
@@ -16,7 +16,7 @@ from . import backend
 _ScalarTypes = (int, float, bool, numpy.number, numpy.bool_)
 
 
-def _to_array(data: Any, dtype: "numpy.dtype | None", dev: "backend.device | None", copy: bool) -> Any:
+def _to_array(data: Any, dtype: numpy.dtype | None, dev: backend.device | None, copy: bool) -> Any:
     """Turn ``data`` (Tensor, array, scalar, nested list) into an array of nabla's conventions."""
     if isinstance(data, Tensor):
         arr = data._data
@@ -68,14 +68,14 @@ class Tensor:
     :func:`nabla.tensor`. Python floats become float32, ints int64; a NumPy array keeps its dtype.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_version", "_base", "_hooks", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_version", "_base", "_hooks", "_post_hooks", "__weakref__")
     __array_priority__ = 1000  # make ndarray + Tensor call Tensor.__radd__
 
     def __init__(
         self,
         data: Any,
         dtype: Any = None,
-        device: "str | backend.device | None" = None,
+        device: str | backend.device | None = None,
         requires_grad: bool = False,
     ) -> None:
         self._init_leaf(_to_array(data, dtype, device, copy=True), requires_grad)
@@ -83,7 +83,7 @@ class Tensor:
     def _init_leaf(self, array: Any, requires_grad: bool) -> None:
         """Set every slot for a fresh leaf holding ``array`` (shared by Tensor and Parameter)."""
         self._data = array
-        self.grad: "Tensor | None" = None
+        self.grad: Tensor | None = None
         self.requires_grad = False
         self._ctx = None
         self._version = [0]
@@ -92,7 +92,7 @@ class Tensor:
         if requires_grad:
             self.requires_grad_(True)
 
-    def __deepcopy__(self, memo: dict) -> "Tensor":
+    def __deepcopy__(self, memo: dict) -> Tensor:
         """``copy.deepcopy``: an independent leaf with copied data (and grad), keeping the class
         (a Parameter stays a Parameter) — what ``copy.deepcopy(model)`` needs. As in PyTorch, only
         leaves can be deep-copied; for a result of ops use ``t.detach().clone()``."""
@@ -108,7 +108,7 @@ class Tensor:
         return new
 
     @staticmethod
-    def _wrap(data: Any, requires_grad: bool = False) -> "Tensor":
+    def _wrap(data: Any, requires_grad: bool = False) -> Tensor:
         """Wrap an array without copying (internal fast path); NumPy scalars become 0-d arrays."""
         if isinstance(data, numpy.generic):
             data = numpy.asarray(data)
@@ -147,7 +147,7 @@ class Tensor:
     def dim(self) -> int:
         return self._data.ndim
 
-    def size(self, dim: "int | None" = None) -> "tuple[int, ...] | int":
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
         if dim is None:
             return self._data.shape
         return self._data.shape[_ops.normalize_dim(dim, self.ndim, "size")]
@@ -169,22 +169,22 @@ class Tensor:
         return self._ctx
 
     @property
-    def data(self) -> "Tensor":
+    def data(self) -> Tensor:
         """The same storage, detached from the graph, with its own version counter (as in PyTorch)."""
         return Tensor._wrap(self._data)
 
     @data.setter
-    def data(self, value: "Tensor") -> None:
+    def data(self, value: Tensor) -> None:
         if not isinstance(value, Tensor):
             raise TypeError(f"data: expected a Tensor, got {type(value).__name__}")
         self._data = value._data
 
     @property
-    def T(self) -> "Tensor":
+    def T(self) -> Tensor:
         return _ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
 
     @property
-    def mT(self) -> "Tensor":
+    def mT(self) -> Tensor:
         """The last two dimensions swapped (batched matrix transpose)."""
         if self._data.ndim < 2:
             raise ValueError(f"mT: needs at least 2 dimensions, got shape {self.shape}")
@@ -196,7 +196,7 @@ class Tensor:
 
     # ------------------------------------------------------------------------------ conversion
 
-    def item(self) -> "float | int | bool":
+    def item(self) -> float | int | bool:
         if self._data.size != 1:
             raise ValueError(f"item: only one-element tensors can be converted to a number, got shape {self.shape}")
         return self._data.item()
@@ -233,25 +233,25 @@ class Tensor:
             )
         return bool(self._data.item())
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """A tensor sharing this one's data (and version counter) but cut from the graph."""
         t = Tensor._wrap(self._data)
         t._version = self._version
         t._base = self if self._base is None else self._base
         return t
 
-    def detach_(self) -> "Tensor":
+    def detach_(self) -> Tensor:
         self._ctx = None
         self.requires_grad = False
         return self
 
-    def clone(self) -> "Tensor":
+    def clone(self) -> Tensor:
         return _ops.clone(self)
 
-    def contiguous(self) -> "Tensor":
+    def contiguous(self) -> Tensor:
         return self
 
-    def to(self, *args: Any, **kwargs: Any) -> "Tensor":
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other_tensor)``; differentiable."""
         dev = kwargs.pop("device", None)
         dtype = kwargs.pop("dtype", None)
@@ -271,31 +271,31 @@ class Tensor:
             out = _ops.to_device(out, backend.to_device(dev))
         return out
 
-    def float(self) -> "Tensor":
+    def float(self) -> Tensor:
         return self.to(backend.float32)
 
-    def double(self) -> "Tensor":
+    def double(self) -> Tensor:
         return self.to(backend.float64)
 
-    def half(self) -> "Tensor":
+    def half(self) -> Tensor:
         return self.to(backend.float16)
 
-    def long(self) -> "Tensor":
+    def long(self) -> Tensor:
         return self.to(backend.int64)
 
-    def int(self) -> "Tensor":
+    def int(self) -> Tensor:
         return self.to(backend.int32)
 
-    def bool(self) -> "Tensor":
+    def bool(self) -> Tensor:
         return self.to(backend.bool_)
 
     def type(self, dtype: Any = None) -> Any:
         return str(self.dtype) if dtype is None else self.to(dtype)
 
-    def cpu(self) -> "Tensor":
+    def cpu(self) -> Tensor:
         return self.to("cpu")
 
-    def cuda(self, index: int = 0) -> "Tensor":
+    def cuda(self, index: int = 0) -> Tensor:
         return self.to(f"cuda:{index}")
 
     def is_floating_point(self) -> bool:
@@ -303,7 +303,7 @@ class Tensor:
 
     # -------------------------------------------------------------------------------- autograd
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and self.dtype.kind != "f":
             raise TypeError(
                 f"only floating-point tensors can require gradients, but this tensor is {self.dtype}; "
@@ -317,7 +317,7 @@ class Tensor:
         return self
 
     def backward(
-        self, gradient: "Tensor | None" = None, retain_graph: "bool | None" = None, create_graph: bool = False
+        self, gradient: Tensor | None = None, retain_graph: bool | None = None, create_graph: bool = False
     ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
 
@@ -327,9 +327,14 @@ class Tensor:
         """
         _autograd.backward(self, gradient, retain_graph, create_graph)
 
-    def register_hook(self, hook: Callable[["Tensor"], "Tensor | None"]):
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]):
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
         return _autograd.register_hook(self, hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]):
+        """Call ``hook(self)`` once this leaf's ``.grad`` holds the backward pass's gradient; returns a
+        handle whose ``remove()`` takes the hook off."""
+        return _autograd.register_post_accumulate_grad_hook(self, hook)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves keep it anyway)."""
@@ -363,256 +368,256 @@ class Tensor:
 
     __hash__ = object.__hash__
 
-    def __iter__(self) -> Iterator["Tensor"]:
+    def __iter__(self) -> Iterator[Tensor]:
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.shape[0]))
 
     # ------------------------------------------------------------------------------- operators
 
-    def __add__(self, other: Any) -> "Tensor":
+    def __add__(self, other: Any) -> Tensor:
         return _ops.add(self, other)
 
-    def __radd__(self, other: Any) -> "Tensor":
+    def __radd__(self, other: Any) -> Tensor:
         return _ops.add(other, self)
 
-    def __sub__(self, other: Any) -> "Tensor":
+    def __sub__(self, other: Any) -> Tensor:
         return _ops.sub(self, other)
 
-    def __rsub__(self, other: Any) -> "Tensor":
+    def __rsub__(self, other: Any) -> Tensor:
         return _ops.sub(other, self)
 
-    def __mul__(self, other: Any) -> "Tensor":
+    def __mul__(self, other: Any) -> Tensor:
         return _ops.mul(self, other)
 
-    def __rmul__(self, other: Any) -> "Tensor":
+    def __rmul__(self, other: Any) -> Tensor:
         return _ops.mul(other, self)
 
-    def __truediv__(self, other: Any) -> "Tensor":
+    def __truediv__(self, other: Any) -> Tensor:
         return _ops.div(self, other)
 
-    def __rtruediv__(self, other: Any) -> "Tensor":
+    def __rtruediv__(self, other: Any) -> Tensor:
         return _ops.div(other, self)
 
-    def __pow__(self, other: Any) -> "Tensor":
+    def __pow__(self, other: Any) -> Tensor:
         return _ops.pow(self, other)
 
-    def __rpow__(self, other: Any) -> "Tensor":
+    def __rpow__(self, other: Any) -> Tensor:
         return _ops.pow(other, self)
 
-    def __matmul__(self, other: Any) -> "Tensor":
+    def __matmul__(self, other: Any) -> Tensor:
         return _ops.matmul(self, other)
 
-    def __rmatmul__(self, other: Any) -> "Tensor":
+    def __rmatmul__(self, other: Any) -> Tensor:
         return _ops.matmul(other, self)
 
-    def __neg__(self) -> "Tensor":
+    def __neg__(self) -> Tensor:
         return _ops.neg(self)
 
-    def __pos__(self) -> "Tensor":
+    def __pos__(self) -> Tensor:
         return self
 
-    def __abs__(self) -> "Tensor":
+    def __abs__(self) -> Tensor:
         return _ops.abs(self)
 
-    def __eq__(self, other: Any) -> "Tensor":  # type: ignore[override]
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return _ops.eq(self, other)
 
-    def __ne__(self, other: Any) -> "Tensor":  # type: ignore[override]
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
         return _ops.ne(self, other)
 
-    def __lt__(self, other: Any) -> "Tensor":
+    def __lt__(self, other: Any) -> Tensor:
         return _ops.lt(self, other)
 
-    def __le__(self, other: Any) -> "Tensor":
+    def __le__(self, other: Any) -> Tensor:
         return _ops.le(self, other)
 
-    def __gt__(self, other: Any) -> "Tensor":
+    def __gt__(self, other: Any) -> Tensor:
         return _ops.gt(self, other)
 
-    def __ge__(self, other: Any) -> "Tensor":
+    def __ge__(self, other: Any) -> Tensor:
         return _ops.ge(self, other)
 
-    def __invert__(self) -> "Tensor":
+    def __invert__(self) -> Tensor:
         return _ops.logical_not(self)
 
-    def __and__(self, other: Any) -> "Tensor":
+    def __and__(self, other: Any) -> Tensor:
         return _ops.logical_and(self, other)
 
-    def __or__(self, other: Any) -> "Tensor":
+    def __or__(self, other: Any) -> Tensor:
         return _ops.logical_or(self, other)
 
-    def __getitem__(self, index: Any) -> "Tensor":
+    def __getitem__(self, index: Any) -> Tensor:
         return _ops.getitem(self, index)
 
     def __setitem__(self, index: Any, value: Any) -> None:
         _ops.setitem(self, index, value)
 
     # in-place arithmetic (see ops/inplace.py for the rules)
-    def __iadd__(self, other: Any) -> "Tensor":
+    def __iadd__(self, other: Any) -> Tensor:
         return _ops.inplace(self, _ops.add, other, "add_")
 
-    def __isub__(self, other: Any) -> "Tensor":
+    def __isub__(self, other: Any) -> Tensor:
         return _ops.inplace(self, _ops.sub, other, "sub_")
 
-    def __imul__(self, other: Any) -> "Tensor":
+    def __imul__(self, other: Any) -> Tensor:
         return _ops.inplace(self, _ops.mul, other, "mul_")
 
-    def __itruediv__(self, other: Any) -> "Tensor":
+    def __itruediv__(self, other: Any) -> Tensor:
         return _ops.inplace(self, _ops.div, other, "div_")
 
-    def add_(self, other: Any, alpha: float = 1) -> "Tensor":
+    def add_(self, other: Any, alpha: float = 1) -> Tensor:
         return _ops.inplace(self, _ops.add, other if alpha == 1 else _ops.mul(other, alpha), "add_")
 
-    def sub_(self, other: Any, alpha: float = 1) -> "Tensor":
+    def sub_(self, other: Any, alpha: float = 1) -> Tensor:
         return _ops.inplace(self, _ops.sub, other if alpha == 1 else _ops.mul(other, alpha), "sub_")
 
-    def mul_(self, other: Any) -> "Tensor":
+    def mul_(self, other: Any) -> Tensor:
         return _ops.inplace(self, _ops.mul, other, "mul_")
 
-    def div_(self, other: Any) -> "Tensor":
+    def div_(self, other: Any) -> Tensor:
         return _ops.inplace(self, _ops.div, other, "div_")
 
-    def pow_(self, other: Any) -> "Tensor":
+    def pow_(self, other: Any) -> Tensor:
         return _ops.inplace(self, _ops.pow, other, "pow_")
 
-    def clamp_(self, min: Any = None, max: Any = None) -> "Tensor":
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         return _ops.inplace(self, lambda x, _: _ops.clamp(x, min, max), None, "clamp_")
 
-    def copy_(self, src: Any) -> "Tensor":
+    def copy_(self, src: Any) -> Tensor:
         """Copy ``src`` (broadcast to this shape, cast to this dtype) into this tensor's storage."""
         if not isinstance(src, Tensor):
             src = Tensor(src, dtype=self.dtype, device=self.device)
         return _ops.inplace(self, lambda x, s: _ops.clone(_ops.expand(_ops.cast(s, x.dtype), x.shape)), src, "copy_")
 
-    def zero_(self) -> "Tensor":
+    def zero_(self) -> Tensor:
         return _ops.fill_(self, 0)
 
-    def fill_(self, value: Any) -> "Tensor":
+    def fill_(self, value: Any) -> Tensor:
         return _ops.fill_(self, value)
 
     # ---------------------------------------------------------------- elementwise (see ops/)
 
-    def exp(self) -> "Tensor":
+    def exp(self) -> Tensor:
         return _ops.exp(self)
 
-    def log(self) -> "Tensor":
+    def log(self) -> Tensor:
         return _ops.log(self)
 
-    def log1p(self) -> "Tensor":
+    def log1p(self) -> Tensor:
         return _ops.log1p(self)
 
-    def sqrt(self) -> "Tensor":
+    def sqrt(self) -> Tensor:
         return _ops.sqrt(self)
 
-    def rsqrt(self) -> "Tensor":
+    def rsqrt(self) -> Tensor:
         return _ops.rsqrt(self)
 
-    def sin(self) -> "Tensor":
+    def sin(self) -> Tensor:
         return _ops.sin(self)
 
-    def cos(self) -> "Tensor":
+    def cos(self) -> Tensor:
         return _ops.cos(self)
 
-    def tanh(self) -> "Tensor":
+    def tanh(self) -> Tensor:
         return _ops.tanh(self)
 
-    def sigmoid(self) -> "Tensor":
+    def sigmoid(self) -> Tensor:
         return _ops.sigmoid(self)
 
-    def relu(self) -> "Tensor":
+    def relu(self) -> Tensor:
         return _ops.relu(self)
 
-    def abs(self) -> "Tensor":
+    def abs(self) -> Tensor:
         return _ops.abs(self)
 
-    def neg(self) -> "Tensor":
+    def neg(self) -> Tensor:
         return _ops.neg(self)
 
-    def sign(self) -> "Tensor":
+    def sign(self) -> Tensor:
         return _ops.sign(self)
 
-    def square(self) -> "Tensor":
+    def square(self) -> Tensor:
         return _ops.mul(self, self)
 
-    def add(self, other: Any) -> "Tensor":
+    def add(self, other: Any) -> Tensor:
         return _ops.add(self, other)
 
-    def sub(self, other: Any) -> "Tensor":
+    def sub(self, other: Any) -> Tensor:
         return _ops.sub(self, other)
 
-    def mul(self, other: Any) -> "Tensor":
+    def mul(self, other: Any) -> Tensor:
         return _ops.mul(self, other)
 
-    def div(self, other: Any) -> "Tensor":
+    def div(self, other: Any) -> Tensor:
         return _ops.div(self, other)
 
-    def pow(self, other: Any) -> "Tensor":
+    def pow(self, other: Any) -> Tensor:
         return _ops.pow(self, other)
 
-    def clamp(self, min: Any = None, max: Any = None) -> "Tensor":
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:
         return _ops.clamp(self, min, max)
 
     clip = clamp
 
-    def maximum(self, other: Any) -> "Tensor":
+    def maximum(self, other: Any) -> Tensor:
         return _ops.maximum(self, other)
 
-    def minimum(self, other: Any) -> "Tensor":
+    def minimum(self, other: Any) -> Tensor:
         return _ops.minimum(self, other)
 
-    def erf(self) -> "Tensor":
+    def erf(self) -> Tensor:
         return _ops.erf(self)
 
-    def where(self, condition: Any, other: Any) -> "Tensor":
+    def where(self, condition: Any, other: Any) -> Tensor:
         """``self`` where ``condition`` holds, else ``other`` (as ``torch.Tensor.where``)."""
         return _ops.where(condition, self, other)
 
-    def logical_not(self) -> "Tensor":
+    def logical_not(self) -> Tensor:
         return _ops.logical_not(self)
 
-    def logical_and(self, other: Any) -> "Tensor":
+    def logical_and(self, other: Any) -> Tensor:
         return _ops.logical_and(self, other)
 
-    def logical_or(self, other: Any) -> "Tensor":
+    def logical_or(self, other: Any) -> Tensor:
         return _ops.logical_or(self, other)
 
-    def isnan(self) -> "Tensor":
+    def isnan(self) -> Tensor:
         return _ops.isnan(self)
 
-    def isfinite(self) -> "Tensor":
+    def isfinite(self) -> Tensor:
         return _ops.isfinite(self)
 
-    def masked_fill(self, mask: Any, value: Any) -> "Tensor":
+    def masked_fill(self, mask: Any, value: Any) -> Tensor:
         return _ops.masked_fill(self, mask, value)
 
-    def eq(self, other: Any) -> "Tensor":
+    def eq(self, other: Any) -> Tensor:
         return _ops.eq(self, other)
 
-    def ne(self, other: Any) -> "Tensor":
+    def ne(self, other: Any) -> Tensor:
         return _ops.ne(self, other)
 
-    def lt(self, other: Any) -> "Tensor":
+    def lt(self, other: Any) -> Tensor:
         return _ops.lt(self, other)
 
-    def le(self, other: Any) -> "Tensor":
+    def le(self, other: Any) -> Tensor:
         return _ops.le(self, other)
 
-    def gt(self, other: Any) -> "Tensor":
+    def gt(self, other: Any) -> Tensor:
         return _ops.gt(self, other)
 
-    def ge(self, other: Any) -> "Tensor":
+    def ge(self, other: Any) -> Tensor:
         return _ops.ge(self, other)
 
     # ------------------------------------------------------------------------------ reductions
 
-    def sum(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+    def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         return _ops.sum(self, dim, keepdim)
 
-    def mean(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+    def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         return _ops.mean(self, dim, keepdim)
 
-    def prod(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+    def prod(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         return _ops.prod(self, dim, keepdim)
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
@@ -621,109 +626,113 @@ class Tensor:
     def min(self, dim: Any = None, keepdim: bool = False) -> Any:
         return _ops.min(self, dim, keepdim)
 
-    def amax(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+    def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         return _ops.amax(self, dim, keepdim)
 
-    def amin(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+    def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         return _ops.amin(self, dim, keepdim)
 
-    def var(self, dim: Any = None, keepdim: bool = False, *, correction: int = 1, unbiased: "bool | None" = None) -> "Tensor":
+    def var(
+        self, dim: Any = None, keepdim: bool = False, *, correction: int = 1, unbiased: bool | None = None
+    ) -> Tensor:
         return _ops.var(self, dim, keepdim, correction=correction, unbiased=unbiased)
 
-    def std(self, dim: Any = None, keepdim: bool = False, *, correction: int = 1, unbiased: "bool | None" = None) -> "Tensor":
+    def std(
+        self, dim: Any = None, keepdim: bool = False, *, correction: int = 1, unbiased: bool | None = None
+    ) -> Tensor:
         return _ops.std(self, dim, keepdim, correction=correction, unbiased=unbiased)
 
-    def logsumexp(self, dim: Any, keepdim: bool = False) -> "Tensor":
+    def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
         return _ops.logsumexp(self, dim, keepdim)
 
-    def argmax(self, dim: "int | None" = None, keepdim: bool = False) -> "Tensor":
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return _ops.argmax(self, dim, keepdim)
 
-    def argmin(self, dim: "int | None" = None, keepdim: bool = False) -> "Tensor":
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return _ops.argmin(self, dim, keepdim)
 
-    def all(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+    def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         return _ops.all(self, dim, keepdim)
 
-    def any(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+    def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         return _ops.any(self, dim, keepdim)
 
-    def softmax(self, dim: int) -> "Tensor":
+    def softmax(self, dim: int) -> Tensor:
         return _ops.softmax(self, dim)
 
-    def log_softmax(self, dim: int) -> "Tensor":
+    def log_softmax(self, dim: int) -> Tensor:
         return _ops.log_softmax(self, dim)
 
     # ----------------------------------------------------------------------------------- shape
 
-    def matmul(self, other: Any) -> "Tensor":
+    def matmul(self, other: Any) -> Tensor:
         return _ops.matmul(self, other)
 
-    def reshape(self, *shape: Any) -> "Tensor":
+    def reshape(self, *shape: Any) -> Tensor:
         return _ops.reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
 
-    def view(self, *shape: Any) -> "Tensor":
+    def view(self, *shape: Any) -> Tensor:
         return _ops.reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
 
-    def view_as(self, other: "Tensor") -> "Tensor":
+    def view_as(self, other: Tensor) -> Tensor:
         return _ops.reshape(self, other.shape)
 
-    def reshape_as(self, other: "Tensor") -> "Tensor":
+    def reshape_as(self, other: Tensor) -> Tensor:
         return _ops.reshape(self, other.shape)
 
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         return _ops.flatten(self, start_dim, end_dim)
 
-    def transpose(self, dim0: int, dim1: int) -> "Tensor":
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
         return _ops.transpose(self, dim0, dim1)
 
-    def swapaxes(self, dim0: int, dim1: int) -> "Tensor":
+    def swapaxes(self, dim0: int, dim1: int) -> Tensor:
         return _ops.transpose(self, dim0, dim1)
 
-    def t(self) -> "Tensor":
+    def t(self) -> Tensor:
         if self.ndim > 2:
             raise ValueError(f"t: expects a tensor with at most 2 dimensions, got shape {self.shape}; use transpose()")
         return _ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
 
-    def permute(self, *dims: Any) -> "Tensor":
+    def permute(self, *dims: Any) -> Tensor:
         return _ops.permute(self, dims[0] if len(dims) == 1 and not isinstance(dims[0], int) else dims)
 
-    def squeeze(self, dim: Any = None) -> "Tensor":
+    def squeeze(self, dim: Any = None) -> Tensor:
         return _ops.squeeze(self, dim)
 
-    def unsqueeze(self, dim: int) -> "Tensor":
+    def unsqueeze(self, dim: int) -> Tensor:
         return _ops.unsqueeze(self, dim)
 
-    def expand(self, *shape: Any) -> "Tensor":
+    def expand(self, *shape: Any) -> Tensor:
         return _ops.expand(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
 
-    def expand_as(self, other: "Tensor") -> "Tensor":
+    def expand_as(self, other: Tensor) -> Tensor:
         return _ops.expand(self, other.shape)
 
-    def broadcast_to(self, shape: Sequence[int]) -> "Tensor":
+    def broadcast_to(self, shape: Sequence[int]) -> Tensor:
         return _ops.broadcast_to(self, shape)
 
-    def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple["Tensor", ...]:
+    def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
         return _ops.split(self, split_size_or_sections, dim)
 
-    def chunk(self, chunks: int, dim: int = 0) -> tuple["Tensor", ...]:
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         return _ops.chunk(self, chunks, dim)
 
-    def flip(self, dims: Any) -> "Tensor":
+    def flip(self, dims: Any) -> Tensor:
         return _ops.flip(self, dims)
 
-    def repeat(self, *sizes: Any) -> "Tensor":
+    def repeat(self, *sizes: Any) -> Tensor:
         return _ops.repeat(self, sizes[0] if len(sizes) == 1 and not isinstance(sizes[0], int) else sizes)
 
     # -------------------------------------------------------------------------------- indexing
 
-    def gather(self, dim: int, index: "Tensor") -> "Tensor":
+    def gather(self, dim: int, index: Tensor) -> Tensor:
         return _ops.gather(self, dim, index)
 
-    def scatter_add(self, dim: int, index: "Tensor", src: "Tensor") -> "Tensor":
+    def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
         return _ops.scatter_add(self, dim, index, src)
 
-    def index_select(self, dim: int, index: "Tensor") -> "Tensor":
+    def index_select(self, dim: int, index: Tensor) -> Tensor:
         return _ops.index_select(self, dim, index)
 
 
@@ -731,5 +740,7 @@ def _grad_enabled() -> bool:
     return _autograd._mode.enabled
 
 
+# isort: off
 from . import ops as _ops  # noqa: E402  (ops need Tensor defined first)
 from . import autograd as _autograd  # noqa: E402
+# isort: on

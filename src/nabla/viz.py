@@ -49,7 +49,7 @@ def _as_batch(image: Any, op: str) -> Tensor:
     return x
 
 
-def feature_maps(model: nn.Module, image: Any, layer: "nn.Module | None" = None) -> numpy.ndarray:
+def feature_maps(model: nn.Module, image: Any, layer: nn.Module | None = None) -> numpy.ndarray:
     """The output (C, H, W) of ``layer`` (default: the first Conv2d) when ``model`` sees ``image``.
 
     The model runs once in eval mode under ``no_grad`` (and goes back to its previous mode); a
@@ -76,7 +76,7 @@ def feature_maps(model: nn.Module, image: Any, layer: "nn.Module | None" = None)
     return out.detach().to("cpu").numpy()[0]
 
 
-def _grid(fig, images: list, title: str, cmap: str, cols: "int | None" = None) -> None:
+def _grid(fig, images: list, title: str, cmap: str, cols: int | None = None) -> None:
     n = len(images)
     cols = cols or max(1, math.ceil(math.sqrt(n)))
     rows = math.ceil(n / cols)
@@ -102,7 +102,7 @@ def _filter_images(weight: Any) -> list:
     return [_normalise(f.mean(axis=0)) for f in w]  # one channel (or the mean over many)
 
 
-def plot_filters(weight: Any, path: "str | os.PathLike[str]", title: str = "filters") -> str:
+def plot_filters(weight: Any, path: str | os.PathLike[str], title: str = "filters") -> str:
     """Save the (out, in, kh, kw) filters of a conv layer (or the layer itself) as a PNG grid; returns the path."""
     if isinstance(weight, nn.Module):
         weight = weight.weight
@@ -113,7 +113,7 @@ def plot_filters(weight: Any, path: "str | os.PathLike[str]", title: str = "filt
     return os.fspath(path)
 
 
-def plot_feature_maps(maps: numpy.ndarray, path: "str | os.PathLike[str]", title: str = "feature maps") -> str:
+def plot_feature_maps(maps: numpy.ndarray, path: str | os.PathLike[str], title: str = "feature maps") -> str:
     """Save (C, H, W) feature maps as a PNG grid, one panel per channel; returns the path."""
     maps = numpy.asarray(maps)
     if maps.ndim != 3:
@@ -124,8 +124,8 @@ def plot_feature_maps(maps: numpy.ndarray, path: "str | os.PathLike[str]", title
     return os.fspath(path)
 
 
-def plot_first_layer(model: nn.Module, image: Any, path: "str | os.PathLike[str]", layer: "nn.Module | None" = None,
-                     title: "str | None" = None) -> str:
+def plot_first_layer(model: nn.Module, image: Any, path: str | os.PathLike[str], layer: nn.Module | None = None,
+                     title: str | None = None) -> str:
     """One PNG: the input image, the first Conv2d's filters, and its feature maps for ``image``.
 
     ``image``: (H, W), (C, H, W) or (1, C, H, W), as the model takes it; ``title`` labels the input

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-import nabla
 from nabla.cli import main
 from nabla.data.datasets import load_dataset, tinyshakespeare
 

@@ -5,7 +5,13 @@ import pytest
 
 import nabla
 from nabla.data import (
-    BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler, TensorDataset, default_collate,
+    BatchSampler,
+    DataLoader,
+    Dataset,
+    RandomSampler,
+    SequentialSampler,
+    TensorDataset,
+    default_collate,
 )
 
 

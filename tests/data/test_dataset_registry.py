@@ -15,7 +15,13 @@ SHARED_MNIST = Path(__file__).resolve().parents[2].parent / "shared" / "datasets
 
 def test_toy_sets_by_name_and_holdout():
     train, test, spec = load_dataset("spiral")
-    assert (len(train), len(test), spec.input_shape, spec.num_classes, spec.task) == (400, 100, (2,), 2, "classification")
+    assert (len(train), len(test), spec.input_shape, spec.num_classes, spec.task) == (
+        400,
+        100,
+        (2,),
+        2,
+        "classification",
+    )
     train, test, _ = load_dataset("spiral", holdout=50)
     assert (len(train), len(test)) == (350, 50)
     full, _, _ = load_dataset("spiral")

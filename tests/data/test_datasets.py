@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy
 import pytest
 
-from nabla.data import DataLoader, TensorDataset
-from nabla.data import datasets as nds
+from nabla.data import DataLoader, TensorDataset, datasets as nds
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
 MNIST_DIR = SHARED / "mnist"
@@ -21,8 +20,9 @@ TEST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 
 needs_mnist = pytest.mark.skipif(not all((MNIST_DIR / f).is_file() for f in TEST_FILES),
                                  reason=f"real MNIST test files not found in {MNIST_DIR} (../shared/datasets absent)")
-needs_shakespeare = pytest.mark.skipif(not SHAKESPEARE.is_file(),
-                                       reason=f"tiny-shakespeare not found at {SHAKESPEARE} (../shared/datasets absent)")
+needs_shakespeare = pytest.mark.skipif(
+    not SHAKESPEARE.is_file(), reason=f"tiny-shakespeare not found at {SHAKESPEARE} (../shared/datasets absent)"
+)
 
 
 def _copy_mnist(tmp_path: Path) -> Path:
@@ -164,7 +164,9 @@ def test_cifar10_synthetic_round_trip(tmp_path):
     assert int(y.item()) == truth["test_batch.bin"][1][2]
     # an extracted folder is read too
     with tarfile.open(tmp_path / "cifar-10-binary.tar.gz") as tar:
-        tar.extractall(tmp_path / "ex", filter="data") if hasattr(tarfile, "data_filter") else tar.extractall(tmp_path / "ex")
+        tar.extractall(tmp_path / "ex", filter="data") if hasattr(tarfile, "data_filter") else tar.extractall(
+            tmp_path / "ex"
+        )
     ex = nds.cifar10(tmp_path / "ex", split="test", download=False)
     numpy.testing.assert_array_equal(ex.images, test.images)
 

@@ -8,7 +8,12 @@ import torch.nn.functional as TF
 import nabla
 from nabla.models import get_model, list_models
 from nabla.models.bert import (
-    BertConfig, BertForMaskedLM, BertForSequenceClassification, BertModel, mask_tokens, mlm_loss,
+    BertConfig,
+    BertForMaskedLM,
+    BertForSequenceClassification,
+    BertModel,
+    mask_tokens,
+    mlm_loss,
 )
 
 CFG = dict(vocab_size=30, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,

@@ -1,4 +1,7 @@
-"""Long-memory demonstration (examples/long_memory.py): at a long lag the gated cells remember, the vanilla RNN cannot."""
+"""Long-memory demonstration (examples/long_memory.py).
+
+At a long lag the gated cells remember, the vanilla RNN cannot.
+"""
 
 import runpy
 from pathlib import Path

@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from oracle.helpers import F32, F64, assert_same, check, check_double, compare_grad, gradcheck, rng, to_numpy  # noqa: F401
 
 import nabla
-from oracle.helpers import F32, F64, assert_same, check, check_double, compare_grad, gradcheck, rng, to_numpy  # noqa: F401
 
 TORCH_DTYPE = {np.dtype(F32): torch.float32, np.dtype(F64): torch.float64}
 TOLS = {np.dtype(F32): (2e-5, 1e-4), np.dtype(F64): (1e-10, 1e-8)}
@@ -38,8 +38,8 @@ def compare_layer(
     *,
     grad: bool = True,
     seed: int = 0,
-    atol: "float | None" = None,
-    rtol: "float | None" = None,
+    atol: float | None = None,
+    rtol: float | None = None,
 ) -> tuple[Any, Any]:
     """One forward (+ backward with a random upstream gradient) through both layers, compared.
 

@@ -106,7 +106,9 @@ def test_step_gradient_is_zero():
 
 
 def test_functional_errors_name_shapes():
-    with pytest.raises(ValueError, match=r"linear: expected input \(\*, 4\) for a weight of shape \(3, 4\), got \(2, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"linear: expected input \(\*, 4\) for a weight of shape \(3, 4\), got \(2, 5\)"
+    ):
         F.linear(nabla.randn(2, 5), nabla.randn(3, 4))
     with pytest.raises(ValueError, match=r"running_mean must have shape \(3,\)"):
         F.batch_norm(nabla.randn(4, 3), nabla.zeros(4), nabla.ones(3))

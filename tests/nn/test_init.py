@@ -83,7 +83,9 @@ def test_reproducible_with_manual_seed(fn_name):
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, fn(nabla.empty(20, 30)).numpy())
     g1, g2 = nabla.Generator(5), nabla.Generator(5)
-    np.testing.assert_array_equal(fn(nabla.empty(4, 6), generator=g1).numpy(), fn(nabla.empty(4, 6), generator=g2).numpy())
+    np.testing.assert_array_equal(
+        fn(nabla.empty(4, 6), generator=g1).numpy(), fn(nabla.empty(4, 6), generator=g2).numpy()
+    )
 
 
 @pytest.mark.parametrize("shape", [(50, 50), (30, 80), (80, 30), (16, 4, 3, 3)])

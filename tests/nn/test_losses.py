@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+from oracle.helpers import F32, F64, check, check_double, gradcheck, ints, rng
 
 import nabla
-from nabla.nn import losses as NL
-from nabla.nn import losses_functional as NF
-from oracle.helpers import F32, F64, check, check_double, gradcheck, ints, rng
+from nabla.nn import losses as NL, losses_functional as NF
 
 DTYPES = [F32, F64]
 RED = ["none", "mean", "sum"]

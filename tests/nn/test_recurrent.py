@@ -19,7 +19,7 @@ KINDS = {  # name -> (nabla class, torch class, extra constructor kwargs)
     "lstm": (nn.LSTM, torch.nn.LSTM, {}),
     "gru": (nn.GRU, torch.nn.GRU, {}),
 }
-T, B, I, H = 5, 3, 4, 6
+T, B, I, H = 5, 3, 4, 6  # noqa: E741  (I: input size, as in the LSTM equations)
 
 
 def make_pair(kind, dtype=F32, **kw):
@@ -354,7 +354,7 @@ def test_rnn_trains_with_truncated_bptt():
     t = np.arange(400, dtype=np.float32)
     series = np.sin(t * 0.3)[:, None, None]
     losses = []
-    for epoch in range(6):
+    for _epoch in range(6):
         h = None
         for s in range(0, 399 - 20, 20):
             x, y = nabla.tensor(series[s:s + 20]), nabla.tensor(series[s + 1:s + 21])

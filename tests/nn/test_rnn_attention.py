@@ -19,7 +19,11 @@ def torch_additive(layer, q, k, v, mask):
     wq, wk, bk, wv = (torch.from_numpy(p.detach().numpy().copy()).requires_grad_() for p in
                       (layer.query_proj.weight, layer.key_proj.weight, layer.key_proj.bias, layer.v.weight))
     scores = (torch.tanh((q @ wq.T).unsqueeze(2) + (k @ wk.T + bk).unsqueeze(1)) @ wv.T).squeeze(-1)
-    return scores, [wq, wk, bk, wv], [layer.query_proj.weight, layer.key_proj.weight, layer.key_proj.bias, layer.v.weight]
+    return (
+        scores,
+        [wq, wk, bk, wv],
+        [layer.query_proj.weight, layer.key_proj.weight, layer.key_proj.bias, layer.v.weight],
+    )
 
 
 def torch_general(layer, q, k, v, mask):
@@ -103,7 +107,9 @@ def test_gradcheck_float64():
     mask = np.array([[False, False, True], [False, False, False]])
     for layer in (add, gen):
         params = list(layer.parameters())
-        assert nabla.autograd.gradcheck(lambda q, k, *p, layer=layer: layer(q, k, key_padding_mask=mask), [q, k] + params)
+        assert nabla.autograd.gradcheck(
+            lambda q, k, *p, layer=layer: layer(q, k, key_padding_mask=mask), [q, k] + params
+        )
 
 
 def test_errors():

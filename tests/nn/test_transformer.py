@@ -17,7 +17,7 @@ def _copy(t, n, dtype):
         t.double()
         n.double()
     with torch.no_grad():  # LayerNorm starts at (1, 0) and biases at 0: move them so gradients say more
-        for name, p in t.named_parameters():
+        for _name, p in t.named_parameters():
             if p.ndim == 1:
                 p.add_(torch.randn_like(p) * 0.2)
     assert list(n.state_dict()) == list(t.state_dict())

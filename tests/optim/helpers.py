@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -58,7 +59,7 @@ def make_params(arrays: list[np.ndarray]) -> tuple[list, list]:
     return nb, th
 
 
-def groups_of(params: list, groups: "list[dict] | None") -> Any:
+def groups_of(params: list, groups: list[dict] | None) -> Any:
     """``groups`` like [{"idx": [0, 1], "lr": 0.1}, {"idx": [2, 3]}] -> parameter group dicts."""
     if groups is None:
         return params
@@ -66,7 +67,7 @@ def groups_of(params: list, groups: "list[dict] | None") -> Any:
 
 
 def trajectories(nabla_cls: Callable, torch_cls: Callable, kwargs: dict, steps: int = 25,
-                 groups: "list[dict] | None" = None, dtype=np.float64):
+                 groups: list[dict] | None = None, dtype=np.float64):
     """Per step: (nabla param arrays, torch param arrays); and the two optimizers at the end."""
     nb, th = make_params(initial_arrays(dtype))
     with torch_float64():

@@ -7,7 +7,7 @@ import torch
 import nabla
 import nabla.optim as optim
 
-from .helpers import assert_close, set_grads, torch_float64, trajectories
+from .helpers import assert_close, trajectories
 
 CASES = [
     ("SGD", dict(lr=0.1)),

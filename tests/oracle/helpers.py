@@ -15,7 +15,8 @@ gradient of every floating input. ``check_double`` does the same for second deri
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -58,7 +59,7 @@ def _is_float_array(a: Any) -> bool:
 
 
 def to_both(
-    arrays: Sequence[Any], requires_grad: "Sequence[bool] | bool"
+    arrays: Sequence[Any], requires_grad: Sequence[bool] | bool
 ) -> tuple[list[Any], list[Any], list[int]]:
     """nabla and torch versions of ``arrays``; also the positions of the inputs that require grad."""
     if isinstance(requires_grad, bool):
@@ -112,7 +113,7 @@ def assert_same(n: Any, t: Any, atol: float, rtol: float, what: str) -> None:
         np.testing.assert_allclose(a, b, atol=atol, rtol=rtol, equal_nan=True, err_msg=what)
 
 
-def _tols(dtype: Any, atol: "float | None", rtol: "float | None", grad_atol: "float | None", grad_rtol: "float | None"):
+def _tols(dtype: Any, atol: float | None, rtol: float | None, grad_atol: float | None, grad_rtol: float | None):
     (fa, fr), (ga, gr) = TOLS[np.dtype(dtype)]
     return (
         fa if atol is None else atol,
@@ -125,17 +126,17 @@ def _tols(dtype: Any, atol: "float | None", rtol: "float | None", grad_atol: "fl
 def check(
     fn: Callable[..., Any],
     inputs: Sequence[Any],
-    torch_fn: "Callable[..., Any] | None" = None,
+    torch_fn: Callable[..., Any] | None = None,
     *,
     dtype: Any = F32,
     grad: bool = True,
-    requires_grad: "Sequence[bool] | None" = None,
+    requires_grad: Sequence[bool] | None = None,
     low: float = -2.0,
     high: float = 2.0,
-    atol: "float | None" = None,
-    rtol: "float | None" = None,
-    grad_atol: "float | None" = None,
-    grad_rtol: "float | None" = None,
+    atol: float | None = None,
+    rtol: float | None = None,
+    grad_atol: float | None = None,
+    grad_rtol: float | None = None,
     seed: int = 0,
     finite: bool = False,
 ) -> tuple[list[Any], list[Any]]:
@@ -193,7 +194,7 @@ def compare_grad(ng: Any, tg: Any, like: Any, atol: float, rtol: float, what: st
 def check_double(
     fn: Callable[..., Any],
     inputs: Sequence[Any],
-    torch_fn: "Callable[..., Any] | None" = None,
+    torch_fn: Callable[..., Any] | None = None,
     *,
     dtype: Any = F64,
     low: float = -2.0,
@@ -230,7 +231,9 @@ def check_double(
         compare_grad(a, b, nx[i], ga, gr, f"second grad {i}")
 
 
-def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], low: float = -2.0, high: float = 2.0, seed: int = 0, **kw: Any) -> None:
+def gradcheck(
+    fn: Callable[..., Any], inputs: Sequence[Any], low: float = -2.0, high: float = 2.0, seed: int = 0, **kw: Any
+) -> None:
     """nabla.autograd.gradcheck on float64 inputs built like ``check``'s (floats require grad)."""
     arrays = make_inputs(inputs, F64, low, high, seed)
     ns, _, pos = to_both(arrays, True)

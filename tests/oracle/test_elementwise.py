@@ -15,7 +15,9 @@ DTYPES = [F32, F64]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shapes", [[(3, 4), (3, 4)], [(3, 4), (4,)], [(2, 1, 4), (3, 1)], [(), (2, 3)], [(2, 3), ()], [(), ()]])
+@pytest.mark.parametrize(
+    "shapes", [[(3, 4), (3, 4)], [(3, 4), (4,)], [(2, 1, 4), (3, 1)], [(), (2, 3)], [(2, 3), ()], [(), ()]]
+)
 def test_add_sub_mul(shapes, dtype):
     check(lambda x, y: x + y, shapes, dtype=dtype)
     check(lambda x, y: x - y, shapes, dtype=dtype)
@@ -39,9 +41,12 @@ def test_function_spellings():
     check(lambda x: nabla.neg(x), [(2, 3)], lambda x: torch.neg(x))
     check(lambda x: x.neg() + (+x) * 2, [(2, 3)])
     check(lambda x, y: x.pow(y) + x.pow(2), [(2, 3), (3,)], low=0.5)
-    check(lambda x, y: nabla.multiply(x, y) - nabla.subtract(x, y) + nabla.divide(x, y) + nabla.true_divide(y, x),
-          [(2, 3), (3,)], lambda x, y: torch.multiply(x, y) - torch.subtract(x, y) + torch.divide(x, y) + torch.true_divide(y, x),
-          low=0.5)
+    check(
+        lambda x, y: nabla.multiply(x, y) - nabla.subtract(x, y) + nabla.divide(x, y) + nabla.true_divide(y, x),
+        [(2, 3), (3,)],
+        lambda x, y: torch.multiply(x, y) - torch.subtract(x, y) + torch.divide(x, y) + torch.true_divide(y, x),
+        low=0.5,
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -128,7 +133,13 @@ UNARY = [
     ("gelu_none", lambda x: nabla.gelu(x, approximate="none"), lambda x: TF.gelu(x, approximate="none"), -4, 4),
     ("gelu_tanh", lambda x: nabla.gelu(x, approximate="tanh"), lambda x: TF.gelu(x, approximate="tanh"), -4, 4),
     ("softplus", lambda x: nabla.softplus(x), lambda x: TF.softplus(x), -5, 5),
-    ("softplus_beta", lambda x: nabla.softplus(x, beta=2.0, threshold=3.0), lambda x: TF.softplus(x, beta=2.0, threshold=3.0), -3, 3),
+    (
+        "softplus_beta",
+        lambda x: nabla.softplus(x, beta=2.0, threshold=3.0),
+        lambda x: TF.softplus(x, beta=2.0, threshold=3.0),
+        -3,
+        3,
+    ),
     ("fn_exp", lambda x: nabla.exp(x), lambda x: torch.exp(x), -2, 2),
     ("fn_log", lambda x: nabla.log(x), lambda x: torch.log(x), 0.1, 2),
     ("fn_sqrt", lambda x: nabla.sqrt(x), lambda x: torch.sqrt(x), 0.1, 2),
@@ -262,10 +273,17 @@ def test_max_min_with_tensor_second_argument():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shapes", [[(3, 4), (3, 4), (3, 4)], [(3, 4), (4,), (3, 1)], [(2, 1, 4), (3, 1), ()], [(4,), (2, 4), (4,)]])
+@pytest.mark.parametrize(
+    "shapes", [[(3, 4), (3, 4), (3, 4)], [(3, 4), (4,), (3, 1)], [(2, 1, 4), (3, 1), ()], [(4,), (2, 4), (4,)]]
+)
 def test_where(shapes, dtype):
     cond = np.random.default_rng(7).random(shapes[0]) > 0.5
-    check(lambda c, x, y: nabla.where(c, x, y), [cond, shapes[1], shapes[2]], lambda c, x, y: torch.where(c, x, y), dtype=dtype)
+    check(
+        lambda c, x, y: nabla.where(c, x, y),
+        [cond, shapes[1], shapes[2]],
+        lambda c, x, y: torch.where(c, x, y),
+        dtype=dtype,
+    )
 
 
 def test_where_scalars_and_masked_fill():
@@ -392,7 +410,16 @@ def test_promotion_python_scalar(dt, s):
     check(lambda t: t < s, [x], grad=False)
 
 
-@pytest.mark.parametrize("da,db", [(np.float32, np.float64), (np.int32, np.int64), (np.int64, np.float64), (np.float64, np.float32), (np.int64, np.float32)])
+@pytest.mark.parametrize(
+    "da,db",
+    [
+        (np.float32, np.float64),
+        (np.int32, np.int64),
+        (np.int64, np.float64),
+        (np.float64, np.float32),
+        (np.int64, np.float32),
+    ],
+)
 def test_promotion_zero_dim_tensor(da, db):
     """A 0-d tensor counts like a scalar: it only matters when it is of a higher category."""
     x, s = _arr(da, (3,)), _arr(db, ())

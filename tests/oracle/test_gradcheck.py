@@ -51,7 +51,12 @@ CASES = [
     ("gelu_tanh", lambda a: nabla.gelu(a, approximate="tanh"), [(2, 3)], None),
     ("softplus", lambda a: nabla.softplus(a, beta=1.5, threshold=2.0), [np.array([-2.0, -0.3, 0.4, 1.0, 3.0])], None),
     ("clamp", lambda a: a.clamp(-0.5, 0.7), [np.array([-1.0, -0.3, 0.4, 1.2])], None),
-    ("clamp_tensor", lambda a, lo, hi: a.clamp(lo, hi), [np.array([-1.0, -0.3, 0.4, 1.2]), np.array([-0.5, -0.5, 0.0, 0.0]), np.array([1.0])], None),
+    (
+        "clamp_tensor",
+        lambda a, lo, hi: a.clamp(lo, hi),
+        [np.array([-1.0, -0.3, 0.4, 1.2]), np.array([-0.5, -0.5, 0.0, 0.0]), np.array([1.0])],
+        None,
+    ),
     ("maximum", lambda a, b: nabla.maximum(a, b), [(2, 3), (3,)], None),
     ("minimum", lambda a, b: nabla.minimum(a, b), [(2, 3), (2, 1)], None),
     ("where", lambda a, b: nabla.where(nabla.tensor(MASK), a, b), [(3, 4), (4,)], None),
@@ -116,8 +121,20 @@ CASES = [
     ("softmax", lambda a: a.softmax(1), [(2, 3)], None),
     ("log_softmax", lambda a: a.log_softmax(0), [(2, 3)], None),
     ("cross_entropy", lambda a: nabla.cross_entropy(a, nabla.tensor([0, 2, 1])), [(3, 4)], None),
-    ("cross_entropy_w", lambda a: nabla.cross_entropy(a, nabla.tensor([0, 2, -100]), weight=nabla.tensor([1.0, 2.0, 0.5, 1.0], dtype=nabla.float64)), [(3, 4)], None),
-    ("cross_entropy_none", lambda a: nabla.cross_entropy(a, nabla.tensor([[0, 2], [1, 1]]), reduction="none"), [(2, 3, 2)], None),
+    (
+        "cross_entropy_w",
+        lambda a: nabla.cross_entropy(
+            a, nabla.tensor([0, 2, -100]), weight=nabla.tensor([1.0, 2.0, 0.5, 1.0], dtype=nabla.float64)
+        ),
+        [(3, 4)],
+        None,
+    ),
+    (
+        "cross_entropy_none",
+        lambda a: nabla.cross_entropy(a, nabla.tensor([[0, 2], [1, 1]]), reduction="none"),
+        [(2, 3, 2)],
+        None,
+    ),
     ("cross_entropy_sum", lambda a: nabla.cross_entropy(a, nabla.tensor([3, 0]), reduction="sum"), [(2, 4)], None),
     # conversions
     ("clone", lambda a: a.clone() * a, [(2, 3)], None),

@@ -205,7 +205,12 @@ def test_gather(dtype):
     check(lambda x, i: x.gather(0, i), [(3, 4), ints((2, 4), 0, 3)], dtype=dtype)
     check(lambda x, i: x.gather(-1, i), [(2, 3, 4), ints((2, 2, 6), 0, 4)], dtype=dtype)
     check(lambda x, i: x.gather(1, i), [(3, 4), ints((2, 2), 0, 4)], dtype=dtype)  # index smaller than x
-    check(lambda x, i: nabla.gather(x, 0, i), [(3, 4), ints((3, 4), 0, 3)], lambda x, i: torch.gather(x, 0, i), dtype=dtype)
+    check(
+        lambda x, i: nabla.gather(x, 0, i),
+        [(3, 4), ints((3, 4), 0, 3)],
+        lambda x, i: torch.gather(x, 0, i),
+        dtype=dtype,
+    )
     check(lambda x, i: x.gather(1, i), [(3, 4), np.zeros((3, 3), np.int64)], dtype=dtype)  # all repeats
 
 
@@ -218,12 +223,20 @@ def test_scatter_add(dtype):
           lambda x, i, s: x.scatter_add(1, i, s[:2, :3]), dtype=dtype)
     check(lambda x, i, s: nabla.scatter_add(x, -1, i, s), [(2, 2, 3), ints((2, 2, 4), 0, 3), (2, 2, 4)],
           lambda x, i, s: torch.scatter_add(x, -1, i, s), dtype=dtype)
-    check(lambda x, i, s: x.scatter_add(0, i, s), [ints((3,), 0, 5), ints((4,), 0, 3), ints((4,), 0, 5, seed=3)], grad=False)
+    check(
+        lambda x, i, s: x.scatter_add(0, i, s),
+        [ints((3,), 0, 5), ints((4,), 0, 3), ints((4,), 0, 5, seed=3)],
+        grad=False,
+    )
 
 
 def test_scatter_add_gather_roundtrip():
     i = ints((4, 3), 0, 4)
-    check(lambda x, s: x.scatter_add(0, torch_or_nabla(x, i), s).gather(0, torch_or_nabla(x, i)), [(4, 3), (4, 3)], dtype=F64)
+    check(
+        lambda x, s: x.scatter_add(0, torch_or_nabla(x, i), s).gather(0, torch_or_nabla(x, i)),
+        [(4, 3), (4, 3)],
+        dtype=F64,
+    )
 
 
 def torch_or_nabla(like, arr):

@@ -16,7 +16,14 @@ DTYPES = [F32, F64]
 @pytest.mark.parametrize("dim", [0, 1, -1, 2])
 @pytest.mark.parametrize("op", ["softmax", "log_softmax"])
 def test_softmax(op, dim, dtype):
-    check(lambda x: getattr(nabla, op)(x, dim), [(2, 3, 4)], lambda x: getattr(TF, op)(x, dim), dtype=dtype, low=-4, high=4)
+    check(
+        lambda x: getattr(nabla, op)(x, dim),
+        [(2, 3, 4)],
+        lambda x: getattr(TF, op)(x, dim),
+        dtype=dtype,
+        low=-4,
+        high=4,
+    )
     check(lambda x: getattr(x, op)(dim), [(2, 3, 4)], dtype=dtype, low=-4, high=4)
 
 

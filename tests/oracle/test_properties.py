@@ -3,8 +3,7 @@ values and the same gradients (reduced to each input's shape) in nabla and PyTor
 
 import numpy as np
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 import nabla

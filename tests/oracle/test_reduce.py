@@ -25,7 +25,9 @@ def test_reduce_dims(op, dim, keepdim, dtype):
         dim = (0, 1, 2)  # torch.logsumexp needs a dim
     kw = {"dim": dim, "keepdim": keepdim}
     if op == "prod":  # torch.prod takes one int dim: reduce the dims one after the other
-        check(lambda x: x.prod(**kw), [(2, 3, 4)], lambda x: _torch_prod(x, dim, keepdim), dtype=dtype, low=0.5, high=1.5)
+        check(
+            lambda x: x.prod(**kw), [(2, 3, 4)], lambda x: _torch_prod(x, dim, keepdim), dtype=dtype, low=0.5, high=1.5
+        )
         return
     check(lambda x: getattr(x, op)(**kw), [(2, 3, 4)], dtype=dtype)
 
@@ -141,7 +143,12 @@ def test_var_std_unbiased_and_functions(op):
 def test_logsumexp(dtype):
     check(lambda x: x.logsumexp(1), [(3, 4)], dtype=dtype)
     check(lambda x: nabla.logsumexp(x, (0, 1)), [(3, 4)], lambda x: torch.logsumexp(x, (0, 1)), dtype=dtype)
-    check(lambda x: nabla.logsumexp(x, -1, keepdim=True), [(2, 3, 4)], lambda x: torch.logsumexp(x, -1, keepdim=True), dtype=dtype)
+    check(
+        lambda x: nabla.logsumexp(x, -1, keepdim=True),
+        [(2, 3, 4)],
+        lambda x: torch.logsumexp(x, -1, keepdim=True),
+        dtype=dtype,
+    )
     check(lambda x: x.logsumexp(0), [(5,)], dtype=dtype)
 
 

@@ -37,7 +37,12 @@ CASES = [
     ("abs", lambda x: x.abs() * x, None, [(4,)]),
     ("clamp", lambda x: x.clamp(-0.5, 0.5) * x, None, [(4,)]),
     ("maximum", lambda x, y: nabla.maximum(x, y) * x, lambda x, y: torch.maximum(x, y) * x, [(4,), (4,)]),
-    ("where", lambda x, y: nabla.where(x > 0, x * y, y * y), lambda x, y: torch.where(x > 0, x * y, y * y), [(4,), (4,)]),
+    (
+        "where",
+        lambda x, y: nabla.where(x > 0, x * y, y * y),
+        lambda x, y: torch.where(x > 0, x * y, y * y),
+        [(4,), (4,)],
+    ),
     ("pow_tt", lambda x, y: x**y, None, [(3,), (3,)]),
     ("erf", lambda x: nabla.erf(x), lambda x: torch.erf(x), [(4,)]),
     ("rsqrt_log1p", lambda x: x.rsqrt() + x.log1p(), None, [(4,)]),
@@ -45,7 +50,12 @@ CASES = [
     ("amax", lambda x: x.amax(0) * x.mean(0), None, [(3, 4)]),
     ("mean_std", lambda x: x.std(0) * x.mean(), None, [(3, 4)]),
     ("getitem", lambda x: x[[0, 0, 2], 1:] * x[1:, :3].sum(), None, [(3, 4)]),
-    ("cat_pad", lambda x: nabla.cat([x, x * x], 1).sum(1) * nabla.pad(x, (1, 1)).sum(1), lambda x: torch.cat([x, x * x], 1).sum(1) * TF.pad(x, (1, 1)).sum(1), [(2, 3)]),
+    (
+        "cat_pad",
+        lambda x: nabla.cat([x, x * x], 1).sum(1) * nabla.pad(x, (1, 1)).sum(1),
+        lambda x: torch.cat([x, x * x], 1).sum(1) * TF.pad(x, (1, 1)).sum(1),
+        [(2, 3)],
+    ),
     ("expand_repeat", lambda x: x.expand(2, 3).repeat(2, 1) * x, None, [(3,)]),
     ("flip_permute", lambda x: x.flip(0).permute(1, 0) @ x, None, [(3, 2)]),
 ]

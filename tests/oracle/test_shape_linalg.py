@@ -146,10 +146,25 @@ def test_expand_broadcast_to():
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_cat_stack(dtype):
     check(lambda a, b: nabla.cat([a, b]), [(2, 3), (4, 3)], lambda a, b: torch.cat([a, b]), dtype=dtype)
-    check(lambda a, b, c: nabla.cat([a, b, c], 1), [(2, 3), (2, 1), (2, 0)], lambda a, b, c: torch.cat([a, b, c], 1), dtype=dtype)
-    check(lambda a, b: nabla.cat((a, b), dim=-1), [(2, 3, 1), (2, 3, 2)], lambda a, b: torch.cat((a, b), dim=-1), dtype=dtype)
+    check(
+        lambda a, b, c: nabla.cat([a, b, c], 1),
+        [(2, 3), (2, 1), (2, 0)],
+        lambda a, b, c: torch.cat([a, b, c], 1),
+        dtype=dtype,
+    )
+    check(
+        lambda a, b: nabla.cat((a, b), dim=-1),
+        [(2, 3, 1), (2, 3, 2)],
+        lambda a, b: torch.cat((a, b), dim=-1),
+        dtype=dtype,
+    )
     check(lambda a, b: nabla.concat([a, b]), [(1,), (2,)], lambda a, b: torch.concat([a, b]), dtype=dtype)
-    check(lambda a, b: nabla.concatenate([a, b], 0), [(1, 2), (2, 2)], lambda a, b: torch.concatenate([a, b], 0), dtype=dtype)
+    check(
+        lambda a, b: nabla.concatenate([a, b], 0),
+        [(1, 2), (2, 2)],
+        lambda a, b: torch.concatenate([a, b], 0),
+        dtype=dtype,
+    )
     check(lambda a: nabla.cat([a, a * 2, a]), [(2, 2)], lambda a: torch.cat([a, a * 2, a]), dtype=dtype)
     check(lambda a, b: nabla.stack([a, b]), [(2, 3), (2, 3)], lambda a, b: torch.stack([a, b]), dtype=dtype)
     check(lambda a, b: nabla.stack([a, b], 1), [(2, 3), (2, 3)], lambda a, b: torch.stack([a, b], 1), dtype=dtype)
@@ -164,8 +179,17 @@ def test_cat_legacy_empty():
 
 def test_cat_mixed_dtypes():
     check(lambda a, b: nabla.cat([a, b]), [np.ones((2, 2), F32), np.ones((1, 2), F64)], lambda a, b: torch.cat([a, b]))
-    check(lambda a, b: nabla.cat([a, b]), [np.ones((2, 2), np.int64), np.ones((1, 2), F32)], lambda a, b: torch.cat([a, b]))
-    check(lambda a, b: nabla.stack([a, b]), [np.ones(2, np.int32), np.ones(2, np.int64)], lambda a, b: torch.stack([a, b]), grad=False)
+    check(
+        lambda a, b: nabla.cat([a, b]),
+        [np.ones((2, 2), np.int64), np.ones((1, 2), F32)],
+        lambda a, b: torch.cat([a, b]),
+    )
+    check(
+        lambda a, b: nabla.stack([a, b]),
+        [np.ones(2, np.int32), np.ones(2, np.int64)],
+        lambda a, b: torch.stack([a, b]),
+        grad=False,
+    )
 
 
 def test_split_chunk():

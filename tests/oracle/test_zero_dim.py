@@ -7,6 +7,7 @@ import nabla
 
 from .helpers import F64, check
 
+
 def test_zero_d_arithmetic_values_and_grads():
     check(lambda a, b: (a * b + a).exp() / b, [(), ()], low=0.5, high=2.0, dtype=F64)
     check(lambda a: a.sum() * a, [(3,)], dtype=F64)

@@ -94,7 +94,7 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02):
     raise AssertionError(f"condition not met within {timeout} s")
 
 
-def postgres_url() -> "str | None":
+def postgres_url() -> str | None:
     return os.environ.get("NABLA_TEST_POSTGRES_URL") or None
 
 
@@ -140,7 +140,7 @@ class LiveServer:
                                                     lifespan="on", timeout_graceful_shutdown=1))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def __enter__(self) -> "LiveServer":
+    def __enter__(self) -> LiveServer:
         self.thread.start()
         wait_for(lambda: self.server.started, timeout=20)
         return self

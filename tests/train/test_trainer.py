@@ -11,8 +11,15 @@ import nabla.nn as nn
 from nabla.data import DataLoader, TensorDataset
 from nabla.optim.lr_scheduler import StepLR
 from nabla.train import (
-    Callback, CSVLogger, EarlyStopping, History, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau,
-    TerminateOnNaN, Trainer,
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    History,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ReduceLROnPlateau,
+    TerminateOnNaN,
+    Trainer,
 )
 
 pytest.importorskip("sklearn")

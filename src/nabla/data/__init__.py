@@ -8,4 +8,4 @@ __all__ = [
     "BatchSampler", "DataLoader", "Dataset", "RandomSampler", "Sampler", "SequentialSampler", "Subset",
     "TensorDataset", "default_collate", "random_split", "toy", "datasets", "transforms",
 ]
-from . import datasets, transforms  # noqa: E402
+from . import datasets, transforms

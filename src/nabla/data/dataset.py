@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy
 
@@ -95,7 +96,7 @@ def _lengths(n: int, lengths: Sequence[float]) -> list[int]:
     return counts
 
 
-def random_split(dataset: Any, lengths: Sequence[float], generator: "backend.Generator | None" = None) -> list[Subset]:
+def random_split(dataset: Any, lengths: Sequence[float], generator: backend.Generator | None = None) -> list[Subset]:
     """Split ``dataset`` into disjoint random ``Subset``s of the given sizes (ints) or fractions.
 
     The permutation comes from nabla's generator, so ``nabla.manual_seed`` makes it reproducible.

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numbers
 import queue
 import threading
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy
 
@@ -39,7 +40,7 @@ class SequentialSampler(Sampler):
 class RandomSampler(Sampler):
     """A fresh permutation of the indices each epoch, drawn from nabla's generator."""
 
-    def __init__(self, data_source: Any, generator: "backend.Generator | None" = None) -> None:
+    def __init__(self, data_source: Any, generator: backend.Generator | None = None) -> None:
         self.data_source = data_source
         self.generator = generator
 
@@ -115,13 +116,13 @@ class DataLoader:
     def __init__(
         self,
         dataset: Any,
-        batch_size: "int | None" = 1,
+        batch_size: int | None = 1,
         shuffle: bool = False,
         drop_last: bool = False,
-        collate_fn: "Callable[[list], Any] | None" = None,
-        sampler: "Iterable[int] | None" = None,
-        generator: "backend.Generator | None" = None,
-        batch_sampler: "Iterable[list[int]] | None" = None,
+        collate_fn: Callable[[list], Any] | None = None,
+        sampler: Iterable[int] | None = None,
+        generator: backend.Generator | None = None,
+        batch_sampler: Iterable[list[int]] | None = None,
         prefetch: int = 0,
     ) -> None:
         if not isinstance(prefetch, int) or prefetch < 0:
@@ -130,7 +131,9 @@ class DataLoader:
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler is mutually exclusive with shuffle")
         if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
-            raise ValueError("DataLoader: batch_sampler is mutually exclusive with batch_size, shuffle, sampler, drop_last")
+            raise ValueError(
+                "DataLoader: batch_sampler is mutually exclusive with batch_size, shuffle, sampler, drop_last"
+            )
         self.dataset = dataset
         self.batch_size = batch_size
         self.drop_last = drop_last
@@ -153,7 +156,7 @@ class DataLoader:
         plan = list(self.batch_sampler) if self.batch_sampler is not None else None
         return _prefetched(self._batches(plan), self.prefetch)
 
-    def _batches(self, batch_sampler: "Iterable[list[int]] | None") -> Iterator[Any]:
+    def _batches(self, batch_sampler: Iterable[list[int]] | None) -> Iterator[Any]:
         if batch_sampler is None:  # batch_size=None: samples one by one, uncollated
             for i in self.sampler:
                 yield self.dataset[i]
@@ -178,7 +181,7 @@ def _prefetched(batches: Iterator[Any], depth: int) -> Iterator[Any]:
     The batch order is unchanged; an error in the producer is raised in the consumer; leaving the
     loop early stops the thread.
     """
-    q: "queue.Queue[Any]" = queue.Queue(maxsize=depth)
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
     done = object()
     stop = threading.Event()
 
@@ -194,7 +197,7 @@ def _prefetched(batches: Iterator[Any], depth: int) -> Iterator[Any]:
                 if stop.is_set():
                     return
             q.put((done, None))
-        except BaseException as e:  # noqa: BLE001 - handed to the consumer
+        except BaseException as e:
             q.put((done, e))
 
     worker = threading.Thread(target=produce, name="nabla-prefetch", daemon=True)

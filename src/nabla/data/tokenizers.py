@@ -15,8 +15,9 @@ Both have ``encode(text) -> list[int]``, ``decode(ids) -> str``, ``vocab_size``,
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 
 class CharTokenizer:
@@ -26,7 +27,7 @@ class CharTokenizer:
     an unknown character is an error that names it.
     """
 
-    def __init__(self, chars: Iterable[str], specials: Sequence[str] = (), unk_token: "str | None" = None) -> None:
+    def __init__(self, chars: Iterable[str], specials: Sequence[str] = (), unk_token: str | None = None) -> None:
         chars = sorted(set(chars))
         for c in chars:
             if not isinstance(c, str) or len(c) != 1:
@@ -39,7 +40,7 @@ class CharTokenizer:
         self.stoi = {t: i for i, t in enumerate(self.itos)}
 
     @classmethod
-    def from_text(cls, text: str, specials: Sequence[str] = (), unk_token: "str | None" = None) -> "CharTokenizer":
+    def from_text(cls, text: str, specials: Sequence[str] = (), unk_token: str | None = None) -> CharTokenizer:
         """A tokenizer for the characters that occur in ``text``."""
         if not isinstance(text, str) or not text:
             raise ValueError("CharTokenizer.from_text: expected a non-empty string")
@@ -49,10 +50,10 @@ class CharTokenizer:
     def vocab_size(self) -> int:
         return len(self.itos)
 
-    def token_to_id(self, token: str) -> "int | None":
+    def token_to_id(self, token: str) -> int | None:
         return self.stoi.get(token)
 
-    def id_to_token(self, i: int) -> "str | None":
+    def id_to_token(self, i: int) -> str | None:
         return self.itos[i] if 0 <= i < len(self.itos) else None
 
     def encode(self, text: str) -> list[int]:
@@ -86,14 +87,14 @@ class CharTokenizer:
             out.append(self.itos[i])
         return "".join(out)
 
-    def save(self, path: "str | Path") -> None:
+    def save(self, path: str | Path) -> None:
         """Write the vocabulary as JSON."""
         data = {"type": "char", "specials": self.specials, "unk_token": self.unk_token,
                 "chars": self.itos[len(self.specials):]}
         Path(path).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def load(cls, path: "str | Path") -> "CharTokenizer":
+    def load(cls, path: str | Path) -> CharTokenizer:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         if data.get("type") != "char":
             raise ValueError(f"CharTokenizer.load: {path} does not hold a character tokenizer")
@@ -125,7 +126,7 @@ class BPETokenizer:
 
     @classmethod
     def train(cls, texts: Iterable[str], vocab_size: int = 1000, min_frequency: int = 2,
-              special_tokens: Sequence[str] = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")) -> "BPETokenizer":
+              special_tokens: Sequence[str] = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")) -> BPETokenizer:
         """Learn merges from ``texts`` (strings, e.g. lines of a corpus) up to ``vocab_size`` tokens."""
         lib = _tokenizers_lib()
         if isinstance(texts, str):
@@ -146,10 +147,10 @@ class BPETokenizer:
     def vocab_size(self) -> int:
         return self.tokenizer.get_vocab_size()
 
-    def token_to_id(self, token: str) -> "int | None":
+    def token_to_id(self, token: str) -> int | None:
         return self.tokenizer.token_to_id(token)
 
-    def id_to_token(self, i: int) -> "str | None":
+    def id_to_token(self, i: int) -> str | None:
         return self.tokenizer.id_to_token(i)
 
     def tokenize(self, text: str) -> list[str]:
@@ -166,12 +167,12 @@ class BPETokenizer:
             ids = ids.tolist()
         return self.tokenizer.decode([int(i) for i in ids], skip_special_tokens=skip_special_tokens)
 
-    def save(self, path: "str | Path") -> None:
+    def save(self, path: str | Path) -> None:
         """Write the tokenizer (vocabulary, merges, settings) as the library's JSON."""
         self.tokenizer.save(str(path))
 
     @classmethod
-    def load(cls, path: "str | Path") -> "BPETokenizer":
+    def load(cls, path: str | Path) -> BPETokenizer:
         return cls(_tokenizers_lib().Tokenizer.from_file(str(path)))
 
     def __repr__(self) -> str:

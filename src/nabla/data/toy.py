@@ -10,7 +10,7 @@ same arguments always give the same data, whatever nabla's own generator is doin
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy
 
@@ -128,7 +128,11 @@ def _plane_target(x: numpy.ndarray) -> numpy.ndarray:
     return numpy.clip((x[:, 0] + x[:, 1]) * 0.6, -1, 1)
 
 
-_GAUSS_CENTRES = numpy.array([[-4, 2.5, 1], [0, 2.5, -1], [4, 2.5, 1], [-4, -2.5, -1], [0, -2.5, 1], [4, -2.5, -1]]) / [6, 6, 1]
+_GAUSS_CENTRES = numpy.array([[-4, 2.5, 1], [0, 2.5, -1], [4, 2.5, 1], [-4, -2.5, -1], [0, -2.5, 1], [4, -2.5, -1]]) / [
+    6,
+    6,
+    1,
+]
 
 
 def _multi_gauss_target(x: numpy.ndarray) -> numpy.ndarray:

@@ -8,7 +8,8 @@ DataLoader has cut a batch instead of once per sample in Python.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .. import backend
 from ..autograd import no_grad
@@ -44,7 +45,7 @@ class Compose:
 class ToFloat:
     """Cast to float32; integer images (uint8) are scaled by ``1/255`` into [0, 1] unless ``scale`` is given."""
 
-    def __init__(self, scale: "float | None" = None) -> None:
+    def __init__(self, scale: float | None = None) -> None:
         self.scale = scale
 
     def __call__(self, x: Any) -> Tensor:
@@ -61,7 +62,7 @@ class ToFloat:
 class Normalize:
     """``(x - mean) / std`` per channel (one value, or one per channel)."""
 
-    def __init__(self, mean: "float | Sequence[float]", std: "float | Sequence[float]") -> None:
+    def __init__(self, mean: float | Sequence[float], std: float | Sequence[float]) -> None:
         self.mean = [float(mean)] if isinstance(mean, (int, float)) else [float(m) for m in mean]
         self.std = [float(std)] if isinstance(std, (int, float)) else [float(s) for s in std]
         if any(s <= 0 for s in self.std):
@@ -109,7 +110,7 @@ class RandomHorizontalFlip:
 class RandomCrop:
     """Pad by ``padding`` (zeros) on every side, then cut a random ``size`` window (per sample)."""
 
-    def __init__(self, size: "int | tuple[int, int]", padding: int = 0) -> None:
+    def __init__(self, size: int | tuple[int, int], padding: int = 0) -> None:
         self.size = (size, size) if isinstance(size, int) else tuple(size)
         if len(self.size) != 2 or min(self.size) <= 0:
             raise ValueError(f"RandomCrop: size must be a positive int or (h, w), got {size!r}")
@@ -133,8 +134,12 @@ class RandomCrop:
         tops = rng.integers(0, h - th + 1, n)
         lefts = rng.integers(0, w - tw + 1, n)
         # One gather for the whole batch: row and column indices per sample.
-        rows = backend.transfer(tops[:, None] + backend.xp_for(backend.CPU).arange(th)[None, :], backend.device_of(data))
-        cols = backend.transfer(lefts[:, None] + backend.xp_for(backend.CPU).arange(tw)[None, :], backend.device_of(data))
+        rows = backend.transfer(
+            tops[:, None] + backend.xp_for(backend.CPU).arange(th)[None, :], backend.device_of(data)
+        )
+        cols = backend.transfer(
+            lefts[:, None] + backend.xp_for(backend.CPU).arange(tw)[None, :], backend.device_of(data)
+        )
         idx_n = xp.arange(n)[:, None, None, None]
         idx_c = xp.arange(c)[None, :, None, None]
         out = batch[idx_n, idx_c, rows[:, None, :, None], cols[:, None, None, :]]

@@ -39,7 +39,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy
-
 import safetensors
 import safetensors.numpy as _st_numpy
 from safetensors import safe_open
@@ -66,7 +65,7 @@ _SafetensorError = getattr(safetensors, "SafetensorError", Exception)
 # ============================================================================================== save
 
 
-def save(obj: Mapping, path: "str | os.PathLike[str]") -> None:
+def save(obj: Mapping, path: str | os.PathLike[str]) -> None:
     """Write a state dict to ``path`` in the safetensors format, atomically.
 
     ``obj`` is a dict (possibly nested) whose leaves are nabla Tensors or plain values: None, bool,
@@ -241,7 +240,7 @@ def _hint(obj: Any) -> str:
 # ============================================================================================== load
 
 
-def load(path: "str | os.PathLike[str]", map_location: Any = None) -> Any:
+def load(path: str | os.PathLike[str], map_location: Any = None) -> Any:
     """Read a file written by :func:`save` (or any safetensors file) back.
 
     Returns the saved object with new, independent Tensors (copies, not views of the file). A file
@@ -312,7 +311,7 @@ def _not_safetensors(path: str, reason: str) -> ValueError:
     )
 
 
-def _read_header(path: str) -> tuple[list[tuple[str, str, list[int], int, int, int]], "dict[str, str] | None"]:
+def _read_header(path: str) -> tuple[list[tuple[str, str, list[int], int, int, int]], dict[str, str] | None]:
     """Check the header before safetensors sees the file, so every problem gets a clear message.
 
     Returns ``[(name, dtype, shape, begin, end, data_start)]`` in data order, and the ``__metadata__``.

@@ -4,15 +4,15 @@ Each model file registers its builders with ``register_model``; later issues add
 sequence models.
 """
 
-from .mlp import mlp, perceptron
-from .gpt import GPT, GPTConfig, gpt
+from .alexnet import AlexNet, alexnet
 from .bert import BertConfig, BertForMaskedLM, BertForSequenceClassification, BertModel, bert
+from .googlenet import GoogLeNet, googlenet
+from .gpt import GPT, GPTConfig, gpt
+from .lenet import LeNet5, lenet5
+from .mlp import mlp, perceptron
 from .registry import build_model, describe_model, get_model, list_models, register_model
-from .alexnet import AlexNet, alexnet  # noqa: E402  the CNN zoo (issue 5)
-from .googlenet import GoogLeNet, googlenet  # noqa: E402
-from .lenet import LeNet5, lenet5  # noqa: E402
-from .resnet import ResNet, resnet18, resnet34, resnet50  # noqa: E402
-from .vgg import VGG, vgg11, vgg11_bn, vgg16, vgg16_bn  # noqa: E402
+from .resnet import ResNet, resnet18, resnet34, resnet50
+from .vgg import VGG, vgg11, vgg11_bn, vgg16, vgg16_bn
 
 __all__ = ["build_model", "describe_model", "get_model", "list_models", "register_model", "mlp", "perceptron"]
 __all__ += [

@@ -26,7 +26,7 @@ def check_args(model: str, num_classes: int, in_channels: int, input_size: int, 
     return input_size <= SMALL_INPUT
 
 
-def init_like_torchvision(model: nn.Module, linear_std: "float | None" = 0.01) -> None:
+def init_like_torchvision(model: nn.Module, linear_std: float | None = 0.01) -> None:
     """torchvision's initialisation for VGG / ResNet: conv weights ``kaiming_normal_(fan_out, relu)``
     with zero biases, BatchNorm weight 1 and bias 0, and (unless ``linear_std`` is None) Linear
     weights ``N(0, linear_std)`` with zero biases."""

@@ -17,13 +17,12 @@ keys are ignored by every query). Fine-tune from pre-trained weights with
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy
 
-from .. import backend, nn
-from .. import functional as F
+from .. import backend, functional as F, nn
 from ..autograd import no_grad
 from ..creation import arange, tensor, zeros_like
 from ..tensor import Tensor
@@ -94,7 +93,7 @@ class BertEmbeddings(nn.Module):
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
         self.max_len = config.max_position_embeddings
 
-    def forward(self, input_ids: Tensor, token_type_ids: "Tensor | None" = None) -> Tensor:
+    def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None) -> Tensor:
         t = input_ids.shape[1]
         if t > self.max_len:
             raise ValueError(f"sequence length {t} exceeds max_position_embeddings={self.max_len}; truncate the "
@@ -124,8 +123,8 @@ class BertModel(nn.Module):
         self.pooler = nn.Linear(config.hidden_size, config.hidden_size)
         _init_bert_weights(self)
 
-    def forward(self, input_ids: Tensor, token_type_ids: "Tensor | None" = None,
-                attention_mask: "Tensor | None" = None) -> "tuple[Tensor, Tensor]":
+    def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None,
+                attention_mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
         if not isinstance(input_ids, Tensor) or input_ids.dtype.kind not in "iu" or input_ids.ndim != 2:
             got = f"{input_ids.dtype} tensor of shape {input_ids.shape}" if isinstance(input_ids, Tensor) else \
                 type(input_ids).__name__
@@ -165,8 +164,8 @@ class BertForMaskedLM(nn.Module):
         _init_bert_weights(self.cls)
         nn.init.zeros_(self.cls.decoder.bias)
 
-    def forward(self, input_ids: Tensor, token_type_ids: "Tensor | None" = None,
-                attention_mask: "Tensor | None" = None) -> Tensor:
+    def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None,
+                attention_mask: Tensor | None = None) -> Tensor:
         return self.cls(self.bert(input_ids, token_type_ids, attention_mask)[0])
 
 
@@ -183,13 +182,13 @@ class BertForSequenceClassification(nn.Module):
         self.classifier = nn.Linear(config.hidden_size, num_labels)
         _init_bert_weights(self.classifier)
 
-    def forward(self, input_ids: Tensor, token_type_ids: "Tensor | None" = None,
-                attention_mask: "Tensor | None" = None) -> Tensor:
+    def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None,
+                attention_mask: Tensor | None = None) -> Tensor:
         return self.classifier(self.dropout(self.bert(input_ids, token_type_ids, attention_mask)[1]))
 
 
 def mask_tokens(input_ids: Tensor, vocab_size: int, mask_token_id: int, special_ids: Sequence[int] = (),
-                mlm_probability: float = 0.15, random_low: int = 0) -> "tuple[Tensor, Tensor]":
+                mlm_probability: float = 0.15, random_low: int = 0) -> tuple[Tensor, Tensor]:
     """BERT's masked-LM corruption of ``input_ids`` (N, T): returns ``(inputs, labels)``.
 
     Each token that is not in ``special_ids`` becomes a target with probability ``mlm_probability``;

@@ -25,12 +25,10 @@ from typing import Any
 
 import numpy
 
-from .. import backend, nn
-from .. import functional as F
+from .. import backend, functional as F, nn
 from ..autograd import is_grad_enabled, no_grad
 from ..creation import arange, tensor
-from ..ops import attention as _attention
-from ..ops import cat
+from ..ops import attention as _attention, cat
 from ..tensor import Tensor
 from .registry import register_model
 
@@ -62,11 +60,11 @@ class KVCache:
     """Per layer, the keys and values (N, n_head, length, head_dim) of the positions processed so far."""
 
     def __init__(self, n_layer: int) -> None:
-        self.keys: "list[Tensor | None]" = [None] * n_layer
-        self.values: "list[Tensor | None]" = [None] * n_layer
+        self.keys: list[Tensor | None] = [None] * n_layer
+        self.values: list[Tensor | None] = [None] * n_layer
         self.length = 0
 
-    def extend(self, layer: int, k: Tensor, v: Tensor) -> "tuple[Tensor, Tensor]":
+    def extend(self, layer: int, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
         """Append this step's keys and values for ``layer``; return all of them so far."""
         if self.keys[layer] is not None:
             k = cat([self.keys[layer], k], 2)
@@ -85,7 +83,7 @@ class CausalSelfAttention(nn.Module):
         self.resid_dropout = nn.Dropout(config.dropout)
         self.n_head, self.n_embd, self.dropout = config.n_head, config.n_embd, config.dropout
 
-    def forward(self, x: Tensor, cache: "KVCache | None" = None, layer: int = 0) -> Tensor:
+    def forward(self, x: Tensor, cache: KVCache | None = None, layer: int = 0) -> Tensor:
         n, t, e = x.shape
         h, d = self.n_head, e // self.n_head
         qkv = self.c_attn(x)
@@ -134,7 +132,7 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.mlp = MLP(config)
 
-    def forward(self, x: Tensor, cache: "KVCache | None" = None, layer: int = 0) -> Tensor:
+    def forward(self, x: Tensor, cache: KVCache | None = None, layer: int = 0) -> Tensor:
         x = x + self.attn(self.ln_1(x), cache, layer)
         return x + self.mlp(self.ln_2(x))
 
@@ -148,7 +146,7 @@ class GPT(nn.Module):
     :meth:`generate`.
     """
 
-    def __init__(self, config: "GPTConfig | None" = None, **kwargs: Any) -> None:
+    def __init__(self, config: GPTConfig | None = None, **kwargs: Any) -> None:
         super().__init__()
         if config is None:
             config = GPTConfig(**kwargs)
@@ -180,7 +178,7 @@ class GPT(nn.Module):
         n = sum(p.numel() for p in self.parameters())
         return n - self.transformer.wpe.weight.numel() if non_embedding else n
 
-    def forward(self, idx: Tensor, cache: "KVCache | None" = None) -> Tensor:
+    def forward(self, idx: Tensor, cache: KVCache | None = None) -> Tensor:
         """Logits (N, T, vocab) for token ids ``idx`` (N, T); with ``cache`` the ids continue the
         cached positions (used by :meth:`generate`, under ``no_grad``)."""
         if not isinstance(idx, Tensor) or idx.dtype.kind not in "iu" or idx.ndim != 2:
@@ -210,8 +208,8 @@ class GPT(nn.Module):
         idx: Tensor,
         max_new_tokens: int,
         temperature: float = 1.0,
-        top_k: "int | None" = None,
-        top_p: "float | None" = None,
+        top_k: int | None = None,
+        top_p: float | None = None,
         use_cache: bool = True,
     ) -> Tensor:
         """Extend each row of ``idx`` (N, T) by ``max_new_tokens`` sampled tokens; returns (N, T + new).
@@ -247,7 +245,7 @@ class GPT(nn.Module):
         return idx
 
 
-def _check_sampling(temperature: float, top_k: "int | None", top_p: "float | None", vocab: int) -> None:
+def _check_sampling(temperature: float, top_k: int | None, top_p: float | None, vocab: int) -> None:
     if not isinstance(temperature, (int, float)) or temperature < 0:
         raise ValueError(f"generate: temperature must be >= 0 (0 = greedy), got {temperature!r}")
     if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
@@ -256,7 +254,7 @@ def _check_sampling(temperature: float, top_k: "int | None", top_p: "float | Non
         raise ValueError(f"generate: top_p must lie in (0, 1] or be None, got {top_p!r}")
 
 
-def filter_logits(logits: numpy.ndarray, top_k: "int | None" = None, top_p: "float | None" = None) -> numpy.ndarray:
+def filter_logits(logits: numpy.ndarray, top_k: int | None = None, top_p: float | None = None) -> numpy.ndarray:
     """``logits`` (N, V) with the tokens outside the top-k / top-p sets set to ``-inf``.
 
     top-k keeps the ``k`` largest logits of each row (ties with the k-th kept too). top-p keeps, per
@@ -279,8 +277,8 @@ def filter_logits(logits: numpy.ndarray, top_k: "int | None" = None, top_p: "flo
     return out
 
 
-def sample_next_token(logits: Tensor, temperature: float = 1.0, top_k: "int | None" = None,
-                      top_p: "float | None" = None) -> Tensor:
+def sample_next_token(logits: Tensor, temperature: float = 1.0, top_k: int | None = None,
+                      top_p: float | None = None) -> Tensor:
     """One token id per row of ``logits`` (N, V): greedy at temperature 0, else a draw from
     ``softmax(filter_logits(logits / temperature))`` with nabla's generator."""
     z = logits.detach().cpu().numpy().astype(numpy.float64)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from .. import nn
 from .registry import register_model
@@ -37,7 +37,8 @@ def mlp(
     dropout: float = 0.0,
 ) -> nn.Module:
     """Multi-layer perceptron. Flatten, then ``Linear -> [BatchNorm1d] -> activation -> [Dropout]`` per
-    hidden size, then a Linear to ``num_classes`` logits (use cross-entropy on them; ``num_classes=1`` for regression)."""
+    hidden size, then a Linear to ``num_classes`` logits (use cross-entropy on them; ``num_classes=1`` for
+    regression)."""
     _check(in_features, num_classes, least=1)
     if activation not in _ACTIVATIONS:
         raise ValueError(f"mlp: unknown activation {activation!r}; valid names: {', '.join(sorted(_ACTIVATIONS))}")

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import inspect
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..nn import Module
 
@@ -50,7 +51,7 @@ def describe_model(name: str) -> str:
     return para.split(". ", 1)[0].rstrip(".").replace("``", "")
 
 
-def build_model(name: str, input_shape: "tuple[int, ...]", num_classes: int, data_args: "dict | None" = None,
+def build_model(name: str, input_shape: tuple[int, ...], num_classes: int, data_args: dict | None = None,
                 **kwargs: Any) -> Module:
     """Build ``name`` for samples of ``input_shape`` and ``num_classes`` outputs; ``data_args`` are more
     facts about the data (e.g. ``src_vocab``), passed when the builder declares them; ``kwargs`` (e.g.

@@ -14,7 +14,7 @@ torchvision (He normal, fan_out, for convolutions; ``zero_init_residual`` zeroes
 
 from __future__ import annotations
 
-from typing import Sequence, Type, Union
+from collections.abc import Sequence
 
 from .. import nn
 from ._cnn import check_args, init_like_torchvision
@@ -34,7 +34,7 @@ class BasicBlock(nn.Module):
 
     expansion = 1
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: "nn.Module | None" = None) -> None:
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
         super().__init__()
         self.conv1 = conv3x3(inplanes, planes, stride)
         self.bn1 = nn.BatchNorm2d(planes)
@@ -57,7 +57,7 @@ class Bottleneck(nn.Module):
 
     expansion = 4
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: "nn.Module | None" = None) -> None:
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
         super().__init__()
         self.conv1 = conv1x1(inplanes, planes)
         self.bn1 = nn.BatchNorm2d(planes)
@@ -77,7 +77,7 @@ class Bottleneck(nn.Module):
         return self.relu(out + identity)
 
 
-Block = Union[Type[BasicBlock], Type[Bottleneck]]
+Block = type[BasicBlock] | type[Bottleneck]
 
 
 class ResNet(nn.Module):

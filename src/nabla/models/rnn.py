@@ -20,8 +20,7 @@ from typing import Any
 
 import numpy
 
-from .. import backend, nn
-from .. import functional as F
+from .. import backend, functional as F, nn
 from ..autograd import no_grad
 from ..creation import tensor
 from ..tensor import Tensor
@@ -77,7 +76,9 @@ class CharRNN(nn.Module):
         if not isinstance(max_new_tokens, int) or max_new_tokens < 0:
             raise ValueError(f"generate: max_new_tokens must be a non-negative int, got {max_new_tokens!r}")
         if not isinstance(idx, Tensor) or idx.ndim != 2 or idx.shape[1] == 0:
-            raise ValueError("generate: idx must be a non-empty Tensor of ids (N, T); for one prompt use ids.reshape(1, -1)")
+            raise ValueError(
+                "generate: idx must be a non-empty Tensor of ids (N, T); for one prompt use ids.reshape(1, -1)"
+            )
         if not isinstance(temperature, (int, float)) or temperature < 0:
             raise ValueError(f"generate: temperature must be >= 0 (0 = greedy), got {temperature!r}")
         if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
@@ -212,8 +213,14 @@ def _builder(cell: str):
 
 
 char_rnn = register_model("char_rnn")(_builder("rnn"))
-char_rnn.__doc__ = """Character-level language model with a tanh RNN: ids (N, T) -> next-character logits (N, T, vocab_size)."""
+char_rnn.__doc__ = (
+    """Character-level language model with a tanh RNN: ids (N, T) -> next-character logits (N, T, vocab_size)."""
+)
 char_lstm = register_model("char_lstm")(_builder("lstm"))
-char_lstm.__doc__ = """Character-level language model with an LSTM: ids (N, T) -> next-character logits (N, T, vocab_size)."""
+char_lstm.__doc__ = (
+    """Character-level language model with an LSTM: ids (N, T) -> next-character logits (N, T, vocab_size)."""
+)
 char_gru = register_model("char_gru")(_builder("gru"))
-char_gru.__doc__ = """Character-level language model with a GRU: ids (N, T) -> next-character logits (N, T, vocab_size)."""
+char_gru.__doc__ = (
+    """Character-level language model with a GRU: ids (N, T) -> next-character logits (N, T, vocab_size)."""
+)

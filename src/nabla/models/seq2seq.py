@@ -73,7 +73,9 @@ class Seq2Seq(nn.Module):
         mask = numpy.arange(src.shape[1])[None, :] >= lengths[:, None]
         return states, h0, mask
 
-    def decode_steps(self, tgt_in: Tensor, h: Tensor, states: Tensor, mask: numpy.ndarray) -> tuple[Tensor, Tensor, Tensor]:
+    def decode_steps(
+        self, tgt_in: Tensor, h: Tensor, states: Tensor, mask: numpy.ndarray
+    ) -> tuple[Tensor, Tensor, Tensor]:
         """Logits (B, Tt, V), the decoder's last state and the attention weights (B, Tt, Ts) for ``tgt_in``."""
         dec, h = self.decoder(self.tgt_embed(tgt_in), h)
         context, weights = self.attention(dec, states, key_padding_mask=mask)
@@ -85,7 +87,9 @@ class Seq2Seq(nn.Module):
         return self.decode_steps(tgt_in, h0, states, mask)[0]
 
     @no_grad()
-    def greedy_decode(self, src: Tensor, src_lengths: Any, max_len: int, bos: int = CharVocab.BOS) -> tuple[Tensor, Tensor]:
+    def greedy_decode(
+        self, src: Tensor, src_lengths: Any, max_len: int, bos: int = CharVocab.BOS
+    ) -> tuple[Tensor, Tensor]:
         """The most likely character at each step, fed back as the next input; returns the ids
         (B, max_len) and the attention weights (B, max_len, Ts)."""
         was_training = self.training
@@ -107,7 +111,10 @@ class Seq2Seq(nn.Module):
 @register_model("seq2seq")
 def seq2seq(src_vocab: int = 70, tgt_vocab: int = 13, embed_dim: int = 32, hidden_size: int = 64,
             attention: str = "additive") -> Seq2Seq:
-    """GRU encoder-decoder with additive or multiplicative attention: source ids (B, Ts) -> target logits (B, Tt, tgt_vocab)."""
+    """GRU encoder-decoder with additive or multiplicative attention.
+
+    Source ids (B, Ts) -> target logits (B, Tt, tgt_vocab).
+    """
     return Seq2Seq(src_vocab, tgt_vocab, embed_dim, hidden_size, attention)
 
 

@@ -11,19 +11,19 @@ average pooling to 1x1 and a 512-512 classifier.
 
 from __future__ import annotations
 
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 from .. import nn
 from ._cnn import check_args, init_like_torchvision
 from .registry import register_model
 
-CONFIGS: dict[str, list[Union[int, str]]] = {
+CONFIGS: dict[str, list[int | str]] = {
     "A": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
     "D": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
 }
 
 
-def make_features(cfg: Sequence[Union[int, str]], in_channels: int, batch_norm: bool, ceil_mode: bool) -> nn.Sequential:
+def make_features(cfg: Sequence[int | str], in_channels: int, batch_norm: bool, ceil_mode: bool) -> nn.Sequential:
     layers: list[nn.Module] = []
     c = in_channels
     for v in cfg:

@@ -4,18 +4,41 @@ Modules and containers, layers, losses, initializers (``nn.init``), stateless fu
 (``nn.functional``) and training utilities (``nn.utils``); see docs/architecture.md.
 """
 
+from . import functional, init, utils
 from .containers import ModuleDict, ModuleList, Sequential
+from .layers import (
+    ELU,
+    GELU,
+    BatchNorm1d,
+    BatchNorm2d,
+    Dropout,
+    Embedding,
+    Flatten,
+    Identity,
+    LayerNorm,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Step,
+    Tanh,
+)
+from .losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+)
 from .module import Module
 from .parameter import Parameter
 from .summary import summary
-from . import functional, init, utils  # noqa: E402
-from .losses import (  # noqa: E402
-    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
-)
-from .layers import (  # noqa: E402
-    ELU, GELU, BatchNorm1d, BatchNorm2d, Dropout, Embedding, Flatten, Identity, LayerNorm, LeakyReLU, Linear,
-    LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Step, Tanh,
-)
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "summary"]
 __all__ += [
@@ -27,7 +50,15 @@ __all__ += [
     "KLDivLoss",
 ]
 from .layers import (  # noqa: E402
-    AdaptiveAvgPool2d, AvgPool2d, ConstantPad2d, Conv1d, Conv2d, ConvTranspose2d, MaxPool2d, Upsample, ZeroPad2d,
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    ConstantPad2d,
+    Conv1d,
+    Conv2d,
+    ConvTranspose2d,
+    MaxPool2d,
+    Upsample,
+    ZeroPad2d,
 )
 
 __all__ += [
@@ -35,8 +66,14 @@ __all__ += [
     "ConstantPad2d",
 ]
 from .layers import (  # noqa: E402
-    LearnedPositionalEncoding, MultiheadAttention, SinusoidalPositionalEncoding, Transformer, TransformerDecoder,
-    TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
+    LearnedPositionalEncoding,
+    MultiheadAttention,
+    SinusoidalPositionalEncoding,
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
 )
 
 __all__ += [

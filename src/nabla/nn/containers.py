@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from .module import Module
 
@@ -22,7 +23,7 @@ class _IndexedModules(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
-    def __getitem__(self, idx: "int | slice") -> Any:
+    def __getitem__(self, idx: int | slice) -> Any:
         items = list(self._modules.items())
         if isinstance(idx, slice):
             return self._slice(items[idx])
@@ -59,24 +60,24 @@ class Sequential(_IndexedModules):
             x = m(x)
         return x
 
-    def _slice(self, items: list) -> "Sequential":
+    def _slice(self, items: list) -> Sequential:
         return Sequential(OrderedDict(items))
 
 
 class ModuleList(_IndexedModules):
     """A list of modules whose parameters the parent model sees (a plain list would hide them)."""
 
-    def __init__(self, modules: "Iterable[Module] | None" = None) -> None:
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
         super().__init__()
         for m in modules or []:
             self.append(m)
 
-    def extend(self, modules: Iterable[Module]) -> "ModuleList":
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
         for m in modules:
             self.append(m)
         return self
 
-    def _slice(self, items: list) -> "ModuleList":
+    def _slice(self, items: list) -> ModuleList:
         return ModuleList(m for _, m in items)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -86,7 +87,7 @@ class ModuleList(_IndexedModules):
 class ModuleDict(Module):
     """A dict of named modules, registered with the parent."""
 
-    def __init__(self, modules: "Mapping[str, Module] | None" = None) -> None:
+    def __init__(self, modules: Mapping[str, Module] | None = None) -> None:
         super().__init__()
         for name, m in (modules or {}).items():
             self[name] = m

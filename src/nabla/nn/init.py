@@ -26,10 +26,19 @@ __all__ = [
     "kaiming_uniform_", "kaiming_normal_", "orthogonal_",
 ]
 
-_LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "sigmoid")
+_LINEAR = (
+    "linear",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "sigmoid",
+)
 
 
-def calculate_gain(nonlinearity: str, param: "float | None" = None) -> float:
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The recommended gain for a nonlinearity: 1 (linear, conv, sigmoid), 5/3 (tanh), sqrt(2) (relu),
     sqrt(2 / (1 + a^2)) (leaky_relu, ``param`` = negative slope, default 0.01), 3/4 (selu)."""
     if nonlinearity in _LINEAR:
@@ -87,7 +96,7 @@ def _write(tensor: Tensor, arr: Any) -> Tensor:
     return tensor
 
 
-def _gen(tensor: Tensor, generator: "backend.Generator | None"):
+def _gen(tensor: Tensor, generator: backend.Generator | None):
     return (generator or backend.default_generator).for_device(tensor.device)
 
 

@@ -37,7 +37,7 @@ class _Loss(Module):
 class _WeightedLoss(_Loss):
     """A loss with an optional per-class ``weight`` (kept as a buffer)."""
 
-    def __init__(self, weight: "Tensor | None" = None, reduction: str = "mean") -> None:
+    def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
         super().__init__(reduction)
         if weight is not None and not isinstance(weight, Tensor):
             raise TypeError(f"{type(self).__name__}: weight must be a Tensor or None, got {type(weight).__name__}")
@@ -115,7 +115,7 @@ class BCEWithLogitsLoss(_WeightedLoss):
     """
 
     def __init__(
-        self, weight: "Tensor | None" = None, reduction: str = "mean", pos_weight: "Tensor | None" = None
+        self, weight: Tensor | None = None, reduction: str = "mean", pos_weight: Tensor | None = None
     ) -> None:
         super().__init__(weight, reduction)
         if pos_weight is not None and not isinstance(pos_weight, Tensor):
@@ -146,7 +146,7 @@ class CrossEntropyLoss(_WeightedLoss):
 
     def __init__(
         self,
-        weight: "Tensor | None" = None,
+        weight: Tensor | None = None,
         ignore_index: int = -100,
         reduction: str = "mean",
         label_smoothing: float = 0.0,
@@ -176,7 +176,7 @@ class NLLLoss(_WeightedLoss):
     ``CrossEntropyLoss()(x, t)``.
     """
 
-    def __init__(self, weight: "Tensor | None" = None, ignore_index: int = -100, reduction: str = "mean") -> None:
+    def __init__(self, weight: Tensor | None = None, ignore_index: int = -100, reduction: str = "mean") -> None:
         super().__init__(weight, reduction)
         self.ignore_index = ignore_index
 

@@ -154,7 +154,7 @@ class BinaryCrossEntropy(Function):
 
 
 def binary_cross_entropy(
-    input: Tensor, target: Tensor, weight: "Tensor | None" = None, reduction: str = "mean"
+    input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
 ) -> Tensor:
     """Binary cross-entropy of probabilities ``input`` in [0, 1] against targets ``target``.
 
@@ -180,9 +180,9 @@ def binary_cross_entropy(
 def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Tensor,
-    weight: "Tensor | None" = None,
+    weight: Tensor | None = None,
     reduction: str = "mean",
-    pos_weight: "Tensor | None" = None,
+    pos_weight: Tensor | None = None,
 ) -> Tensor:
     """Sigmoid + binary cross-entropy in one stable expression, for logits ``input``.
 
@@ -210,7 +210,7 @@ def binary_cross_entropy_with_logits(
 def nll_loss(
     input: Tensor,
     target: Tensor,
-    weight: "Tensor | None" = None,
+    weight: Tensor | None = None,
     ignore_index: int = -100,
     reduction: str = "mean",
 ) -> Tensor:
@@ -292,8 +292,9 @@ def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: b
     return _reduce(loss, reduction)
 
 
-def sequence_cross_entropy(logits: Tensor, targets: Tensor, ignore_index: int = -100, name: str = "sequence_cross_entropy"
-                           ) -> Tensor:
+def sequence_cross_entropy(
+    logits: Tensor, targets: Tensor, ignore_index: int = -100, name: str = "sequence_cross_entropy"
+) -> Tensor:
     """Mean cross-entropy of per-position logits (N, T, V) against ids (N, T), positions whose target is
     ``ignore_index`` left out: the loss of language models (nats per token) and masked-LM pre-training.
 

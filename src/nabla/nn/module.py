@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, namedtuple
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from .. import backend
 from ..autograd import RemovableHandle, no_grad
@@ -76,7 +77,9 @@ class Module:
             buffers[name] = value
         elif name in modules:
             if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} to submodule {name!r}: expected a Module or None")
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} to submodule {name!r}: expected a Module or None"
+                )
             modules[name] = None
         else:
             object.__setattr__(self, name, value)
@@ -100,14 +103,14 @@ class Module:
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
 
-    def register_parameter(self, name: str, param: "Parameter | None") -> None:
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be an nn.Parameter or None, got {type(param).__name__}")
         _check_name(name, self, "register_parameter")
         self.__dict__.pop(name, None)
         self._parameters[name] = param
 
-    def register_buffer(self, name: str, tensor: "Tensor | None", persistent: bool = True) -> None:
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Register non-learnable state (moved by ``to()``, saved in ``state_dict`` when persistent)."""
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got {type(tensor).__name__}")
@@ -119,7 +122,7 @@ class Module:
         else:
             self._non_persistent.add(name)
 
-    def add_module(self, name: str, module: "Module | None") -> None:
+    def add_module(self, name: str, module: Module | None) -> None:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module or None, got {type(module).__name__}")
         _check_name(name, self, "add_module")
@@ -128,7 +131,7 @@ class Module:
 
     register_module = add_module
 
-    def get_submodule(self, target: str) -> "Module":
+    def get_submodule(self, target: str) -> Module:
         mod: Module = self
         for part in target.split(".") if target else []:
             if part not in mod._modules or mod._modules[part] is None:
@@ -138,7 +141,9 @@ class Module:
 
     # ------------------------------------------------------------------------------ traversal
 
-    def named_modules(self, memo: "set | None" = None, prefix: str = "", remove_duplicate: bool = True) -> Iterator[tuple[str, "Module"]]:
+    def named_modules(
+        self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
         memo = set() if memo is None else memo
         stack: list[tuple[str, Module]] = [(prefix, self)]
         while stack:  # iterative pre-order: deep models never hit the recursion limit
@@ -151,18 +156,18 @@ class Module:
             children = [(f"{name}.{n}" if name else n, m) for n, m in mod._modules.items() if m is not None]
             stack.extend(reversed(children))
 
-    def modules(self) -> Iterator["Module"]:
+    def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
-    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         seen = set()
         for name, m in self._modules.items():
             if m is not None and id(m) not in seen:
                 seen.add(id(m))
                 yield name, m
 
-    def children(self) -> Iterator["Module"]:
+    def children(self) -> Iterator[Module]:
         for _, m in self.named_children():
             yield m
 
@@ -176,14 +181,18 @@ class Module:
                 seen.add(id(value))
                 yield (f"{mod_prefix}.{name}" if mod_prefix else name), value
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
         return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
         return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
@@ -192,7 +201,7 @@ class Module:
 
     # ------------------------------------------------------------------------------- modes
 
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         """Training mode (Dropout drops, BatchNorm uses batch statistics); returns self."""
         if not isinstance(mode, bool):
             raise TypeError(f"train: mode must be a bool, got {type(mode).__name__}")
@@ -200,11 +209,11 @@ class Module:
             object.__setattr__(m, "training", mode)
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         """Evaluation mode: the same as ``train(False)``."""
         return self.train(False)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Freeze (False) or unfreeze every parameter, e.g. a pretrained backbone in transfer learning."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
@@ -221,7 +230,7 @@ class Module:
 
     # ------------------------------------------------------------------- device and dtype
 
-    def to(self, *args: Any, **kwargs: Any) -> "Module":
+    def to(self, *args: Any, **kwargs: Any) -> Module:
         """Move parameters and buffers in place: ``to(device)``, ``to(dtype)`` (floating ones only)."""
         dev = kwargs.pop("device", None)
         dtype = kwargs.pop("dtype", None)
@@ -264,21 +273,21 @@ class Module:
                         convert(b)
         return self
 
-    def float(self) -> "Module":
+    def float(self) -> Module:
         return self.to(backend.float32)
 
-    def double(self) -> "Module":
+    def double(self) -> Module:
         return self.to(backend.float64)
 
-    def cpu(self) -> "Module":
+    def cpu(self) -> Module:
         return self.to("cpu")
 
-    def cuda(self, index: int = 0) -> "Module":
+    def cuda(self, index: int = 0) -> Module:
         return self.to(f"cuda:{index}")
 
     # ----------------------------------------------------------------------------- calling
 
-    def register_forward_hook(self, hook: Callable[["Module", tuple, Any], Any]) -> RemovableHandle:
+    def register_forward_hook(self, hook: Callable[[Module, tuple, Any], Any]) -> RemovableHandle:
         """Call ``hook(module, inputs, output)`` after forward; a returned value replaces the output."""
         if not callable(hook):
             raise TypeError("register_forward_hook: hook must be callable")
@@ -286,7 +295,7 @@ class Module:
         self._forward_hooks[handle.id] = hook
         return handle
 
-    def register_forward_pre_hook(self, hook: Callable[["Module", tuple], Any]) -> RemovableHandle:
+    def register_forward_pre_hook(self, hook: Callable[[Module, tuple], Any]) -> RemovableHandle:
         """Call ``hook(module, inputs)`` before forward; a returned tuple replaces the inputs."""
         if not callable(hook):
             raise TypeError("register_forward_pre_hook: hook must be callable")
@@ -319,7 +328,7 @@ class Module:
 
     # ------------------------------------------------------------------------- state dicts
 
-    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> "OrderedDict[str, Tensor]":
+    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> OrderedDict[str, Tensor]:
         """Parameters and persistent buffers by dotted name (tensors share storage with the model)."""
         out: OrderedDict[str, Tensor] = OrderedDict()
         for mod_prefix, mod in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
@@ -331,7 +340,7 @@ class Module:
                     out[f"{mod_prefix}.{name}" if mod_prefix else name] = b if keep_vars else b.detach()
         return out
 
-    def load_state_dict(self, state_dict: "dict[str, Any]", strict: bool = True) -> IncompatibleKeys:
+    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy values into this model's parameters and buffers (in place).
 
         With ``strict`` a mismatch raises one error listing every missing, unexpected and mis-shaped key.
@@ -377,7 +386,7 @@ class Module:
     # import it when nabla.nn loads.
 
     def compile(self, optimizer: Any = "adam", loss: Any = "cross_entropy", metrics: Any = None,
-                lr: "float | None" = None, device: Any = None) -> Any:
+                lr: float | None = None, device: Any = None) -> Any:
         """Set up training: ``optimizer`` ("adam", "sgd", ... or an Optimizer), ``loss``
         ("cross_entropy", "mse", "bce", "bce_with_logits", "mae", ... or a callable), ``metrics``
         (names such as "accuracy"). Returns the :class:`nabla.train.Trainer` it made."""
@@ -457,7 +466,7 @@ def _with_location(e: BaseException) -> BaseException:
         return e
     try:
         new = type(e)(f"{where}: {msg}")
-    except Exception:  # noqa: BLE001 - exception types with unusual constructors keep their message
+    except Exception:
         return e
     new._nabla_where = info
     return new.with_traceback(e.__traceback__)

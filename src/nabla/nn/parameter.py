@@ -15,7 +15,7 @@ class Parameter(Tensor):
 
     __slots__ = ()
 
-    def __init__(self, data: "Tensor | None" = None, requires_grad: bool = True) -> None:
+    def __init__(self, data: Tensor | None = None, requires_grad: bool = True) -> None:
         if data is None:
             data = Tensor([])
         if not isinstance(data, Tensor):

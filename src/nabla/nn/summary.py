@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..autograd import no_grad
 from ..creation import zeros
@@ -25,7 +26,7 @@ def _shape_text(out: Any, batch: int) -> str:
 
 def summary(
     model: Module,
-    input_shape: "Sequence[int] | Sequence[Sequence[int]]",
+    input_shape: Sequence[int] | Sequence[Sequence[int]],
     dtype: Any = None,
     device: Any = None,
     print_fn: Any = print,

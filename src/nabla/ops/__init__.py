@@ -14,21 +14,74 @@
 """
 
 from .common import normalize_dim
+from .conv import conv1d, conv2d, conv_transpose2d
 from .convert import cast, clone, to_device
 from .elementwise import (
-    abs, add, clamp, cos, div, elu, eq, erf, exp, ge, gelu, gt, isfinite, isnan, le, leaky_relu, log,
-    log1p, logical_and, logical_not, logical_or, lt, masked_fill, maximum, minimum, mul, ne, neg, pow,
-    relu, rsqrt, sigmoid, sign, sin, softplus, sqrt, sub, tanh, where,
+    abs,
+    add,
+    clamp,
+    cos,
+    div,
+    elu,
+    eq,
+    erf,
+    exp,
+    ge,
+    gelu,
+    gt,
+    isfinite,
+    isnan,
+    le,
+    leaky_relu,
+    log,
+    log1p,
+    logical_and,
+    logical_not,
+    logical_or,
+    lt,
+    masked_fill,
+    maximum,
+    minimum,
+    mul,
+    ne,
+    neg,
+    pow,
+    relu,
+    rsqrt,
+    sigmoid,
+    sign,
+    sin,
+    softplus,
+    sqrt,
+    sub,
+    tanh,
+    where,
 )
 from .index import fill_, gather, getitem, index_select, inplace, one_hot, scatter_add, setitem
 from .linalg import bmm, dot, matmul, mm
 from .nn import cross_entropy, log_softmax, softmax
-from .reduce import all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, prod, std, sum, var
-from .shape import Transpose
-from .shape import (
-    broadcast_to, cat, chunk, concat, concatenate, expand, flatten, flip, pad, permute, repeat, reshape,
-    split, squeeze, stack, swapaxes, transpose, unsqueeze, view,
-)
-from .conv import conv1d, conv2d, conv_transpose2d
 from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from .reduce import all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, prod, std, sum, var
+from .shape import (
+    Transpose,
+    broadcast_to,
+    cat,
+    chunk,
+    concat,
+    concatenate,
+    expand,
+    flatten,
+    flip,
+    pad,
+    permute,
+    repeat,
+    reshape,
+    split,
+    squeeze,
+    stack,
+    swapaxes,
+    transpose,
+    unsqueeze,
+    view,
+)
 from .upsample import interpolate

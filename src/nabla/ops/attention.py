@@ -98,7 +98,7 @@ def _attention_grads(g, q, k, v, p, drop, scale: float, want: tuple, outs: tuple
     return gq, gk, gv, gb
 
 
-def _attention_grads_graph(g: Tensor, q: Tensor, k: Tensor, v: Tensor, bias: "Tensor | None", blocked, drop,
+def _attention_grads_graph(g: Tensor, q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, blocked, drop,
                            scale: float):
     """The same gradients written with nabla ops on recomputed weights: differentiable again."""
     p = composed_weights(q, k, bias, blocked, scale)
@@ -207,7 +207,7 @@ class PackedSelfAttention(Function):
         return gx, (Tensor._wrap(_sum_to(gb, self.inputs[1].shape)) if want_b else None)
 
 
-def composed_weights(q: Tensor, k: Tensor, bias: "Tensor | None", blocked, scale: float) -> Tensor:
+def composed_weights(q: Tensor, k: Tensor, bias: Tensor | None, blocked, scale: float) -> Tensor:
     """The attention weights built from nabla primitives (differentiable to any order).
 
     Fully masked rows are handled without NaN: their scores are replaced by zeros before the
@@ -226,7 +226,7 @@ def composed_weights(q: Tensor, k: Tensor, bias: "Tensor | None", blocked, scale
     return softmax(s, -1)
 
 
-def composed_attention(q: Tensor, k: Tensor, v: Tensor, bias: "Tensor | None", blocked, drop, scale: float) -> Tensor:
+def composed_attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, blocked, drop, scale: float) -> Tensor:
     """Attention from nabla primitives: the reference the fused op is measured and tested against."""
     p = composed_weights(q, k, bias, blocked, scale)
     if drop is not None:
@@ -234,7 +234,7 @@ def composed_attention(q: Tensor, k: Tensor, v: Tensor, bias: "Tensor | None", b
     return MatMul.apply(p, v)
 
 
-def composed_scores(q: Tensor, k: Tensor, bias: "Tensor | None", blocked, scale: float) -> Tensor:
+def composed_scores(q: Tensor, k: Tensor, bias: Tensor | None, blocked, scale: float) -> Tensor:
     """``(q * scale) @ k^T + bias`` with blocked scores at ``-inf``, from primitives (PyTorch's
     ``need_weights`` path: its softmax gives NaN for a query whose keys are all blocked)."""
     s = MatMul.apply(q * scale, k.mT)
@@ -262,7 +262,7 @@ def dropout_mask(shape: tuple, p: float, like: Tensor):
     return mask
 
 
-def attention(q: Tensor, k: Tensor, v: Tensor, bias: "Tensor | None", blocked, dropout_p: float,
+def attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, blocked, dropout_p: float,
               scale: float) -> Tensor:
     """The fused op with its dropout mask drawn (``dropout_p`` > 0); inputs already validated."""
     drop = None
@@ -275,7 +275,7 @@ def attention(q: Tensor, k: Tensor, v: Tensor, bias: "Tensor | None", blocked, d
     return ScaledDotProductAttention.apply(*inputs, blocked=blocked, drop=drop, scale=scale)
 
 
-def packed_self_attention(qkv: Tensor, heads: int, bias: "Tensor | None", blocked, dropout_p: float,
+def packed_self_attention(qkv: Tensor, heads: int, bias: Tensor | None, blocked, dropout_p: float,
                           scale: float) -> Tensor:
     """:class:`PackedSelfAttention` with its dropout mask drawn; ``qkv`` (N, L, 3E) already validated."""
     n, length, e3 = qkv.shape

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy
 
@@ -69,7 +70,7 @@ def _scalar_array(xp: Any, value: Any, dt: numpy.dtype) -> Any:
 _scalar_cache: dict = {}
 
 
-def to_tensor(value: Any, like: "Tensor | None", op: str) -> Tensor:
+def to_tensor(value: Any, like: Tensor | None, op: str) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if isinstance(value, _ScalarTypes):
@@ -115,7 +116,7 @@ def check_same_device(op: str, *tensors: Tensor) -> None:
         )
 
 
-def broadcast_error(op: str, *shapes: Sequence[int]) -> "ValueError | None":
+def broadcast_error(op: str, *shapes: Sequence[int]) -> ValueError | None:
     """A readable error when ``shapes`` do not broadcast, else None."""
     try:
         numpy.broadcast_shapes(*shapes)
@@ -160,7 +161,7 @@ def normalize_dim(dim: Any, ndim: int, op: str) -> int:
     return int(dim) % max(ndim, 1)
 
 
-def normalize_dims(dim: Any, ndim: int, op: str) -> "tuple[int, ...] | None":
+def normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...] | None:
     """``None`` for "all dimensions", else a sorted tuple of non-negative dims (no repeats)."""
     if dim is None:
         return None

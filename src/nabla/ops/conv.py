@@ -63,7 +63,7 @@ class Geometry:
     __slots__ = ("C", "H", "W", "O", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pb", "pl", "pr",
                  "groups", "Ho", "Wo", "Hp", "Wp", "flat", "Wq", "extra")
 
-    def __init__(self, C, H, W, O, kernel, stride, dilation, padding, groups, out_size=None):
+    def __init__(self, C, H, W, O, kernel, stride, dilation, padding, groups, out_size=None):  # noqa: E741  (O: output channels, as in the maths)
         self.C, self.H, self.W, self.O, self.groups = C, H, W, O, groups
         self.kh, self.kw = kernel
         self.sh, self.sw = stride
@@ -416,7 +416,7 @@ def _padding_arg(padding: Any, k: tuple, dilation: tuple, stride: tuple, op: str
 def conv2d(
     input: Tensor,
     weight: Tensor,
-    bias: "Tensor | None" = None,
+    bias: Tensor | None = None,
     stride: Any = 1,
     padding: Any = 0,
     dilation: Any = 1,
@@ -488,7 +488,7 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, op, ndim):
 def conv1d(
     input: Tensor,
     weight: Tensor,
-    bias: "Tensor | None" = None,
+    bias: Tensor | None = None,
     stride: Any = 1,
     padding: Any = 0,
     dilation: Any = 1,
@@ -504,7 +504,7 @@ def conv1d(
 def conv_transpose2d(
     input: Tensor,
     weight: Tensor,
-    bias: "Tensor | None" = None,
+    bias: Tensor | None = None,
     stride: Any = 1,
     padding: Any = 0,
     output_padding: Any = 0,

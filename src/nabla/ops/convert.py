@@ -43,7 +43,7 @@ def cast(x: Tensor, dtype) -> Tensor:
     return Cast.apply(x, dtype=dtype)
 
 
-def to_device(x: Tensor, device: "backend.device") -> Tensor:
+def to_device(x: Tensor, device: backend.device) -> Tensor:
     if x.device == device:
         return x
     return ToDevice.apply(x, device=device)

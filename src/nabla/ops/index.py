@@ -231,7 +231,9 @@ def _inplace_ufunc(x: Tensor, ufunc: str, other: Any, op: str) -> Tensor:
             f"{x.shape}; it must broadcast to the tensor's shape (an in-place op cannot grow its tensor)"
         ) from None
     except TypeError:
-        raise TypeError(f"{op}: a {getattr(o, 'dtype', type(o).__name__)} value cannot be stored in a tensor of type {x.dtype}") from None
+        raise TypeError(
+            f"{op}: a {getattr(o, 'dtype', type(o).__name__)} value cannot be stored in a tensor of type {x.dtype}"
+        ) from None
     x._version[0] += 1
     return x
 
@@ -341,7 +343,9 @@ def one_hot(indices: Tensor, num_classes: int = -1) -> Tensor:
     if num_classes < 0:
         num_classes = int(data.max()) + 1 if data.size else 0
     if data.size and (int(data.min()) < 0 or int(data.max()) >= num_classes):
-        raise ValueError(f"one_hot: class values must lie in [0, {num_classes}), got {int(data.min())}..{int(data.max())}")
+        raise ValueError(
+            f"one_hot: class values must lie in [0, {num_classes}), got {int(data.min())}..{int(data.max())}"
+        )
     xp = _xp(data)
     out = (data[..., None] == xp.arange(num_classes)).astype(backend.int64)
     return Tensor._wrap(out)

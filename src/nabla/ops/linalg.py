@@ -33,7 +33,9 @@ def matmul(a: Any, b: Any) -> Tensor:
     if ad.ndim == 2 and bd.ndim == 2 and ad.shape[1] == bd.shape[0]:  # the common case, checked cheaply
         return MatMul.apply(a, b)
     if ad.ndim == 0 or bd.ndim == 0:
-        raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}; use * for scalars")
+        raise ValueError(
+            f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}; use * for scalars"
+        )
     squeeze_a = ad.ndim == 1
     squeeze_b = bd.ndim == 1
     if squeeze_a:

@@ -185,7 +185,7 @@ class CrossEntropy(Function):
 def cross_entropy(
     input: Tensor,
     target: Tensor,
-    weight: "Tensor | None" = None,
+    weight: Tensor | None = None,
     ignore_index: int = -100,
     reduction: str = "mean",
     label_smoothing: float = 0.0,

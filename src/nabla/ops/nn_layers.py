@@ -23,14 +23,11 @@ they move with the machine's load, the ratios much less):
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy
 
 from ..autograd import Function, is_grad_enabled
 from ..backend import array_module as _xp
 from ..tensor import Tensor
-
 
 # ------------------------------------------------------------------------------------------ linear
 

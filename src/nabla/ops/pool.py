@@ -189,7 +189,7 @@ class MaxPoolGather(Function):
 # ------------------------------------------------------------------------------------------ avg pool
 
 
-def _divisor(geom: PoolGeometry, count_include_pad: bool, divisor_override: "int | None", xp, dtype):
+def _divisor(geom: PoolGeometry, count_include_pad: bool, divisor_override: int | None, xp, dtype):
     """1 / (the number each window's sum is divided by), shape (Ho, Wo), by PyTorch's rules."""
     import numpy
 
@@ -288,7 +288,7 @@ def max_pool2d(
     dilation: Any = 1,
     ceil_mode: bool = False,
     return_indices: bool = False,
-) -> "Tensor | tuple[Tensor, Tensor]":
+) -> Tensor | tuple[Tensor, Tensor]:
     """Maximum over ``kernel_size`` windows (``stride`` defaults to the kernel size), padding with -inf.
 
     With ``return_indices`` also returns, per output, the flat index ``h * W + w`` of the maximum in
@@ -320,7 +320,7 @@ def avg_pool2d(
     padding: Any = 0,
     ceil_mode: bool = False,
     count_include_pad: bool = True,
-    divisor_override: "int | None" = None,
+    divisor_override: int | None = None,
 ) -> Tensor:
     """Mean over ``kernel_size`` windows (``stride`` defaults to the kernel size), zero padding.
 

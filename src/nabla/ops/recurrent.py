@@ -43,8 +43,7 @@ from typing import Any
 
 import numpy
 
-from ..autograd import Function, is_grad_enabled
-from ..autograd import grad as _grad
+from ..autograd import Function, grad as _grad, is_grad_enabled
 from ..backend import array_module as _xp
 from ..tensor import Tensor
 

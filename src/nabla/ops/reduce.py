@@ -13,13 +13,13 @@ from .common import normalize_dim, normalize_dims
 values_indices = namedtuple("values_indices", ["values", "indices"])
 
 
-def _kept_shape(shape: tuple, dims: "tuple[int, ...] | None") -> tuple:
+def _kept_shape(shape: tuple, dims: tuple[int, ...] | None) -> tuple:
     if dims is None:
         return (1,) * len(shape)
     return tuple(1 if i in dims else n for i, n in enumerate(shape))
 
 
-def _grad_to_input(g: Tensor, in_shape: tuple, dims: "tuple[int, ...] | None", keepdim: bool) -> Tensor:
+def _grad_to_input(g: Tensor, in_shape: tuple, dims: tuple[int, ...] | None, keepdim: bool) -> Tensor:
     """Broadcast a reduction's gradient back over the reduced dimensions."""
     if not keepdim and g._data.ndim:  # a 0-d gradient broadcasts as it is
         kept = _kept_shape(in_shape, dims)
@@ -65,7 +65,7 @@ def _prod(shape: tuple) -> int:
     return n
 
 
-def _squeezed(shape: tuple, dims: "tuple[int, ...] | None") -> tuple:
+def _squeezed(shape: tuple, dims: tuple[int, ...] | None) -> tuple:
     return () if dims is None else tuple(n for i, n in enumerate(shape) if i not in dims)
 
 
@@ -198,7 +198,7 @@ class LogSumExp(Function):
         )
 
 
-def _dims(x: Tensor, dim: Any, op: str) -> "tuple[int, ...] | None":
+def _dims(x: Tensor, dim: Any, op: str) -> tuple[int, ...] | None:
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
     return normalize_dims(dim, x._data.ndim, op)
@@ -256,11 +256,13 @@ def amin(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     return MaxAll.apply(x, dims=_dims(x, dim, "amin"), keepdim=keepdim, take_max=False)
 
 
-def _correction(correction: int, unbiased: "bool | None") -> int:
+def _correction(correction: int, unbiased: bool | None) -> int:
     return correction if unbiased is None else int(bool(unbiased))
 
 
-def var(x: Tensor, dim: Any = None, keepdim: bool = False, *, correction: int = 1, unbiased: "bool | None" = None) -> Tensor:
+def var(
+    x: Tensor, dim: Any = None, keepdim: bool = False, *, correction: int = 1, unbiased: bool | None = None
+) -> Tensor:
     """Variance with Bessel's ``correction`` (1 = unbiased, the PyTorch default; 0 = population)."""
     dims = _dims(x, dim, "var")
     n = x.numel() // _prod(_kept_shape(x.shape, dims)) if x.numel() else 0
@@ -282,7 +284,9 @@ class StdFromVar(Function):
         return where(zero, 0.0, g / where(zero, 1.0, out * 2))
 
 
-def std(x: Tensor, dim: Any = None, keepdim: bool = False, *, correction: int = 1, unbiased: "bool | None" = None) -> Tensor:
+def std(
+    x: Tensor, dim: Any = None, keepdim: bool = False, *, correction: int = 1, unbiased: bool | None = None
+) -> Tensor:
     return StdFromVar.apply(var(x, dim, keepdim, correction=correction, unbiased=unbiased))
 
 
@@ -294,7 +298,7 @@ def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     return LogSumExp.apply(x, dims=dims, keepdim=keepdim)
 
 
-def argmax(x: Tensor, dim: "int | None" = None, keepdim: bool = False) -> Tensor:
+def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the largest value (over the flattened tensor when ``dim`` is None)."""
     if dim is None:
         return Tensor._wrap(x._xp.asarray(x._data.argmax(), dtype="int64"))
@@ -302,7 +306,7 @@ def argmax(x: Tensor, dim: "int | None" = None, keepdim: bool = False) -> Tensor
     return Tensor._wrap(x._data.argmax(axis=d, keepdims=keepdim).astype("int64", copy=False))
 
 
-def argmin(x: Tensor, dim: "int | None" = None, keepdim: bool = False) -> Tensor:
+def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     if dim is None:
         return Tensor._wrap(x._xp.asarray(x._data.argmin(), dtype="int64"))
     d = normalize_dim(dim, x.ndim, "argmin")

@@ -6,9 +6,8 @@ input, as in PyTorch.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
-
-import numpy
+from collections.abc import Sequence
+from typing import Any
 
 from ..autograd import Function
 from ..backend import array_module as _xp

@@ -50,7 +50,7 @@ def adaptive_matrix(n_in: int, n_out: int, xp, dtype):
     return xp.asarray(m.astype(dtype))
 
 
-def _nearest_matrix(n_in: int, n_out: int, scale: "float | None", xp, dtype):
+def _nearest_matrix(n_in: int, n_out: int, scale: float | None, xp, dtype):
     """PyTorch's nearest_idx: src = min(floor(dst * s), n_in - 1), s = 1/scale_factor or n_in/n_out (float32)."""
     dst = numpy.arange(n_out)
     if n_out == n_in:
@@ -66,7 +66,7 @@ def _nearest_matrix(n_in: int, n_out: int, scale: "float | None", xp, dtype):
     return xp.asarray(m.astype(dtype))
 
 
-def _linear_matrix(n_in: int, n_out: int, scale: "float | None", align_corners: bool, xp, dtype):
+def _linear_matrix(n_in: int, n_out: int, scale: float | None, align_corners: bool, xp, dtype):
     """PyTorch's bilinear weights along one axis (area_pixel_compute_source_index, non-cubic)."""
     ft = numpy.dtype(dtype).type
     dst = numpy.arange(n_out).astype(dtype)
@@ -95,8 +95,8 @@ def interpolate(
     size: Any = None,
     scale_factor: Any = None,
     mode: str = "nearest",
-    align_corners: "bool | None" = None,
-    recompute_scale_factor: "bool | None" = None,
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
 ) -> Tensor:
     """Resize (N, C, H, W) maps to ``size`` or by ``scale_factor``: ``mode`` "nearest" or "bilinear".
 
@@ -121,7 +121,7 @@ def interpolate(
             f"{op}: give exactly one of size and scale_factor (got size={size!r}, scale_factor={scale_factor!r})"
         )
     h, w = input.shape[2], input.shape[3]
-    scales: "tuple[float | None, float | None]" = (None, None)
+    scales: tuple[float | None, float | None] = (None, None)
     if size is not None:
         out = (size, size) if isinstance(size, int) else tuple(size)
         if len(out) != 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in out):
@@ -147,6 +147,6 @@ def interpolate(
 
 
 def upsample(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
-             align_corners: "bool | None" = None) -> Tensor:
+             align_corners: bool | None = None) -> Tensor:
     """The same as :func:`interpolate` (PyTorch keeps this older name too)."""
     return interpolate(input, size, scale_factor, mode, align_corners)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..tensor import Tensor
 from .optimizer import Optimizer, array_module, check_adam_family

@@ -7,13 +7,13 @@ them between ``loss.backward()`` and ``optimizer.step()``.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
 
 from .. import backend
 from ..tensor import Tensor
 
 
-def _grads(parameters: "Tensor | Iterable[Tensor]", where: str) -> list[Tensor]:
+def _grads(parameters: Tensor | Iterable[Tensor], where: str) -> list[Tensor]:
     if isinstance(parameters, Tensor):
         parameters = [parameters]
     out = []
@@ -25,7 +25,7 @@ def _grads(parameters: "Tensor | Iterable[Tensor]", where: str) -> list[Tensor]:
     return out
 
 
-def clip_grad_norm_(parameters: "Tensor | Iterable[Tensor]", max_norm: float, norm_type: float = 2.0,
+def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
                     error_if_nonfinite: bool = False) -> Tensor:
     """Scale the gradients together so that their total norm is at most ``max_norm``.
 
@@ -71,7 +71,7 @@ def clip_grad_norm_(parameters: "Tensor | Iterable[Tensor]", max_norm: float, no
     return Tensor._wrap(total)
 
 
-def clip_grad_value_(parameters: "Tensor | Iterable[Tensor]", clip_value: float) -> None:
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
     """Clamp every gradient entry into ``[-clip_value, clip_value]`` in place."""
     if isinstance(clip_value, bool) or not isinstance(clip_value, (int, float)):
         raise TypeError(f"Invalid clip_value: expected a number, got {type(clip_value).__name__}")
@@ -81,7 +81,7 @@ def clip_grad_value_(parameters: "Tensor | Iterable[Tensor]", clip_value: float)
         g._version[0] += 1
 
 
-def l1_penalty(parameters: "Tensor | Iterable[Tensor]") -> Tensor:
+def l1_penalty(parameters: Tensor | Iterable[Tensor]) -> Tensor:
     """``sum(|p|)`` over all entries of all ``parameters``: a differentiable scalar to add to a loss.
 
     ``loss = criterion(out, y) + 1e-4 * l1_penalty(model.parameters())`` (Keras' ``l1`` regularizer).

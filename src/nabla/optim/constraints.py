@@ -11,7 +11,8 @@ nabla's (and PyTorch's) Linear weight has shape (out, in), where the same constr
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .. import backend
 from ..tensor import Tensor
@@ -63,7 +64,7 @@ class MaxNorm(Constraint):
     already within the bound are (up to eps) unchanged, longer ones are scaled down to ``max_value``.
     """
 
-    def __init__(self, max_value: float = 2, axis: "int | tuple[int, ...]" = 0) -> None:
+    def __init__(self, max_value: float = 2, axis: int | tuple[int, ...] = 0) -> None:
         if isinstance(max_value, bool) or not isinstance(max_value, (int, float)) or max_value < 0:
             raise ValueError(f"Invalid max_value: expected a non-negative number, got {max_value!r}")
         self.max_value = max_value
@@ -83,7 +84,7 @@ class MaxNorm(Constraint):
 class UnitNorm(Constraint):
     """Scale the weights to unit L2 norm along ``axis``: ``w <- w / (eps + norm)``."""
 
-    def __init__(self, axis: "int | tuple[int, ...]" = 0) -> None:
+    def __init__(self, axis: int | tuple[int, ...] = 0) -> None:
         self.axis = _check_axis(axis)
 
     def __call__(self, w: Tensor) -> Tensor:
@@ -102,7 +103,7 @@ class NonNeg(Constraint):
         return _write(w, x * (x >= 0))
 
 
-def apply_constraint(parameters: "Tensor | Iterable[Tensor]", constraint: Constraint) -> None:
+def apply_constraint(parameters: Tensor | Iterable[Tensor], constraint: Constraint) -> None:
     """Apply ``constraint`` in place to each of ``parameters`` (a Tensor or an iterable of them)."""
     if not callable(constraint):
         raise TypeError(f"apply_constraint: expected a constraint (callable), got {type(constraint).__name__}")

@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 import types
 from collections import Counter
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from .optimizer import Optimizer
 
@@ -86,7 +87,7 @@ class LRScheduler:
 class LambdaLR(LRScheduler):
     """``lr = initial_lr * lr_lambda(epoch)``; one function for all groups or a list, one per group."""
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: "Callable[[int], float] | Sequence[Callable]",
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable],
                  last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         fns = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * len(optimizer.param_groups)
@@ -224,10 +225,10 @@ class OneCycleLR(LRScheduler):
     like optimizers) moves the opposite way, between ``max_momentum`` and ``base_momentum``.
     """
 
-    def __init__(self, optimizer: Optimizer, max_lr: "float | list[float]", total_steps: "int | None" = None,
-                 epochs: "int | None" = None, steps_per_epoch: "int | None" = None, pct_start: float = 0.3,
+    def __init__(self, optimizer: Optimizer, max_lr: float | list[float], total_steps: int | None = None,
+                 epochs: int | None = None, steps_per_epoch: int | None = None, pct_start: float = 0.3,
                  anneal_strategy: str = "cos", cycle_momentum: bool = True,
-                 base_momentum: "float | list[float]" = 0.85, max_momentum: "float | list[float]" = 0.95,
+                 base_momentum: float | list[float] = 0.85, max_momentum: float | list[float] = 0.95,
                  div_factor: float = 25.0, final_div_factor: float = 1e4, three_phase: bool = False,
                  last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
@@ -323,7 +324,7 @@ class ReduceLROnPlateau:
 
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
-                 min_lr: "float | list[float]" = 0, eps: float = 1e-8) -> None:
+                 min_lr: float | list[float] = 0, eps: float = 1e-8) -> None:
         _check_optimizer(optimizer)
         if not isinstance(factor, (int, float)) or not 0 <= factor < 1:
             raise ValueError(f"Invalid factor: expected 0 <= factor < 1, got {factor!r}")

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .. import backend
 from ..autograd import enable_grad
@@ -33,8 +34,8 @@ class _Required:
 required = _Required()
 
 
-def check_number(name: str, value: Any, *, low: float = 0.0, high: "float | None" = None,
-                 low_open: bool = False, high_open: bool = True, label: "str | None" = None) -> None:
+def check_number(name: str, value: Any, *, low: float = 0.0, high: float | None = None,
+                 low_open: bool = False, high_open: bool = True, label: str | None = None) -> None:
     """Raise ``ValueError("Invalid <label>: <value>")`` unless ``low <= value (< or <=) high``.
 
     ``label`` defaults to ``"<name> value"`` (PyTorch's wording: "Invalid momentum value: -1").
@@ -186,7 +187,7 @@ class Optimizer:
                     g._data.fill(0)
                     g._version[0] += 1
 
-    def step(self, closure: "Callable[[], Any] | None" = None) -> Any:
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; parameters whose grad is None are skipped.
 
         ``closure`` (optional) re-evaluates the model and returns the loss; it runs with gradients

@@ -13,14 +13,14 @@ from typing import Any
 __all__ = ["create_app", "serve"]
 
 
-def create_app(db_url: "str | None" = None, **options: Any):
+def create_app(db_url: str | None = None, **options: Any):
     """The playground's Starlette app; see :func:`nabla.playground.app.create_app` for the options."""
     from .app import create_app as _create_app
 
     return _create_app(db_url, **options)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, db: "str | None" = None) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000, db: str | None = None) -> None:
     """Serve the playground on ``host:port`` until interrupted (blocking; uvicorn).
 
     ``db``: ``postgresql://...``, ``sqlite:///path`` or a file path; None: SQLite in the user's data folder.

@@ -47,11 +47,11 @@ async def _healthz(request: Request) -> Response:
     return JSONResponse({"ok": True, "runs": len(request.app.state.pool.runs)})
 
 
-def create_app(db_url: "str | None" = None, *, store: "Store | None" = None, workers: "int | None" = None,
+def create_app(db_url: str | None = None, *, store: Store | None = None, workers: int | None = None,
                worker_mode: str = "process", frame_interval: float = 0.1, max_runs: int = 200,
-               max_runs_per_client: int = 4, run_idle_timeout: float = 600.0, secret_key: "str | None" = None,
-               secure_cookies: "bool | None" = None, fast_password_hashing: bool = False,
-               rate_limiter: "LoginRateLimiter | None" = None, sse_keepalive: float = 15.0) -> Starlette:
+               max_runs_per_client: int = 4, run_idle_timeout: float = 600.0, secret_key: str | None = None,
+               secure_cookies: bool | None = None, fast_password_hashing: bool = False,
+               rate_limiter: LoginRateLimiter | None = None, sse_keepalive: float = 15.0) -> Starlette:
     """The playground app.
 
     Args:
@@ -74,7 +74,7 @@ def create_app(db_url: "str | None" = None, *, store: "Store | None" = None, wor
     pool = TrainingPool(workers=workers, mode=worker_mode, frame_interval=frame_interval, max_runs=max_runs)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette):  # noqa: ANN202
+    async def lifespan(app: Starlette):
         pool.start()
         store.delete_expired()
         task = asyncio.create_task(_housekeeping(pool, store, run_idle_timeout))
@@ -119,7 +119,7 @@ async def _housekeeping(pool: TrainingPool, store: Store, idle: float) -> None:
                 log.exception("cleaning expired sessions failed")
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, db: "str | None" = None, **options: Any) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000, db: str | None = None, **options: Any) -> None:
     """Run the playground until interrupted (blocking): ``nabla playground [--host] [--port] [--db]``.
 
     ``db``: a database URL or SQLite file path; None keeps the data in SQLite under the user's data

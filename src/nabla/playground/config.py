@@ -75,7 +75,7 @@ class ExperimentConfig(BaseModel):
         return features
 
     @model_validator(mode="after")
-    def _consistent(self) -> "ExperimentConfig":
+    def _consistent(self) -> ExperimentConfig:
         problem, dataset = self.problem, self.dataset
         if dataset == "upload":
             if self.upload_id is None:

@@ -60,7 +60,7 @@ class Upload:
         return {"x": self.x.tolist(), "y": self.y.tolist(), "problem": self.problem, "classes": self.classes}
 
     @classmethod
-    def from_json(cls, d: dict) -> "Upload":
+    def from_json(cls, d: dict) -> Upload:
         y_dtype = numpy.float32 if d["problem"] == "regression" else numpy.int64
         return cls(numpy.asarray(d["x"], numpy.float32), numpy.asarray(d["y"], y_dtype), d["problem"], d["classes"])
 
@@ -69,7 +69,7 @@ class CsvError(ValueError):
     """A bad CSV file; the message says which line and what is wrong."""
 
 
-def features(x: numpy.ndarray, names: "tuple[str, ...] | list[str]") -> numpy.ndarray:
+def features(x: numpy.ndarray, names: tuple[str, ...] | list[str]) -> numpy.ndarray:
     """Input features of points ``x`` (N, 2): the chosen columns of x1, x2, x1², x2², x1·x2, sin x1, sin x2."""
     x1, x2 = x[:, 0], x[:, 1]
     table = {"x1": lambda: x1, "x2": lambda: x2, "x1^2": lambda: x1 * x1, "x2^2": lambda: x2 * x2,
@@ -81,7 +81,7 @@ def features(x: numpy.ndarray, names: "tuple[str, ...] | list[str]") -> numpy.nd
 
 
 def make_data(problem: str, dataset: str, n_points: int = 500, noise: float = 0.1, test_ratio: float = 0.5,
-              seed: int = 0, classes: int = 2, upload: "Upload | None" = None) -> Data:
+              seed: int = 0, classes: int = 2, upload: Upload | None = None) -> Data:
     """The train/test split for one experiment; the same arguments always give the same points."""
     if dataset == "upload":
         if upload is None:

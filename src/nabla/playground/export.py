@@ -50,7 +50,7 @@ def _model_lines(c: ExperimentConfig, outputs: int) -> list[str]:
     return lines
 
 
-def generate_code(c: ExperimentConfig, epochs: int, upload: "Upload | None" = None) -> str:
+def generate_code(c: ExperimentConfig, epochs: int, upload: Upload | None = None) -> str:
     """A runnable script that builds the network of ``c`` and trains it for ``epochs`` epochs."""
     outputs = 1 if c.problem == "regression" else (upload.classes if upload is not None else c.classes)
     problem = upload.problem if upload is not None else c.problem

@@ -36,7 +36,7 @@ NEURON_GRID = 16  # cells per side of each neuron's heat map
 HISTORY_LIMIT = 400  # loss-curve points kept per run (older ones are thinned)
 
 
-def build_model(n_inputs: int, layers: "tuple[int, ...] | list[int]", activation: str, outputs: int,
+def build_model(n_inputs: int, layers: tuple[int, ...] | list[int], activation: str, outputs: int,
                 batch_norm: bool = False, dropout: float = 0.0, seed: int = 0) -> nn.Sequential:
     """The network: ``[Linear, (BatchNorm1d), activation, (Dropout)] * len(layers) + [Linear]``.
 
@@ -69,7 +69,7 @@ def build_optimizer(name: str, params: Any, lr: float) -> optim.Optimizer:
     return getattr(optim, cls)(params, lr=lr, **kwargs)
 
 
-def regularization_penalty(model: nn.Module, kind: str) -> "nabla.Tensor | None":
+def regularization_penalty(model: nn.Module, kind: str) -> nabla.Tensor | None:
     """``sum |w|`` (L1) or ``sum w^2 / 2`` (L2) over the Linear weights (not biases), or None."""
     weights = [m.weight for m in model if isinstance(m, nn.Linear)]
     if kind == "l1":
@@ -127,7 +127,7 @@ class Run:
 
     # ------------------------------------------------------------------------------------ training
 
-    def _targets(self, y: "nabla.Tensor") -> "nabla.Tensor":
+    def _targets(self, y: nabla.Tensor) -> nabla.Tensor:
         return y.reshape(-1, 1) if self.data.problem == "regression" else y
 
     def train_epoch(self) -> bool:

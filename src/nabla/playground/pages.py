@@ -19,12 +19,12 @@ def _index_template() -> str:
         return f.read()
 
 
-def index_page(csrf: str, username: "str | None") -> str:
+def index_page(csrf: str, username: str | None) -> str:
     return (_index_template().replace("{{csrf}}", html.escape(csrf))
             .replace("{{username}}", html.escape(username or "")))
 
 
-def safe_next(target: "str | None") -> str:
+def safe_next(target: str | None) -> str:
     """Where to go after login: a path on this site only (never ``//evil.example`` or ``https://...``)."""
     if not target or not isinstance(target, str):
         return "/"
@@ -63,7 +63,7 @@ _AUTH = """<!doctype html>
 """
 
 
-def auth_page(kind: str, csrf: str, next_url: str = "/", error: "str | None" = None, username: str = "") -> str:
+def auth_page(kind: str, csrf: str, next_url: str = "/", error: str | None = None, username: str = "") -> str:
     """The login (``kind="login"``) or register form, with an error message if given."""
     login = kind == "login"
     other = ('No account yet? <a href="/register">Register</a>' if login

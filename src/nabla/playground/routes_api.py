@@ -43,7 +43,7 @@ class SaveExperiment(BaseModel):
     shared: bool = False
 
     @model_validator(mode="after")
-    def _one_source(self) -> "SaveExperiment":
+    def _one_source(self) -> SaveExperiment:
         if (self.run_id is None) == (self.config is None):
             raise ValueError("give either run_id (save a run with its weights and metrics) or config")
         if not self.name.strip():
@@ -74,7 +74,7 @@ async def options(request: Request) -> Response:
     })
 
 
-def _limits(field) -> dict:  # noqa: ANN001
+def _limits(field) -> dict:
     out = {}
     for m in field.metadata:
         for attr in ("ge", "gt", "le", "lt"):
@@ -99,7 +99,7 @@ async def upload(request: Request) -> Response:
                         status_code=201)
 
 
-async def _load_upload(request: Request, config: ExperimentConfig) -> "dict | None":
+async def _load_upload(request: Request, config: ExperimentConfig) -> dict | None:
     if config.upload_id is None:
         return None
     data = await run_in_threadpool(request.app.state.store.get_upload, config.upload_id)
@@ -158,12 +158,12 @@ async def create_run(request: Request) -> Response:
     return JSONResponse({**_run_json(info), "points": points}, status_code=201)
 
 
-def _points(config: ExperimentConfig, upload_data: "dict | None") -> dict:
+def _points(config: ExperimentConfig, upload_data: dict | None) -> dict:
     """The run's train and test points as ``[[x1, x2, label], ...]`` for the page to draw."""
     d = make_data(config.problem, config.dataset, config.n_points, config.noise, config.test_ratio, config.seed,
                   config.classes, Upload.from_json(upload_data) if upload_data else None)
 
-    def rows(x, y):  # noqa: ANN001
+    def rows(x, y):
         return [[round(float(a), 4), round(float(b), 4), (round(float(t), 4) if d.problem == "regression" else int(t))]
                 for (a, b), t in zip(x, y)]
 

@@ -61,7 +61,7 @@ async def _fields(request: Request) -> dict:
 
 
 def _form_error(request: Request, kind: str, status: int, message: str, fields: dict,
-                headers: "dict | None" = None) -> Response:
+                headers: dict | None = None) -> Response:
     session = request.scope["session"]
     session.ensure()
     page = auth_page(kind, session.csrf, fields.get("next", "/"), message, str(fields.get("username", ""))[:32])

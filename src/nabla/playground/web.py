@@ -23,8 +23,8 @@ M = TypeVar("M", bound=BaseModel)
 class HTTPError(Exception):
     """Answer with ``status`` and a JSON ``{"error": message, "detail": [...]}``."""
 
-    def __init__(self, status: int, message: str, detail: "list | None" = None,
-                 headers: "dict[str, str] | None" = None) -> None:
+    def __init__(self, status: int, message: str, detail: list | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -67,12 +67,12 @@ def parse_model(model: type[M], data: Any) -> M:
 class Ctx:
     """Who is asking: the user (or None), the session, and whether an API token proved it."""
 
-    user: "User | None"
+    user: User | None
     session: Session
     via_token: bool
 
     @property
-    def owner(self) -> "str | None":
+    def owner(self) -> str | None:
         """Owner key of training runs: the user for token requests, else this browser's session."""
         if self.via_token:
             return f"user:{self.user.id}"  # type: ignore[union-attr]
@@ -80,7 +80,7 @@ class Ctx:
 
 
 async def context(request: Request, write: bool = False, need_user: bool = False,
-                  fields: "dict | None" = None) -> Ctx:
+                  fields: dict | None = None) -> Ctx:
     """Authenticate the request; for ``write`` requests also check Origin and the CSRF token.
 
     A request with an ``Authorization`` header is judged by the ``token`` strategy alone (its cookie,
@@ -117,7 +117,7 @@ class BodyLimitMiddleware:
     """Refuse request bodies over ``limit`` bytes (``limits`` per path prefix) with 413, before or while
     they arrive — a Content-Length that is too big is refused without reading anything."""
 
-    def __init__(self, app: Any, limit: int = 64 * 1024, limits: "dict[str, int] | None" = None) -> None:
+    def __init__(self, app: Any, limit: int = 64 * 1024, limits: dict[str, int] | None = None) -> None:
         self.app = app
         self.limit = limit
         self.limits = limits or {}

@@ -1,5 +1,18 @@
 """Training workflow: the Trainer loop, callbacks, Keras-style compile/fit, streaming metrics."""
 
+from . import callbacks, keras
+from .callbacks import (
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ProgressBar,
+    ReduceLROnPlateau,
+    TerminateOnNaN,
+)
+from .checkpoint import BackupAndRestore, load_checkpoint, restore_checkpoint, save_checkpoint
+from .keras import LOSSES, OPTIMIZERS, get_loss, get_optimizer
 from .metrics import (
     METRIC_NAMES,
     Accuracy,
@@ -23,19 +36,6 @@ from .metrics import (
     recall,
     top_k_accuracy,
 )
-from . import callbacks, keras
-from .callbacks import (
-    Callback,
-    CSVLogger,
-    EarlyStopping,
-    LearningRateScheduler,
-    ModelCheckpoint,
-    ProgressBar,
-    ReduceLROnPlateau,
-    TerminateOnNaN,
-)
-from .checkpoint import BackupAndRestore, load_checkpoint, restore_checkpoint, save_checkpoint
-from .keras import LOSSES, OPTIMIZERS, get_loss, get_optimizer
 from .perceptron import PerceptronTrainer
 from .plots import plot_history
 from .trainer import History, Trainer

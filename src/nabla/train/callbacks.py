@@ -36,11 +36,11 @@ class Callback:
     def model(self) -> Any:
         return None if self.trainer is None else self.trainer.model
 
-    def on_train_begin(self, logs: "dict | None" = None) -> None: ...
-    def on_train_end(self, logs: "dict | None" = None) -> None: ...
-    def on_epoch_begin(self, epoch: int, logs: "dict | None" = None) -> None: ...
-    def on_epoch_end(self, epoch: int, logs: "dict | None" = None) -> None: ...
-    def on_batch_end(self, batch: int, logs: "dict | None" = None) -> None: ...
+    def on_train_begin(self, logs: dict | None = None) -> None: ...
+    def on_train_end(self, logs: dict | None = None) -> None: ...
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None: ...
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None: ...
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None: ...
 
 
 def _mode(mode: str, monitor: str) -> str:
@@ -61,7 +61,7 @@ class _Monitor(Callback):
         self.min_delta = abs(min_delta)
         self.best = math.inf if self.mode == "min" else -math.inf
 
-    def _value(self, logs: "dict | None") -> "float | None":
+    def _value(self, logs: dict | None) -> float | None:
         v = (logs or {}).get(self.monitor)
         if v is None:
             import warnings
@@ -94,14 +94,14 @@ class EarlyStopping(_Monitor):
         self.patience = patience
         self.restore_best_weights = restore_best_weights
 
-    def on_train_begin(self, logs: "dict | None" = None) -> None:
+    def on_train_begin(self, logs: dict | None = None) -> None:
         self.best = math.inf if self.mode == "min" else -math.inf
         self.wait = 0
         self.best_epoch = None
         self.best_weights = None
         self.stopped_epoch = None
 
-    def on_epoch_end(self, epoch: int, logs: "dict | None" = None) -> None:
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         v = self._value(logs)
         if v is None:
             return
@@ -115,7 +115,7 @@ class EarlyStopping(_Monitor):
             self.stopped_epoch = epoch
             self.trainer.stop_training = True
 
-    def on_train_end(self, logs: "dict | None" = None) -> None:
+    def on_train_end(self, logs: dict | None = None) -> None:
         if self.restore_best_weights and self.best_weights is not None:
             self.model.load_state_dict(self.best_weights)
 
@@ -140,10 +140,10 @@ class ModelCheckpoint(_Monitor):
         self.save_best_only = save_best_only
         self.saved: list[str] = []
 
-    def on_train_begin(self, logs: "dict | None" = None) -> None:
+    def on_train_begin(self, logs: dict | None = None) -> None:
         self.best = math.inf if self.mode == "min" else -math.inf
 
-    def on_epoch_end(self, epoch: int, logs: "dict | None" = None) -> None:
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         from ..io import save
 
         if self.save_best_only:
@@ -170,7 +170,7 @@ class LearningRateScheduler(Callback):
         self.scheduler = scheduler
         self.monitor = monitor
 
-    def on_epoch_end(self, epoch: int, logs: "dict | None" = None) -> None:
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         from ..optim.lr_scheduler import ReduceLROnPlateau as _Plateau
 
         if logs is not None:
@@ -202,7 +202,7 @@ class ReduceLROnPlateau(LearningRateScheduler):
         self.kwargs = dict(mode=_mode(mode, monitor), factor=factor, patience=patience, threshold=min_delta,
                            threshold_mode="abs", cooldown=cooldown, min_lr=min_lr)
 
-    def on_train_begin(self, logs: "dict | None" = None) -> None:
+    def on_train_begin(self, logs: dict | None = None) -> None:
         from ..optim.lr_scheduler import ReduceLROnPlateau as _Plateau
 
         self.scheduler = _Plateau(self.trainer.optimizer, **self.kwargs)
@@ -217,14 +217,14 @@ class CSVLogger(Callback):
         self.append = append
         self._file = None
         self._writer = None
-        self._keys: "list[str] | None" = None
+        self._keys: list[str] | None = None
 
-    def on_train_begin(self, logs: "dict | None" = None) -> None:
+    def on_train_begin(self, logs: dict | None = None) -> None:
         self._file = open(self.path, "a" if self.append else "w", newline="")
         self._writer = None
         self._keys = None
 
-    def on_epoch_end(self, epoch: int, logs: "dict | None" = None) -> None:
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
         if self._writer is None:
             self._keys = sorted(logs)
@@ -233,7 +233,7 @@ class CSVLogger(Callback):
         self._writer.writerow([epoch] + [logs.get(k, "") for k in self._keys])
         self._file.flush()
 
-    def on_train_end(self, logs: "dict | None" = None) -> None:
+    def on_train_end(self, logs: dict | None = None) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
@@ -243,13 +243,13 @@ class TerminateOnNaN(Callback):
     """Stop training as soon as a batch loss is NaN or infinite."""
 
     def __init__(self) -> None:
-        self.terminated_at: "tuple[int, int] | None" = None
+        self.terminated_at: tuple[int, int] | None = None
         self._epoch = 0
 
-    def on_epoch_begin(self, epoch: int, logs: "dict | None" = None) -> None:
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch = epoch
 
-    def on_batch_end(self, batch: int, logs: "dict | None" = None) -> None:
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             self.terminated_at = (self._epoch, batch)
@@ -268,7 +268,7 @@ class ProgressBar(Callback):
     def _out(self) -> Any:
         return self.file if self.file is not None else sys.stderr
 
-    def on_epoch_begin(self, epoch: int, logs: "dict | None" = None) -> None:
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         from tqdm.auto import tqdm
 
         out = self._out()
@@ -278,7 +278,7 @@ class ProgressBar(Callback):
                          file=out, leave=self.leave, disable=not tty, dynamic_ncols=True)
         self._loss, self._n = 0.0, 0
 
-    def on_batch_end(self, batch: int, logs: "dict | None" = None) -> None:
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
         if self._bar is None:
             return
         loss = (logs or {}).get("loss")
@@ -289,7 +289,7 @@ class ProgressBar(Callback):
         if not self._bar.disable and self._n:
             self._bar.set_postfix(loss=f"{self._loss / self._n:.4f}", refresh=False)
 
-    def on_epoch_end(self, epoch: int, logs: "dict | None" = None) -> None:
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         text = " - ".join(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in (logs or {}).items())
         bar, self._bar = self._bar, None
         if bar is not None and not bar.disable:
@@ -300,7 +300,7 @@ class ProgressBar(Callback):
                 bar.close()
             print(f"Epoch {epoch + 1}/{getattr(self.trainer, 'epochs', '?')} - {text}", file=self._out(), flush=True)
 
-    def on_train_end(self, logs: "dict | None" = None) -> None:
+    def on_train_end(self, logs: dict | None = None) -> None:
         if self._bar is not None:
             self._bar.close()
             self._bar = None

@@ -38,8 +38,8 @@ def _stateful_callbacks(callbacks: Any) -> dict[str, Any]:
             if hasattr(cb, "state_dict") and not isinstance(cb, BackupAndRestore)}
 
 
-def save_checkpoint(path: "str | os.PathLike[str]", trainer: Any, epoch: int, step: int = 0,
-                    meta: "dict | None" = None, logs: "tuple[int, dict] | None" = None) -> None:
+def save_checkpoint(path: str | os.PathLike[str], trainer: Any, epoch: int, step: int = 0,
+                    meta: dict | None = None, logs: tuple[int, dict] | None = None) -> None:
     """Write ``trainer``'s full training state (model, optimizer, callbacks, history, RNG) to ``path``.
 
     ``epoch`` counts the epochs finished, ``step`` the batches finished in the next one; ``logs``
@@ -71,7 +71,7 @@ def save_checkpoint(path: "str | os.PathLike[str]", trainer: Any, epoch: int, st
     save(state, path)
 
 
-def load_checkpoint(path: "str | os.PathLike[str]") -> dict[str, Any]:
+def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_checkpoint` (a clear error for any other file)."""
     path = Path(path)
     if not path.exists():
@@ -130,9 +130,9 @@ class BackupAndRestore(Callback):
 
     order = 100  # after the other callbacks: save what they have updated, restore after they reset
 
-    def __init__(self, path: "str | os.PathLike[str]", save_freq: "str | int" = "epoch",
-                 delete_on_end: bool = False, meta: "dict | None" = None, restore: bool = True,
-                 resume_from: "str | os.PathLike[str] | None" = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], save_freq: str | int = "epoch",
+                 delete_on_end: bool = False, meta: dict | None = None, restore: bool = True,
+                 resume_from: str | os.PathLike[str] | None = None) -> None:
         if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq <= 0):
             raise ValueError(f"BackupAndRestore: save_freq must be 'epoch' or a positive int, got {save_freq!r}")
         self.path = Path(path)
@@ -141,23 +141,23 @@ class BackupAndRestore(Callback):
         self.meta = dict(meta or {})
         self.restore = restore
         self.resume_from = Path(resume_from) if resume_from is not None else self.path
-        self.resumed_from: "tuple[int, int] | None" = None
+        self.resumed_from: tuple[int, int] | None = None
 
-    def on_train_begin(self, logs: "dict | None" = None) -> None:
+    def on_train_begin(self, logs: dict | None = None) -> None:
         self._steps = 0
         if self.restore and self.resume_from.exists():
             state = load_checkpoint(self.resume_from)
             restore_checkpoint(state, self.trainer)
             self.resumed_from = (int(state["epoch"]), int(state.get("step", 0)))
 
-    def on_batch_end(self, batch: int, logs: "dict | None" = None) -> None:
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
         self._steps += 1
         if self.save_freq != "epoch" and self._steps % self.save_freq == 0:
             save_checkpoint(self.path, self.trainer, self.trainer._epoch, batch + 1, self.meta)
 
-    def on_epoch_end(self, epoch: int, logs: "dict | None" = None) -> None:
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         save_checkpoint(self.path, self.trainer, epoch + 1, 0, self.meta, logs=(epoch, dict(logs or {})))
 
-    def on_train_end(self, logs: "dict | None" = None) -> None:
+    def on_train_end(self, logs: dict | None = None) -> None:
         if self.delete_on_end and self.path.exists() and not self.trainer.stop_training:
             self.path.unlink()

@@ -7,7 +7,8 @@ model as ``model._trainer``.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy
 
@@ -39,7 +40,7 @@ LOSSES: dict[str, Callable[[], Any]] = {
 }
 
 
-def get_optimizer(optimizer: Any, params: Any, lr: "float | None" = None) -> optim.Optimizer:
+def get_optimizer(optimizer: Any, params: Any, lr: float | None = None) -> optim.Optimizer:
     """An optimizer from a name (``"adam"``, ``"sgd"``, ...), an Optimizer class, or an instance
     (returned as is; ``lr``, when given, overrides its groups' learning rate)."""
     if isinstance(optimizer, optim.Optimizer):
@@ -74,8 +75,8 @@ def get_loss(loss: Any) -> Callable:
     raise TypeError(f"loss must be a name or a callable, got {type(loss).__name__}")
 
 
-def compile(model: Any, optimizer: Any = "adam", loss: Any = "cross_entropy", metrics: "Sequence[Any] | None" = None,
-            lr: "float | None" = None, device: Any = None) -> Trainer:
+def compile(model: Any, optimizer: Any = "adam", loss: Any = "cross_entropy", metrics: Sequence[Any] | None = None,
+            lr: float | None = None, device: Any = None) -> Trainer:
     """Attach a :class:`Trainer` (optimizer, loss and metrics resolved from names) to ``model``."""
     if isinstance(metrics, str):
         metrics = [metrics]
@@ -122,7 +123,7 @@ def _split_off(data: Any, fraction: float) -> tuple[Any, Any]:
 
 
 def fit(model: Any, x: Any, y: Any = None, epochs: int = 1, batch_size: int = 32, validation_data: Any = None,
-        validation_split: float = 0.0, callbacks: "Sequence[Any] | None" = None, shuffle: bool = True,
+        validation_split: float = 0.0, callbacks: Sequence[Any] | None = None, shuffle: bool = True,
         verbose: int = 1) -> History:
     trainer = _trainer(model, "fit")
     data = _dataset(x, y)

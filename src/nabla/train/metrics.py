@@ -53,7 +53,7 @@ def _array(x: Any, what: str):
         return x
     try:
         return numpy.asarray(x)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         raise TypeError(f"{what}: expected a Tensor or an array, got {type(x).__name__}") from e
 
 
@@ -82,7 +82,7 @@ def _true_labels(name: str, pred, true, xp):
     return true
 
 
-def _pred_labels(name: str, pred, true, xp, threshold: "float | None", from_logits: bool):
+def _pred_labels(name: str, pred, true, xp, threshold: float | None, from_logits: bool):
     """Class labels predicted by ``y_pred`` (argmax of scores, thresholded binary scores, or labels)."""
     if pred.ndim == 2 and pred.shape[1] > 1:
         return xp.argmax(pred, axis=1)
@@ -140,7 +140,7 @@ class Metric:
 
     name = "metric"
 
-    def __init__(self, name: "str | None" = None) -> None:
+    def __init__(self, name: str | None = None) -> None:
         if name is not None:
             self.name = name
         self.reset()
@@ -168,7 +168,7 @@ class Accuracy(Metric):
 
     name = "accuracy"
 
-    def __init__(self, threshold: "float | None" = None, from_logits: bool = False, name: "str | None" = None):
+    def __init__(self, threshold: float | None = None, from_logits: bool = False, name: str | None = None):
         self.threshold, self.from_logits = threshold, from_logits
         super().__init__(name)
 
@@ -190,7 +190,7 @@ class TopKAccuracy(Metric):
     Ties count in the target's favour (a target tied with the k-th score is a hit).
     """
 
-    def __init__(self, k: int = 5, name: "str | None" = None):
+    def __init__(self, k: int = 5, name: str | None = None):
         self.k = _check_k(k)
         self.name = f"top{self.k}_accuracy"
         super().__init__(name)
@@ -225,8 +225,8 @@ class TopKAccuracy(Metric):
 class _ClassCounts(Metric):
     """Per-class counts kept as a (growing or fixed-size) confusion matrix on the host."""
 
-    def __init__(self, num_classes: "int | None" = None, threshold: "float | None" = None,
-                 from_logits: bool = False, name: "str | None" = None):
+    def __init__(self, num_classes: int | None = None, threshold: float | None = None,
+                 from_logits: bool = False, name: str | None = None):
         bad = isinstance(num_classes, bool) or not isinstance(num_classes, (int, numpy.integer)) or num_classes < 1
         if num_classes is not None and bad:
             raise ValueError(f"num_classes must be a positive int or None, got {num_classes!r}")
@@ -276,8 +276,8 @@ _AVERAGES = ("macro", "micro", "weighted")
 class _PRF(_ClassCounts):
     kind = ""
 
-    def __init__(self, average: str = "macro", num_classes: "int | None" = None, threshold: "float | None" = None,
-                 from_logits: bool = False, name: "str | None" = None):
+    def __init__(self, average: str = "macro", num_classes: int | None = None, threshold: float | None = None,
+                 from_logits: bool = False, name: str | None = None):
         if average not in _AVERAGES:
             raise ValueError(f"average must be one of {', '.join(map(repr, _AVERAGES))}, got {average!r}")
         self.average = average
@@ -408,7 +408,7 @@ def _once(metric: Metric, y_pred: Any, y_true: Any) -> Any:
     return metric.result()
 
 
-def accuracy(y_pred: Any, y_true: Any, threshold: "float | None" = None, from_logits: bool = False) -> float:
+def accuracy(y_pred: Any, y_true: Any, threshold: float | None = None, from_logits: bool = False) -> float:
     return _once(Accuracy(threshold, from_logits), y_pred, y_true)
 
 
@@ -428,7 +428,7 @@ def f1_score(y_pred: Any, y_true: Any, average: str = "macro", **kw: Any) -> flo
     return _once(F1Score(average, **kw), y_pred, y_true)
 
 
-def confusion_matrix(y_pred: Any, y_true: Any, num_classes: "int | None" = None, **kw: Any) -> numpy.ndarray:
+def confusion_matrix(y_pred: Any, y_true: Any, num_classes: int | None = None, **kw: Any) -> numpy.ndarray:
     return _once(ConfusionMatrix(num_classes, **kw), y_pred, y_true)
 
 

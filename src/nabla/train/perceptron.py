@@ -3,7 +3,8 @@ gradient, so the update is the classic ``w += lr * (y - y_hat) * x`` instead of 
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..autograd import no_grad
 from ..nn import Linear, Module
@@ -38,7 +39,9 @@ class PerceptronTrainer(Trainer):
         super().__init__(model, None, _error_rate, metrics, device)
         self.linear = next(m for m in model.modules() if isinstance(m, Linear))
         if self.linear.out_features != 1:
-            raise ValueError(f"PerceptronTrainer: the Linear layer must have one output, got {self.linear.out_features}")
+            raise ValueError(
+                f"PerceptronTrainer: the Linear layer must have one output, got {self.linear.out_features}"
+            )
         self.lr = float(lr)
 
     def train_step(self, batch: Any) -> dict[str, Any]:

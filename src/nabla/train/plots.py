@@ -8,7 +8,7 @@ from typing import Any
 __all__ = ["plot_history"]
 
 
-def plot_history(history: Any, path: "str | os.PathLike[str]", title: "str | None" = None) -> None:
+def plot_history(history: Any, path: str | os.PathLike[str], title: str | None = None) -> None:
     """Save ``history`` (a :class:`History` or its ``.history`` dict) as a PNG at ``path``: one panel
     for the loss and one per metric (``accuracy`` first), each with its ``val_`` curve when present.
 

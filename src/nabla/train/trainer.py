@@ -8,7 +8,8 @@ or :meth:`Trainer.eval_step`; both return a dict whose ``"loss"`` (a float) is a
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from .. import backend
 from ..autograd import no_grad
@@ -123,7 +124,7 @@ class Trainer:
     def _results(self, prefix: str = "") -> dict[str, Any]:
         return {prefix + m.name: m.result() for m in self.metrics}
 
-    def _run_epoch(self, loader: Iterable, callbacks: Sequence[Any], resume: "dict | None" = None) -> dict[str, Any]:
+    def _run_epoch(self, loader: Iterable, callbacks: Sequence[Any], resume: dict | None = None) -> dict[str, Any]:
         """One pass over ``loader``. ``resume`` (from a mid-epoch checkpoint) replays the epoch's
         shuffle from its saved RNG state, skips the batches already done, then restores the RNG."""
         self.model.train()

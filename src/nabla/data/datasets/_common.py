@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy
 

@@ -12,9 +12,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy
 
@@ -22,9 +23,9 @@ from .. import toy
 from ..dataset import Dataset, Subset, TensorDataset
 from ._common import ImageDataset
 from .cifar import cifar10
+from .dates import date_vocabs, dates
 from .digits import digits
 from .mnist import fashion_mnist, mnist
-from .dates import date_vocabs, dates
 from .reviews import MAX_LEN, WORDS, reviews
 from .text import CharBlocks, tinyshakespeare
 
@@ -38,13 +39,13 @@ class DatasetSpec:
     name: str
     description: str
     input_shape: tuple[int, ...]
-    num_classes: "int | None"  # None: regression with one output
+    num_classes: int | None  # None: regression with one output
     source: str  # what it needs: "generated", "scikit-learn" or the files it reads
     parts: Callable[[Any], tuple[Dataset, Dataset]]  # parts(root) -> (train, test)
-    train_defaults: "dict[str, Any] | None" = None  # epochs / batch_size / lr that work well for an MLP here
+    train_defaults: dict[str, Any] | None = None  # epochs / batch_size / lr that work well for an MLP here
     kind: str = ""  # "language_model" / "seq2seq" for token sets; else derived from num_classes
-    model_args: "dict[str, Any] | None" = None  # what a model needs to know of the data (e.g. vocabulary sizes)
-    part: "Callable[[Any, str], Dataset] | None" = None  # part(root, "train"|"test"): one part's files only
+    model_args: dict[str, Any] | None = None  # what a model needs to know of the data (e.g. vocabulary sizes)
+    part: Callable[[Any, str], Dataset] | None = None  # part(root, "train"|"test"): one part's files only
 
     @property
     def task(self) -> str:
@@ -67,10 +68,20 @@ def _add(spec: DatasetSpec) -> None:
     DATASETS[spec.name] = spec
 
 
-def _add_files(name: str, description: str, shape: tuple, source: str, fn: Callable, defaults: "dict | None" = None):
+def _add_files(name: str, description: str, shape: tuple, source: str, fn: Callable, defaults: dict | None = None):
     """A set read from files per part (``fn(root, split=part)``), so a part needs only its own files."""
-    _add(DatasetSpec(name, description, shape, 10, source, lambda root: (fn(root, split="train"), fn(root, split="test")),
-                     defaults, part=lambda root, part: fn(root, split=part)))
+    _add(
+        DatasetSpec(
+            name,
+            description,
+            shape,
+            10,
+            source,
+            lambda root: (fn(root, split="train"), fn(root, split="test")),
+            defaults,
+            part=lambda root, part: fn(root, split=part),
+        )
+    )
 
 
 _add(DatasetSpec("digits", "scikit-learn's 8x8 handwritten digits, 1,797 images (80/20 split)", (1, 8, 8), 10,
@@ -146,8 +157,8 @@ def _part_loader(spec: DatasetSpec, root: Any) -> Callable[[str], Dataset]:
     return load
 
 
-def load_dataset(name: str, root: "str | Path | None" = None, split: "str | None" = None,
-                 holdout: "int | None" = None) -> tuple[Dataset, Dataset, DatasetSpec]:
+def load_dataset(name: str, root: str | Path | None = None, split: str | None = None,
+                 holdout: int | None = None) -> tuple[Dataset, Dataset, DatasetSpec]:
     """``(train, test, spec)`` for the data set ``name`` (see the module docstring for ``split``/``holdout``)."""
     spec = get_spec(name)
     if split is not None and split not in ("train", "test"):

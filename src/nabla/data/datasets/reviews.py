@@ -51,14 +51,14 @@ class ToyReviews:
             return [adj(), noun, ",", adj(), "and", adj()]
         return ["a"] + self.adverb() + [adj(), ",", adj(), noun]
 
-    def review(self) -> "tuple[list, list]":
+    def review(self) -> tuple[list, list]:
         """Token ids and segment ids of ``[CLS] A [SEP] B [SEP]``: one sentence, then two, of one polarity."""
         polarity = int(self.rng.integers(2))
         a, b = self.sentence(polarity), self.sentence(polarity) + [","] + self.sentence(polarity)
         ids = [CLS] + [ID[w] for w in a] + [SEP] + [ID[w] for w in b] + [SEP]
         return ids, [0] * (len(a) + 2) + [1] * (len(b) + 1)
 
-    def labelled(self, adjectives_of: dict) -> "tuple[list, int]":
+    def labelled(self, adjectives_of: dict) -> tuple[list, int]:
         """A one-sentence review whose only clue is its adjective(s), and its polarity."""
         polarity = int(self.rng.integers(2))
         words = None
@@ -81,7 +81,7 @@ def pad(rows: list, length: int) -> np.ndarray:
 MAX_LEN = 25  # [CLS] + longest sentence (7) + [SEP] + two sentences and a comma (15) + [SEP]
 
 
-def reviews(n_train: int = 4000, n_test: int = 1000, seed: int = 0) -> "tuple[TensorDataset, TensorDataset]":
+def reviews(n_train: int = 4000, n_test: int = 1000, seed: int = 0) -> tuple[TensorDataset, TensorDataset]:
     """``(train, test)`` TensorDatasets of whole reviews: token ids (N, T) padded with ``[PAD]``,
     segment ids (N, T), attention mask (N, T) (T = ``MAX_LEN``) and the polarity (N,) (1 = positive)."""
     if not isinstance(n_train, int) or n_train < 1 or not isinstance(n_test, int) or n_test < 1:

@@ -49,7 +49,7 @@ class CharBlocks(Dataset):
     ``corpus.data`` (e.g. a 90/10 split sharing one vocabulary)."""
 
     def __init__(self, corpus: CharCorpus, block_size: int, stride: int = 1,
-                 data: "numpy.ndarray | None" = None) -> None:
+                 data: numpy.ndarray | None = None) -> None:
         if not isinstance(block_size, int) or block_size < 1:
             raise ValueError(f"block_size must be an int >= 1, got {block_size!r}")
         if not isinstance(stride, int) or stride < 1:
@@ -96,7 +96,7 @@ _SHAKESPEARE_MD5 = {"input.txt": "6fb458f1232090904fb40fe944165e91"}
 
 
 def tinyshakespeare(root=None, block_size: int = 128, train_ratio: float = 0.9, download: bool = True,
-                    verify: bool = True) -> "tuple[CharBlocks, CharBlocks]":
+                    verify: bool = True) -> tuple[CharBlocks, CharBlocks]:
     """Tiny-shakespeare (1,115,394 characters, 65 distinct) as ``(train, test)`` next-character sets:
     the first ``train_ratio`` of the text and the rest, cut into non-overlapping ``block_size``
     windows, one vocabulary for both. Reads ``input.txt`` from ``root`` (default

@@ -11,9 +11,9 @@ __all__ = [
     "LogSoftmax", "Step", "Dropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding",
 ]
 
-from .conv import Conv1d, Conv2d, ConvTranspose2d  # noqa: E402
-from .padding import ConstantPad2d, ZeroPad2d  # noqa: E402
-from .pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Upsample  # noqa: E402
+from .conv import Conv1d, Conv2d, ConvTranspose2d
+from .padding import ConstantPad2d, ZeroPad2d
+from .pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Upsample
 
 __all__ += [
     "Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Upsample", "ZeroPad2d",
@@ -23,7 +23,11 @@ __all__ += [
 from .attention import MultiheadAttention  # noqa: E402
 from .positional import LearnedPositionalEncoding, SinusoidalPositionalEncoding, sinusoidal_encoding  # noqa: E402
 from .transformer import (  # noqa: E402
-    Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
 )
 
 __all__ += [

@@ -106,7 +106,7 @@ class Softplus(_Activation):
 class Softmax(_Activation):
     """Softmax along ``dim``."""
 
-    def __init__(self, dim: "int | None" = None) -> None:
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 
@@ -120,7 +120,7 @@ class Softmax(_Activation):
 class LogSoftmax(_Activation):
     """Log-softmax along ``dim``."""
 
-    def __init__(self, dim: "int | None" = None) -> None:
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 

@@ -18,8 +18,7 @@ from typing import Any
 from ... import functional as F
 from ...backend import array_module
 from ...creation import empty, zeros
-from ...ops import attention as _attention
-from ...ops import cat
+from ...ops import attention as _attention, cat
 from ...tensor import Tensor
 from .. import init
 from ..module import Module
@@ -50,8 +49,8 @@ class MultiheadAttention(Module):
         bias: bool = True,
         add_bias_kv: bool = False,
         add_zero_attn: bool = False,
-        kdim: "int | None" = None,
-        vdim: "int | None" = None,
+        kdim: int | None = None,
+        vdim: int | None = None,
         batch_first: bool = False,
         device: Any = None,
         dtype: Any = None,
@@ -121,12 +120,12 @@ class MultiheadAttention(Module):
         query: Tensor,
         key: Tensor,
         value: Tensor,
-        key_padding_mask: "Tensor | None" = None,
+        key_padding_mask: Tensor | None = None,
         need_weights: bool = True,
-        attn_mask: "Tensor | None" = None,
+        attn_mask: Tensor | None = None,
         average_attn_weights: bool = True,
         is_causal: bool = False,
-    ) -> "tuple[Tensor, Tensor | None]":
+    ) -> tuple[Tensor, Tensor | None]:
         batched = self._check_inputs(query, key, value)
         same_kv = key is value
         self_attn = same_kv and query is key
@@ -184,7 +183,7 @@ class MultiheadAttention(Module):
                 out = _attention.attention(q, k, v, bias, blocked, p, d ** -0.5)
         return self._finish(self.out_proj(out.transpose(1, 2).reshape(n, tgt_len, e)), weights, batched)
 
-    def _finish(self, out: Tensor, weights: "Tensor | None", batched: bool) -> "tuple[Tensor, Tensor | None]":
+    def _finish(self, out: Tensor, weights: Tensor | None, batched: bool) -> tuple[Tensor, Tensor | None]:
         """Back to the caller's layout: unbatched, or (L, N, E) unless batch_first."""
         if not batched:
             return out.squeeze(0), (weights.squeeze(0) if weights is not None else None)
@@ -246,7 +245,7 @@ class MultiheadAttention(Module):
     def _layout(self, seq: str) -> str:
         return f"N, {seq}, E" if self.batch_first else f"{seq}, N, E"
 
-    def _masks(self, attn_mask: "Tensor | None", key_padding_mask: "Tensor | None", n: int, tgt_len: int,
+    def _masks(self, attn_mask: Tensor | None, key_padding_mask: Tensor | None, n: int, tgt_len: int,
                src_len: int, dtype: Any):
         """PyTorch's masks as (blocked bool array, additive float Tensor), shaped (N | 1, H | 1, L | 1, S)."""
         h = self.num_heads
@@ -294,7 +293,7 @@ def _split_mask(mask: Tensor, dtype: Any, name: str):
         f"{name} must be bool (True = not allowed to attend) or float (added to the scores), got {mask.dtype}")
 
 
-def _pad_masks(blocked: Any, bias: "Tensor | None"):
+def _pad_masks(blocked: Any, bias: Tensor | None):
     """One more key (bias_k or the zero key) that every query may attend to: a column of False / 0."""
     if blocked is not None:
         xp = array_module(blocked)

@@ -23,12 +23,12 @@ class Embedding(Module):
         self,
         num_embeddings: int,
         embedding_dim: int,
-        padding_idx: "int | None" = None,
-        max_norm: "float | None" = None,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
         norm_type: float = 2.0,
         scale_grad_by_freq: bool = False,
         sparse: bool = False,
-        _weight: "Tensor | None" = None,
+        _weight: Tensor | None = None,
         _freeze: bool = False,
         device: Any = None,
         dtype: Any = None,
@@ -41,18 +41,23 @@ class Embedding(Module):
             raise NotImplementedError("Embedding: max_norm, scale_grad_by_freq and sparse are not supported in nabla")
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(f"Embedding: padding_idx must be within num_embeddings ({num_embeddings}), got {padding_idx}")
+                raise ValueError(
+                    f"Embedding: padding_idx must be within num_embeddings ({num_embeddings}), got {padding_idx}"
+                )
             padding_idx %= num_embeddings
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx
         if _weight is None:
-            self.weight = Parameter(empty(num_embeddings, embedding_dim, device=device, dtype=dtype), requires_grad=not _freeze)
+            self.weight = Parameter(
+                empty(num_embeddings, embedding_dim, device=device, dtype=dtype), requires_grad=not _freeze
+            )
             self.reset_parameters()
         else:
             if tuple(_weight.shape) != (num_embeddings, embedding_dim):
                 raise ValueError(
-                    f"Embedding: _weight must have shape ({num_embeddings}, {embedding_dim}), got {tuple(_weight.shape)}"
+                    f"Embedding: _weight must have shape ({num_embeddings}, {embedding_dim}), "
+                    f"got {tuple(_weight.shape)}"
                 )
             self.weight = Parameter(_weight, requires_grad=not _freeze)
 
@@ -63,10 +68,12 @@ class Embedding(Module):
             self.weight._version[0] += 1
 
     @classmethod
-    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True, padding_idx: "int | None" = None) -> "Embedding":
+    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True, padding_idx: int | None = None) -> Embedding:
         """An Embedding holding (a copy of) ``embeddings``; frozen (no gradient) unless ``freeze=False``."""
         if not isinstance(embeddings, Tensor) or embeddings.ndim != 2:
-            raise ValueError("Embedding.from_pretrained: embeddings must be a 2-D Tensor (num_embeddings, embedding_dim)")
+            raise ValueError(
+                "Embedding.from_pretrained: embeddings must be a 2-D Tensor (num_embeddings, embedding_dim)"
+            )
         rows, dim = embeddings.shape
         return cls(rows, dim, padding_idx=padding_idx, _weight=embeddings.detach().clone(), _freeze=freeze)
 

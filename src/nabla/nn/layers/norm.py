@@ -9,10 +9,10 @@ statistics (``track_running_stats=False``) batch statistics are used in both mod
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from ... import backend
-from ... import functional as F
+from ... import backend, functional as F
 from ...creation import ones, tensor, zeros
 from ...tensor import Tensor
 from .. import init
@@ -25,7 +25,7 @@ class _BatchNorm(Module):
         self,
         num_features: int,
         eps: float = 1e-5,
-        momentum: "float | None" = 0.1,
+        momentum: float | None = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
         device: Any = None,
@@ -132,7 +132,7 @@ class LayerNorm(Module):
 
     def __init__(
         self,
-        normalized_shape: "int | Sequence[int]",
+        normalized_shape: int | Sequence[int],
         eps: float = 1e-5,
         elementwise_affine: bool = True,
         bias: bool = True,

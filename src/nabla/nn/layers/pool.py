@@ -51,7 +51,7 @@ class AvgPool2d(Module):
     """Mean over ``kernel_size`` windows; ``count_include_pad`` counts padding zeros in the divisor."""
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
-                 count_include_pad: bool = True, divisor_override: "int | None" = None) -> None:
+                 count_include_pad: bool = True, divisor_override: int | None = None) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
@@ -86,7 +86,7 @@ class Upsample(Module):
     """Resize (N, C, H, W) maps to ``size`` or by ``scale_factor``; ``mode`` "nearest" or "bilinear"."""
 
     def __init__(self, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
-                 align_corners: "bool | None" = None, recompute_scale_factor: "bool | None" = None) -> None:
+                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None) -> None:
         super().__init__()
         self.size = size
         if isinstance(scale_factor, (tuple, list)):

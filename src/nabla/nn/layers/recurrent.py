@@ -63,9 +63,13 @@ class RNNBase(Module):
             if not isinstance(v, bool):
                 raise TypeError(f"{name}: {arg} should be of type bool, got: {type(v).__name__}")
         if not isinstance(dropout, numbers.Number) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
-            raise ValueError(f"{name}: dropout should be a number in [0, 1] (the probability of zeroing an element), got {dropout!r}")
+            raise ValueError(
+                f"{name}: dropout should be a number in [0, 1] (the probability of zeroing an element), got {dropout!r}"
+            )
         if proj_size != 0:
-            raise NotImplementedError(f"{name}: proj_size (LSTM projections) is not supported in nabla; use proj_size=0")
+            raise NotImplementedError(
+                f"{name}: proj_size (LSTM projections) is not supported in nabla; use proj_size=0"
+            )
         if dropout > 0 and num_layers == 1:
             warnings.warn(
                 f"{name}: dropout is applied between recurrent layers, so dropout={dropout} has no effect with "
@@ -129,7 +133,8 @@ class RNNBase(Module):
             raise TypeError(f"{name}: expected a Tensor input, got {type(x).__name__}")
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
             raise ValueError(
-                f"{name}: expected input (T, B, {self.input_size})" + (" or (B, T, ...) with batch_first" if self.batch_first else "")
+                f"{name}: expected input (T, B, {self.input_size})"
+                + (" or (B, T, ...) with batch_first" if self.batch_first else "")
                 + f" or unbatched (T, {self.input_size}), got {x.shape}"
             )
         self._check_dtype(x, name)
@@ -182,10 +187,15 @@ class RNNBase(Module):
                 raise TypeError(f"{name}: {label} must be a Tensor, got {type(h).__name__}")
             if not batched:
                 if h.ndim != 2:
-                    raise ValueError(f"{name}: for unbatched input, {label} must be 2-D {(want[0], want[2])}, got {h.shape}")
+                    raise ValueError(
+                        f"{name}: for unbatched input, {label} must be 2-D {(want[0], want[2])}, got {h.shape}"
+                    )
                 h = h.unsqueeze(1)
             if tuple(h.shape) != want:
-                raise ValueError(f"{name}: expected {label} of shape {want} (num_layers * num_directions, batch, hidden_size), got {h.shape}")
+                raise ValueError(
+                    f"{name}: expected {label} of shape {want} (num_layers * num_directions, batch, hidden_size), "
+                    f"got {h.shape}"
+                )
             if h.dtype != x.dtype:
                 raise TypeError(f"{name}: {label} has dtype {h.dtype} but the input is {x.dtype}")
             out.append(h)
@@ -342,7 +352,9 @@ class RNNCellBase(Module):
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}: expected a Tensor input, got {type(input).__name__}")
         if input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
-            raise ValueError(f"{name}: expected input (B, {self.input_size}) or ({self.input_size},), got {input.shape}")
+            raise ValueError(
+                f"{name}: expected input (B, {self.input_size}) or ({self.input_size},), got {input.shape}"
+            )
         if input.dtype != self.weight_ih.dtype:
             raise TypeError(f"{name}: input has dtype {input.dtype} but the weights are {self.weight_ih.dtype}")
         batched = input.ndim == 2
@@ -389,7 +401,9 @@ class RNNCell(RNNCellBase):
                  device: Any = None, dtype: Any = None) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: unknown nonlinearity {nonlinearity!r}; choose 'tanh' or 'relu'")
-        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, bias, device, dtype)
+        super().__init__(
+            "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, bias, device, dtype
+        )
         self.nonlinearity = nonlinearity
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
@@ -399,7 +413,9 @@ class RNNCell(RNNCellBase):
 class LSTMCell(RNNCellBase):
     """One LSTM step; ``forward(input, (h, c)=None) -> (h', c')``."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None, dtype: Any = None
+    ) -> None:
         super().__init__("LSTM", input_size, hidden_size, bias, device, dtype)
 
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
@@ -410,7 +426,9 @@ class LSTMCell(RNNCellBase):
 class GRUCell(RNNCellBase):
     """One GRU step; ``forward(input, hx=None) -> h'``."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None, dtype: Any = None
+    ) -> None:
         super().__init__("GRU", input_size, hidden_size, bias, device, dtype)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:

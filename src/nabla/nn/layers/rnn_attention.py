@@ -37,7 +37,9 @@ def _check_inputs(name: str, query: Any, keys: Any, values: Any, mask: Any, dq: 
         raise ValueError(f"{name}: expected keys (B, Tk, {dk}), got {keys.shape}")
     B, Tk = keys.shape[0], keys.shape[1]
     if query.ndim not in (2, 3) or query.shape[0] != B or query.shape[-1] != dq:
-        raise ValueError(f"{name}: expected query ({B}, {dq}) or ({B}, Tq, {dq}) for keys {keys.shape}, got {query.shape}")
+        raise ValueError(
+            f"{name}: expected query ({B}, {dq}) or ({B}, Tq, {dq}) for keys {keys.shape}, got {query.shape}"
+        )
     single = query.ndim == 2
     if single:
         query = query.unsqueeze(1)

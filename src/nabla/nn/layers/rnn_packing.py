@@ -42,7 +42,9 @@ def check_lengths(lengths: Any, T: int, B: int, where: str) -> numpy.ndarray:
     try:
         arr = numpy.asarray(lengths)
     except (TypeError, ValueError):
-        raise TypeError(f"{where}: lengths must be a list, array or Tensor of ints, got {type(lengths).__name__}") from None
+        raise TypeError(
+            f"{where}: lengths must be a list, array or Tensor of ints, got {type(lengths).__name__}"
+        ) from None
     if arr.dtype.kind not in "iu" and not (arr.dtype.kind == "f" and arr.size and numpy.all(arr == numpy.round(arr))):
         raise TypeError(f"{where}: lengths must hold integers, got dtype {arr.dtype}")
     arr = arr.astype(numpy.int64)
@@ -56,7 +58,9 @@ def check_lengths(lengths: Any, T: int, B: int, where: str) -> numpy.ndarray:
     return arr
 
 
-def pack_padded_sequence(input: Tensor, lengths: Any, batch_first: bool = False, enforce_sorted: bool = True) -> PackedSequence:
+def pack_padded_sequence(
+    input: Tensor, lengths: Any, batch_first: bool = False, enforce_sorted: bool = True
+) -> PackedSequence:
     """Mark a padded batch (T, B, *) — (B, T, *) with ``batch_first`` — with its sequence lengths.
 
     With ``enforce_sorted`` (PyTorch's default) the lengths must be in decreasing order; pass
@@ -122,7 +126,9 @@ def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False, padding
     for i, s in enumerate(seqs):
         if not isinstance(s, Tensor) or s.ndim < 1 or tuple(s.shape[1:]) != tail:
             got = s.shape if isinstance(s, Tensor) else type(s).__name__
-            raise ValueError(f"pad_sequence: every tensor must have shape (L, {', '.join(map(str, tail))}); tensor {i} is {got}")
+            raise ValueError(
+                f"pad_sequence: every tensor must have shape (L, {', '.join(map(str, tail))}); tensor {i} is {got}"
+            )
     longest = max(s.shape[0] for s in seqs)
     padded = [pad(s, [0, 0] * len(tail) + [0, longest - s.shape[0]], value=padding_value) for s in seqs]
     return stack(padded, 1 if not batch_first else 0)

@@ -13,7 +13,8 @@ mean of its n-grams' rows, plus its own row when the word is in the vocabulary. 
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy
 
@@ -57,7 +58,7 @@ class SubwordEmbedding(Module):
     """
 
     def __init__(self, embedding_dim: int, num_buckets: int = 100_000, min_n: int = 3, max_n: int = 6,
-                 vocab: "Iterable[str] | None" = None, device: Any = None, dtype: Any = None) -> None:
+                 vocab: Iterable[str] | None = None, device: Any = None, dtype: Any = None) -> None:
         super().__init__()
         for name, v in (("embedding_dim", embedding_dim), ("num_buckets", num_buckets), ("min_n", min_n),
                         ("max_n", max_n)):
@@ -91,7 +92,7 @@ class SubwordEmbedding(Module):
             self._rows[word] = r
         return r
 
-    def forward(self, words: "Sequence[str] | Sequence[Sequence[str]]") -> Tensor:
+    def forward(self, words: Sequence[str] | Sequence[Sequence[str]]) -> Tensor:
         if isinstance(words, str) or not isinstance(words, Sequence) or not len(words):
             raise TypeError("expected a non-empty sequence of strings (or of equal-length sequences of strings), "
                             f"got {type(words).__name__}; for one word pass [word]")

@@ -15,7 +15,8 @@ numbers except that, with a key padding mask, PyTorch writes zeros at padded out
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ... import functional as F
 from ...creation import full
@@ -32,7 +33,7 @@ from .norm import LayerNorm
 _ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
 
 
-def _activation(activation: "str | Callable[[Tensor], Tensor]", layer: str) -> Callable[[Tensor], Tensor]:
+def _activation(activation: str | Callable[[Tensor], Tensor], layer: str) -> Callable[[Tensor], Tensor]:
     if callable(activation):
         return activation
     if activation not in _ACTIVATIONS:
@@ -81,7 +82,7 @@ class TransformerEncoderLayer(Module):
         nhead: int,
         dim_feedforward: int = 2048,
         dropout: float = 0.1,
-        activation: "str | Callable[[Tensor], Tensor]" = F.relu,
+        activation: str | Callable[[Tensor], Tensor] = F.relu,
         layer_norm_eps: float = 1e-5,
         batch_first: bool = False,
         norm_first: bool = False,
@@ -103,7 +104,7 @@ class TransformerEncoderLayer(Module):
         self.activation = _activation(activation, "TransformerEncoderLayer")
         self.d_model, self.batch_first = d_model, batch_first
 
-    def forward(self, src: Tensor, src_mask: "Tensor | None" = None, src_key_padding_mask: "Tensor | None" = None,
+    def forward(self, src: Tensor, src_mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
                 is_causal: bool = False) -> Tensor:
         _check_input(src, self.d_model, self.batch_first, "src")
         x = src
@@ -115,7 +116,7 @@ class TransformerEncoderLayer(Module):
             x = self.norm2(x + self._ff_block(x))
         return x
 
-    def _sa_block(self, x: Tensor, attn_mask: "Tensor | None", key_padding_mask: "Tensor | None",
+    def _sa_block(self, x: Tensor, attn_mask: Tensor | None, key_padding_mask: Tensor | None,
                   is_causal: bool) -> Tensor:
         x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False,
                            is_causal=is_causal)[0]
@@ -141,7 +142,7 @@ class TransformerDecoderLayer(Module):
         nhead: int,
         dim_feedforward: int = 2048,
         dropout: float = 0.1,
-        activation: "str | Callable[[Tensor], Tensor]" = F.relu,
+        activation: str | Callable[[Tensor], Tensor] = F.relu,
         layer_norm_eps: float = 1e-5,
         batch_first: bool = False,
         norm_first: bool = False,
@@ -171,10 +172,10 @@ class TransformerDecoderLayer(Module):
         self,
         tgt: Tensor,
         memory: Tensor,
-        tgt_mask: "Tensor | None" = None,
-        memory_mask: "Tensor | None" = None,
-        tgt_key_padding_mask: "Tensor | None" = None,
-        memory_key_padding_mask: "Tensor | None" = None,
+        tgt_mask: Tensor | None = None,
+        memory_mask: Tensor | None = None,
+        tgt_key_padding_mask: Tensor | None = None,
+        memory_key_padding_mask: Tensor | None = None,
         tgt_is_causal: bool = False,
         memory_is_causal: bool = False,
     ) -> Tensor:
@@ -191,13 +192,13 @@ class TransformerDecoderLayer(Module):
             x = self.norm3(x + self._ff_block(x))
         return x
 
-    def _sa_block(self, x: Tensor, attn_mask: "Tensor | None", key_padding_mask: "Tensor | None",
+    def _sa_block(self, x: Tensor, attn_mask: Tensor | None, key_padding_mask: Tensor | None,
                   is_causal: bool) -> Tensor:
         x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, is_causal=is_causal,
                            need_weights=False)[0]
         return self.dropout1(x)
 
-    def _mha_block(self, x: Tensor, mem: Tensor, attn_mask: "Tensor | None", key_padding_mask: "Tensor | None",
+    def _mha_block(self, x: Tensor, mem: Tensor, attn_mask: Tensor | None, key_padding_mask: Tensor | None,
                    is_causal: bool) -> Tensor:
         x = self.multihead_attn(x, mem, mem, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
                                 is_causal=is_causal, need_weights=False)[0]
@@ -215,7 +216,7 @@ class TransformerEncoder(Module):
     and ``mask_check`` are accepted for compatibility; nabla has no nested tensors.)
     """
 
-    def __init__(self, encoder_layer: Module, num_layers: int, norm: "Module | None" = None,
+    def __init__(self, encoder_layer: Module, num_layers: int, norm: Module | None = None,
                  enable_nested_tensor: bool = True, mask_check: bool = True) -> None:
         super().__init__()
         if not isinstance(encoder_layer, Module):
@@ -226,8 +227,8 @@ class TransformerEncoder(Module):
         self.enable_nested_tensor = enable_nested_tensor
         self.mask_check = mask_check
 
-    def forward(self, src: Tensor, mask: "Tensor | None" = None, src_key_padding_mask: "Tensor | None" = None,
-                is_causal: "bool | None" = None) -> Tensor:
+    def forward(self, src: Tensor, mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
+                is_causal: bool | None = None) -> Tensor:
         out = src
         for layer in self.layers:
             out = layer(out, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal))
@@ -241,7 +242,7 @@ class TransformerDecoder(Module):
     memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False)``.
     """
 
-    def __init__(self, decoder_layer: Module, num_layers: int, norm: "Module | None" = None) -> None:
+    def __init__(self, decoder_layer: Module, num_layers: int, norm: Module | None = None) -> None:
         super().__init__()
         if not isinstance(decoder_layer, Module):
             raise TypeError(f"TransformerDecoder: decoder_layer must be a Module, got {type(decoder_layer).__name__}")
@@ -253,11 +254,11 @@ class TransformerDecoder(Module):
         self,
         tgt: Tensor,
         memory: Tensor,
-        tgt_mask: "Tensor | None" = None,
-        memory_mask: "Tensor | None" = None,
-        tgt_key_padding_mask: "Tensor | None" = None,
-        memory_key_padding_mask: "Tensor | None" = None,
-        tgt_is_causal: "bool | None" = None,
+        tgt_mask: Tensor | None = None,
+        memory_mask: Tensor | None = None,
+        tgt_key_padding_mask: Tensor | None = None,
+        memory_key_padding_mask: Tensor | None = None,
+        tgt_is_causal: bool | None = None,
         memory_is_causal: bool = False,
     ) -> Tensor:
         out = tgt
@@ -286,9 +287,9 @@ class Transformer(Module):
         num_decoder_layers: int = 6,
         dim_feedforward: int = 2048,
         dropout: float = 0.1,
-        activation: "str | Callable[[Tensor], Tensor]" = F.relu,
-        custom_encoder: "Module | None" = None,
-        custom_decoder: "Module | None" = None,
+        activation: str | Callable[[Tensor], Tensor] = F.relu,
+        custom_encoder: Module | None = None,
+        custom_decoder: Module | None = None,
         layer_norm_eps: float = 1e-5,
         batch_first: bool = False,
         norm_first: bool = False,
@@ -324,14 +325,14 @@ class Transformer(Module):
         self,
         src: Tensor,
         tgt: Tensor,
-        src_mask: "Tensor | None" = None,
-        tgt_mask: "Tensor | None" = None,
-        memory_mask: "Tensor | None" = None,
-        src_key_padding_mask: "Tensor | None" = None,
-        tgt_key_padding_mask: "Tensor | None" = None,
-        memory_key_padding_mask: "Tensor | None" = None,
-        src_is_causal: "bool | None" = None,
-        tgt_is_causal: "bool | None" = None,
+        src_mask: Tensor | None = None,
+        tgt_mask: Tensor | None = None,
+        memory_mask: Tensor | None = None,
+        src_key_padding_mask: Tensor | None = None,
+        tgt_key_padding_mask: Tensor | None = None,
+        memory_key_padding_mask: Tensor | None = None,
+        src_is_causal: bool | None = None,
+        tgt_is_causal: bool | None = None,
         memory_is_causal: bool = False,
     ) -> Tensor:
         _check_input(src, self.d_model, self.batch_first, "src")

@@ -23,14 +23,14 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def token_ok(expected: "str | None", given: "str | None") -> bool:
+def token_ok(expected: str | None, given: str | None) -> bool:
     """Constant-time comparison; a missing token on either side never matches."""
     if not expected or not given or not isinstance(given, str):
         return False
     return hmac.compare_digest(expected.encode(), given.encode())
 
 
-def origin_ok(origin: "str | None", host: "str | None") -> bool:
+def origin_ok(origin: str | None, host: str | None) -> bool:
     """True when there is no ``Origin`` header or it names this server's host."""
     if origin is None:
         return True

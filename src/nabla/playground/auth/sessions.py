@@ -37,7 +37,7 @@ def _id_hash(sid: str) -> str:
 class Session:
     """One visitor's session. ``data`` is a dict saved as JSON; change it through the methods or mark ``dirty``."""
 
-    def __init__(self, sid: "str | None", data: dict, user_id: "int | None") -> None:
+    def __init__(self, sid: str | None, data: dict, user_id: int | None) -> None:
         self.sid = sid  # None: not created yet (nothing stored, no cookie sent)
         self.data = data
         self.user_id = user_id
@@ -77,11 +77,11 @@ class Session:
         self.dirty = False
 
     @property
-    def csrf(self) -> "str | None":
+    def csrf(self) -> str | None:
         return self.data.get("csrf")
 
     @property
-    def client(self) -> "str | None":
+    def client(self) -> str | None:
         """A random id of this browser that survives login rotation (owner of its training runs)."""
         return self.data.get("client")
 
@@ -91,7 +91,7 @@ class SessionMiddleware:
     cookie when the response starts. Paths under ``skip_prefixes`` (static files) get no session."""
 
     def __init__(self, app: Any, store: Any, secret: str, max_age: float = 14 * 86400,
-                 secure: "bool | None" = None, skip_prefixes: tuple[str, ...] = ("/static/",)) -> None:
+                 secure: bool | None = None, skip_prefixes: tuple[str, ...] = ("/static/",)) -> None:
         self.app = app
         self.store = store
         self.key = hashlib.sha256(("nabla-session:" + secret).encode()).digest()
@@ -103,7 +103,7 @@ class SessionMiddleware:
         mac = hmac.new(self.key, sid.encode(), hashlib.sha256).digest()
         return sid + "." + base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
-    def unsign(self, value: str) -> "str | None":
+    def unsign(self, value: str) -> str | None:
         sid, _, sig = value.partition(".")
         if not sid or not sig or len(value) > 200:
             return None
@@ -148,7 +148,7 @@ class SessionMiddleware:
                 return s
         return Session(None, {}, None)
 
-    async def _commit(self, session: Session, https: bool) -> "str | None":
+    async def _commit(self, session: Session, https: bool) -> str | None:
         now = time.time()
         for old in session.old_sids:
             await run_in_threadpool(self.store.delete_session, _id_hash(old))

@@ -19,7 +19,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -38,7 +39,7 @@ TOKEN_PREFIX = "nbl_"
 class AuthError(Exception):
     """An authentication attempt that must answer with ``status`` and ``message`` (not just "no user")."""
 
-    def __init__(self, status: int, message: str, headers: "dict[str, str] | None" = None) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -57,7 +58,7 @@ class AuthStrategy:
 
     name = "base"
 
-    async def authenticate(self, request: Request) -> "User | None":  # pragma: no cover - interface
+    async def authenticate(self, request: Request) -> User | None:  # pragma: no cover - interface
         raise NotImplementedError
 
 
@@ -97,7 +98,7 @@ class LocalStrategy(AuthStrategy):
         self.passwords = passwords
         self.limiter = limiter
 
-    async def authenticate(self, request: Request) -> "User | None":
+    async def authenticate(self, request: Request) -> User | None:
         fields = await read_credentials(request)
         username, password = fields.get("username"), fields.get("password")
         if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
@@ -136,7 +137,7 @@ class TokenStrategy(AuthStrategy):
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def authenticate(self, request: Request) -> "User | None":
+    async def authenticate(self, request: Request) -> User | None:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -152,23 +153,23 @@ class Authenticator:
     the ``serialize_user``/``deserialize_user`` hooks (defaults: the user's id, and a store lookup)."""
 
     def __init__(self, store: Store,
-                 serialize_user: "Callable[[User], Any] | None" = None,
-                 deserialize_user: "Callable[[Any], Awaitable[User | None]] | None" = None) -> None:
+                 serialize_user: Callable[[User], Any] | None = None,
+                 deserialize_user: Callable[[Any], Awaitable[User | None]] | None = None) -> None:
         self.store = store
         self.strategies: dict[str, AuthStrategy] = {}
         self._serialize = serialize_user or (lambda user: user.id)
         self._deserialize = deserialize_user or self._load_user
 
-    async def _load_user(self, key: Any) -> "User | None":
+    async def _load_user(self, key: Any) -> User | None:
         if not isinstance(key, int) or isinstance(key, bool):
             return None
         return await run_in_threadpool(self.store.get_user, key)
 
-    def use(self, strategy: AuthStrategy, name: "str | None" = None) -> "Authenticator":
+    def use(self, strategy: AuthStrategy, name: str | None = None) -> Authenticator:
         self.strategies[name or strategy.name] = strategy
         return self
 
-    async def authenticate(self, name: str, request: Request) -> "User | None":
+    async def authenticate(self, name: str, request: Request) -> User | None:
         strategy = self.strategies.get(name)
         if strategy is None:
             raise KeyError(f"Authenticator: no strategy named {name!r}; registered: {sorted(self.strategies)}")
@@ -177,7 +178,7 @@ class Authenticator:
     def serialize_user(self, user: User) -> Any:
         return self._serialize(user)
 
-    async def deserialize_user(self, key: Any) -> "User | None":
+    async def deserialize_user(self, key: Any) -> User | None:
         return await self._deserialize(key)
 
     def login(self, session: Session, user: User) -> None:
@@ -190,6 +191,6 @@ class Authenticator:
     def logout(self, session: Session) -> None:
         session.destroy()
 
-    async def session_user(self, session: Session) -> "User | None":
+    async def session_user(self, session: Session) -> User | None:
         key = session.data.get("user")
         return None if key is None else await self.deserialize_user(key)
