@@ -253,6 +253,53 @@ def _accumulate(store: dict, key: Any, g: Tensor) -> None:
     store[key] = g if prev is None else prev + g
 
 
+def _deliver(leaf: Tensor, g: Tensor, wanted: dict, captured: list, accumulate: bool, create_graph: bool,
+             handed: set[int]) -> None:
+    """Hand a leaf its finished gradient: its hooks, an ``autograd.grad`` capture, ``.grad`` accumulation,
+    then its post-accumulate hooks."""
+    if leaf._hooks:
+        for hook in leaf._hooks.values():
+            r = hook(g)
+            if r is not None:
+                g = r
+    i = wanted.get(leaf)
+    if i is not None:
+        captured[i] = g
+    if not accumulate:
+        return
+    if not create_graph:
+        # A leaf gets its own writable array: one backward can hand the same array to two
+        # leaves (``a + b``), and a broadcast gradient is a read-only view.
+        arr = g._data
+        base = arr.base
+        owner = id(arr if base is None else base)
+        if owner in handed or (base is not None and not getattr(arr.flags, "writeable", True)):
+            arr = arr.copy()
+        handed.add(owner)
+        g = Tensor._wrap(arr)
+    if g.dtype != leaf.dtype:
+        g = g.to(leaf.dtype)
+    leaf.grad = g if leaf.grad is None else leaf.grad + g
+    post = getattr(leaf, "_post_hooks", None)
+    if post:
+        for hook in list(post.values()):
+            hook(leaf)
+
+
+def _last_consumers(order: list[Function]) -> dict[Function, list[Tensor]]:
+    """``{node: leaves}``: for each leaf with post-accumulate hooks, the last node in ``order`` that
+    feeds it a gradient (after that node runs, the leaf's gradient is complete)."""
+    last: dict[Tensor, Function] = {}
+    for node in order:
+        for p in node.parents or ():
+            if isinstance(p, Tensor) and getattr(p, "_post_hooks", None):
+                last[p] = node
+    out: dict[Function, list[Tensor]] = {}
+    for leaf, node in last.items():
+        out.setdefault(node, []).append(leaf)
+    return out
+
+
 def run_backward(
     roots: Sequence[Tensor],
     root_grads: Sequence[Tensor],
@@ -285,8 +332,13 @@ def run_backward(
     prev_mode = _mode.enabled
     _mode.enabled = create_graph
     pop = node_grads.pop
+    handed: set[int] = set()
     try:
-        for node in _topological_order(start):
+        order = _topological_order(start)
+        # Leaves with post-accumulate hooks (DistributedDataParallel's) are handed their gradient as soon
+        # as the last node feeding them has run, so the hooks overlap with the rest of the backward pass.
+        early = _last_consumers(order) if accumulate and _post_hook_count else None
+        for node in order:
             g = pop(node, None)
             if g is None:
                 continue
@@ -304,35 +356,16 @@ def run_backward(
                 store = node_grads if isinstance(p, Function) else leaf_grads
                 prev = store.get(p)
                 store[p] = pg if prev is None else prev + pg
+            if early is not None and node in early:
+                for leaf in early[node]:
+                    if leaf in leaf_grads:
+                        _deliver(leaf, leaf_grads.pop(leaf), wanted, captured, accumulate, create_graph, handed)
             if not retain_graph:
                 node.parents = None
                 state.clear()
 
-        handed: set[int] = set()
         for leaf, g in leaf_grads.items():
-            if leaf._hooks:
-                for hook in leaf._hooks.values():
-                    r = hook(g)
-                    if r is not None:
-                        g = r
-            i = wanted.get(leaf)
-            if i is not None:
-                captured[i] = g
-            if not accumulate:
-                continue
-            if not create_graph:
-                # A leaf gets its own writable array: one backward can hand the same array to two
-                # leaves (``a + b``), and a broadcast gradient is a read-only view.
-                arr = g._data
-                base = arr.base
-                owner = id(arr if base is None else base)
-                if owner in handed or (base is not None and not getattr(arr.flags, "writeable", True)):
-                    arr = arr.copy()
-                handed.add(owner)
-                g = Tensor._wrap(arr)
-            if g.dtype != leaf.dtype:
-                g = g.to(leaf.dtype)
-            leaf.grad = g if leaf.grad is None else leaf.grad + g
+            _deliver(leaf, g, wanted, captured, accumulate, create_graph, handed)
     finally:
         _mode.enabled = prev_mode
     return captured if inputs is not None else None
@@ -449,6 +482,35 @@ def register_hook(t: Tensor, hook: Callable[[Tensor], Tensor | None]) -> Removab
         store = t._ctx.hooks
     handle = RemovableHandle(store)
     store[handle.id] = hook
+    return handle
+
+
+_post_hook_count = 0  # live post-accumulate hooks: run_backward looks for their leaves only while > 0
+
+
+class _PostHookHandle(RemovableHandle):
+    def remove(self) -> None:
+        global _post_hook_count
+        if self.hooks.pop(self.id, None) is not None:
+            _post_hook_count -= 1
+
+
+def register_post_accumulate_grad_hook(t: Tensor, hook: Callable[[Tensor], None]) -> RemovableHandle:
+    """Call ``hook(t)`` once ``t.grad`` holds this backward pass's gradient (PyTorch's name). Only
+    for leaves; the hook runs as soon as no later node can add to the gradient, while the rest of the
+    backward pass still runs (what data-parallel training overlaps its communication with)."""
+    global _post_hook_count
+    if not callable(hook):
+        raise TypeError(f"register_post_accumulate_grad_hook: expected a callable, got {type(hook).__name__}")
+    if t._ctx is not None or not t.requires_grad:
+        raise RuntimeError("register_post_accumulate_grad_hook: only leaf tensors that require grad accumulate "
+                           "a .grad; use register_hook on a computed tensor")
+    store = getattr(t, "_post_hooks", None)
+    if store is None:
+        store = t._post_hooks = {}
+    handle = _PostHookHandle(store)
+    store[handle.id] = hook
+    _post_hook_count += 1
     return handle
 
 
