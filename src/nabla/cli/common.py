@@ -4,7 +4,6 @@ data set, build or restore a zoo model and pick the loss for a task."""
 from __future__ import annotations
 
 import argparse
-import ast
 import dataclasses
 import math
 from pathlib import Path
@@ -47,18 +46,18 @@ def save_freq(text: str) -> str | int:
     return "epoch" if text == "epoch" else positive_int(text)
 
 
-def model_arg(text: str) -> tuple[str, Any]:
-    """argparse type: ``KEY=VALUE`` with VALUE a Python literal (``256,128`` is a tuple) or a bare word."""
+def model_arg(text: str) -> tuple[str, str]:
+    """argparse type: ``KEY=VALUE``; the value is converted later, against the model's signature
+    (see :mod:`nabla.cli.model_args`)."""
     key, sep, value = text.partition("=")
     if not sep or not key.isidentifier():
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE (e.g. hidden=256,128 or dropout=0.2), got {text!r}")
-    try:
-        parsed = ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        parsed = value  # a bare word: a string such as activation=tanh
-    if isinstance(parsed, list):
-        parsed = tuple(parsed)
-    return key, parsed
+    return key, value
+
+
+def plural(n: int, word: str) -> str:
+    """``1 epoch``, ``2 epochs``."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 # ----------------------------------------------------------------------------------------- helpers
@@ -70,8 +69,15 @@ def load_data(name: str, data_dir: str | None, split: str | None, holdout: int |
 
     if name not in DATASETS:
         raise UsageError(f"unknown data set {name!r}; valid names: {', '.join(sorted(DATASETS))}")
+    if data_dir is not None and not Path(data_dir).is_dir():  # never create a folder the user mistyped
+        raise UsageError(f"--data-dir {data_dir}: no such folder (create it to download {name} into it, or leave "
+                         "--data-dir out to use the default data folder)")
     try:
         return load_dataset(name, data_dir, split=split, holdout=holdout)
+    except ValueError as err:
+        if "leaves nothing to train on" in str(err):  # --holdout N >= the samples there: bad input
+            raise UsageError(f"--holdout: {err}") from None
+        raise
     except FileNotFoundError as err:
         hint = ""
         d = Path(data_dir) if data_dir else None
@@ -98,15 +104,6 @@ def build(name: str, spec: Any, model_args: dict) -> Any:
         raise UsageError(f"cannot build {name} for {spec.name}: {err}") from None
 
 
-def loss_and_metrics(spec: Any) -> tuple[Any, list[str]]:
-    """The loss (a name or a callable) and metric names for a data set's task."""
-    if spec.task in ("language_model", "seq2seq"):
-        from ..nn.functional import sequence_cross_entropy
-
-        return sequence_cross_entropy, ["accuracy"]
-    return ("cross_entropy", ["accuracy"]) if spec.task == "classification" else ("mse", ["mae", "r2"])
-
-
 def device(text: str) -> Any:
     from .. import backend
 
@@ -129,8 +126,14 @@ def restore_model(path: str, model_name: str | None = None) -> tuple[Any, dict, 
     from ..data.datasets.registry import get_spec
     from ..train import load_checkpoint
 
+    p = Path(path)
+    if p.is_dir():  # a run folder
+        p = p / CHECKPOINT
+    if not p.is_file():
+        raise UsageError(f"no checkpoint at {path} (give the checkpoint.safetensors or the folder that 'nabla train "
+                         "--out' wrote)")
     try:
-        state = load_checkpoint(path)
+        state = load_checkpoint(p)
     except ValueError as err:
         raise UsageError(f"{err}. 'nabla evaluate' and 'nabla predict' need a checkpoint written by 'nabla train'") \
             from None

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
-from .common import UsageError, device, exact_match, load_data, loss_and_metrics, positive_int, restore_model
+from .common import UsageError, device, exact_match, load_data, positive_int, restore_model
 
 
 def add_parser(subparsers) -> None:
@@ -31,9 +30,7 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..data import DataLoader
-    from ..train import PerceptronTrainer, Trainer
-    from ..train.keras import get_loss
-    from ..train.perceptron import is_perceptron
+    from ..train.recipes import make_evaluator
 
     model, meta, spec = restore_model(args.checkpoint, args.model)
     dataset = args.dataset or meta["dataset"]
@@ -49,11 +46,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"the checkpoint's model takes {spec.name} samples {spec.input_shape} with {spec.outputs} "
                          f"outputs; {dspec.name} has {dspec.input_shape} and {dspec.outputs}")
     dev = device(args.device)
-    loss_name, metrics = loss_and_metrics(dspec)
-    if is_perceptron(model):
-        trainer: Any = PerceptronTrainer(model, device=dev)
-    else:
-        trainer = Trainer(model, None, get_loss(loss_name), metrics, device=dev)
+    trainer = make_evaluator(model, dspec.task, device=dev)
     results = trainer.evaluate(DataLoader(test, batch_size=args.batch_size))
     results.update(exact_match(model, test, dspec))
     results = {"samples": len(test), **results}

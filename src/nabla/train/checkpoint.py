@@ -3,7 +3,7 @@
 A checkpoint is one safetensors file (``nabla.save``, atomic, no pickle) holding a dict::
 
     {"format": "nabla.checkpoint", "version": 1,
-     "model": model.state_dict(), "optimizer": optimizer.state_dict() | None,
+     "model": model.state_dict(), "optimizer": optimizer.state_dict() | {name: ...} (a dict of them) | None,
      "epoch": epochs finished, "step": batches finished in the current epoch (0 at epoch ends),
      "rng": nabla.get_rng_state(), "epoch_rng": the RNG state when the current epoch began,
      "running": {"loss": sum of batch losses so far this epoch, "batches": their count},
@@ -19,6 +19,7 @@ on the CPU the resumed run's weights are bit-identical to an uninterrupted run's
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,13 @@ def _stateful_callbacks(callbacks: Any) -> dict[str, Any]:
     """``{"ClassName#position": callback}`` for the callbacks whose state a checkpoint carries."""
     return {f"{type(cb).__name__}#{i}": cb for i, cb in enumerate(callbacks or ())
             if hasattr(cb, "state_dict") and not isinstance(cb, BackupAndRestore)}
+
+
+def _optimizer_state(optimizer: Any) -> Any:
+    """The optimizer's state dict; for a dict of optimizers (a model with its own step), one per name."""
+    if isinstance(optimizer, dict):
+        return {name: opt.state_dict() for name, opt in optimizer.items()}
+    return optimizer.state_dict() if optimizer is not None else None
 
 
 def save_checkpoint(path: str | os.PathLike[str], trainer: Any, epoch: int, step: int = 0,
@@ -57,7 +65,7 @@ def save_checkpoint(path: str | os.PathLike[str], trainer: Any, epoch: int, step
         "format": FORMAT,
         "version": _VERSION,
         "model": trainer.model.state_dict(),
-        "optimizer": trainer.optimizer.state_dict() if trainer.optimizer is not None else None,
+        "optimizer": _optimizer_state(trainer.optimizer),
         "epoch": int(epoch),
         "step": int(step),
         "rng": backend.get_rng_state(),
@@ -95,8 +103,15 @@ def restore_checkpoint(state: dict[str, Any], trainer: Any, rng: bool = True) ->
         trainer.model.load_state_dict(state["model"])
     except (KeyError, ValueError, RuntimeError) as e:
         raise ValueError(f"the checkpoint does not fit this model: {e}") from None
-    if trainer.optimizer is not None and state.get("optimizer") is not None:
-        trainer.optimizer.load_state_dict(state["optimizer"])
+    saved_opt = state.get("optimizer")
+    if isinstance(trainer.optimizer, dict) and saved_opt is not None:  # one per network (e.g. a GAN's two)
+        missing = sorted(set(trainer.optimizer) - set(saved_opt))
+        if missing:
+            raise ValueError(f"the checkpoint holds optimizer(s) {sorted(saved_opt)}, not {', '.join(missing)}")
+        for name, opt in trainer.optimizer.items():
+            opt.load_state_dict(saved_opt[name])
+    elif trainer.optimizer is not None and saved_opt is not None:
+        trainer.optimizer.load_state_dict(saved_opt)
     saved_cbs = state.get("callbacks") or {}
     for key, cb in _stateful_callbacks(getattr(trainer, "callbacks", ())).items():
         if key in saved_cbs:
@@ -124,15 +139,17 @@ class BackupAndRestore(Callback):
     file is written atomically), everything is restored and :meth:`Trainer.fit` carries on from the
     saved epoch and batch. ``save_freq`` is ``"epoch"`` (after each epoch) or an int (also every that
     many batches). ``meta`` is stored alongside (e.g. what model this is). ``restore=False`` only
-    saves; ``resume_from`` restores from another file than the one written. Keras' name and behaviour;
-    unlike Keras, a mid-epoch resume replays the same shuffle and random draws.
+    saves; ``resume_from`` restores from another file than the one written; ``on_restore(trainer)`` runs
+    after a restore (e.g. to train on with a changed learning rate). Keras' name and behaviour; unlike
+    Keras, a mid-epoch resume replays the same shuffle and random draws.
     """
 
     order = 100  # after the other callbacks: save what they have updated, restore after they reset
 
     def __init__(self, path: str | os.PathLike[str], save_freq: str | int = "epoch",
                  delete_on_end: bool = False, meta: dict | None = None, restore: bool = True,
-                 resume_from: str | os.PathLike[str] | None = None) -> None:
+                 resume_from: str | os.PathLike[str] | None = None,
+                 on_restore: Callable[[Any], None] | None = None) -> None:
         if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq <= 0):
             raise ValueError(f"BackupAndRestore: save_freq must be 'epoch' or a positive int, got {save_freq!r}")
         self.path = Path(path)
@@ -141,6 +158,7 @@ class BackupAndRestore(Callback):
         self.meta = dict(meta or {})
         self.restore = restore
         self.resume_from = Path(resume_from) if resume_from is not None else self.path
+        self.on_restore = on_restore
         self.resumed_from: tuple[int, int] | None = None
 
     def on_train_begin(self, logs: dict | None = None) -> None:
@@ -149,6 +167,8 @@ class BackupAndRestore(Callback):
             state = load_checkpoint(self.resume_from)
             restore_checkpoint(state, self.trainer)
             self.resumed_from = (int(state["epoch"]), int(state.get("step", 0)))
+            if self.on_restore is not None:
+                self.on_restore(self.trainer)
 
     def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
         self._steps += 1
