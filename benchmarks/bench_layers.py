@@ -3,7 +3,7 @@
 Run: ``PYTHONPATH=src python benchmarks/bench_layers.py``. Prints the median time per step of the
 fused op (what ``nabla.functional`` uses) and of the same function composed from nabla primitives,
 plus the row scatter-add behind the embedding backward three ways. The numbers behind the choices
-documented in ``src/nabla/ops/nn_layers.py``.
+documented in ``src/nabla/ops/`` (``linalg.py``, ``norm.py``, ``embedding.py``).
 """
 
 from __future__ import annotations

@@ -168,6 +168,31 @@ def array_module(a: Any):
     return numpy
 
 
+def special(a: Any):
+    """The special-function module for array ``a``: ``scipy.special`` (NumPy) or ``cupyx.scipy.special``.
+
+    Both have ``erf`` and ``expit`` (the logistic function), computed in one pass without overflow.
+    """
+    if _cupy is not None and isinstance(a, _cupy.ndarray):  # pragma: no cover - GPU only
+        import cupyx.scipy.special  # type: ignore[import-not-found]
+
+        return cupyx.scipy.special
+    import scipy.special
+
+    return scipy.special
+
+
+def add_at(out: Any, index: Any, values: Any) -> None:
+    """``out[index] += values`` in place, where repeated indices accumulate (``numpy.add.at``; on the
+    GPU ``cupyx.scatter_add``, which is atomic where ``add.at`` has no CuPy counterpart)."""
+    if _cupy is not None and isinstance(out, _cupy.ndarray):  # pragma: no cover - GPU only
+        import cupyx  # type: ignore[import-not-found]
+
+        cupyx.scatter_add(out, index, values)
+    else:
+        numpy.add.at(out, index, values)
+
+
 def device_of(a: Any) -> device:
     if _cupy is not None and isinstance(a, _cupy.ndarray):
         return device("cuda", a.device.id)

@@ -5,7 +5,8 @@ weights or BatchNorm's running statistics is passed in by the caller (the layers
 Names, arguments and results follow ``torch.nn.functional``.
 
 Most functions are compositions of primitives from ``nabla.ops``. Linear, batch norm (training
-mode), layer norm and the embedding lookup are fused ops in ``nabla/ops/nn_layers.py``: measured faster than
+mode), layer norm and the embedding lookup are fused ops in ``nabla/ops/`` (``linalg.py``, ``norm.py``,
+``embedding.py``): measured faster than
 their compositions (``benchmarks/bench_layers.py``; see that file's docstring for the numbers).
 """
 
@@ -36,15 +37,18 @@ from .ops import (
     leaky_relu as _leaky_relu,
     log_softmax as _log_softmax,
     matmul,
-    nn_layers as _fused,
     relu as _relu,
     sigmoid as _sigmoid,
     softmax as _softmax,
     softplus as _softplus,
     tanh as _tanh,
 )
+from .ops.activation import Step
+from .ops.common import Mask
 from .ops.conv import conv1d, conv2d, conv_transpose2d  # convolution and pooling: see ops/conv.py, ops/pool.py
-from .ops.elementwise import Mask
+from .ops.embedding import Embedding
+from .ops.linalg import Linear
+from .ops.norm import BatchNormTrain, LayerNorm, channel_shape
 from .ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .ops.shape import pad
 from .ops.upsample import interpolate, upsample
@@ -95,8 +99,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         out = matmul(input, weight.T)  # mixed dtypes: the composed ops promote as PyTorch's ops would
         return out if bias is None else out + bias
     if bias is None:
-        return _fused.Linear.apply(input, weight)
-    return _fused.Linear.apply(input, weight, bias)
+        return Linear.apply(input, weight)
+    return Linear.apply(input, weight, bias)
 
 
 # ------------------------------------------------------------------------------------- activations
@@ -174,7 +178,7 @@ def step(input: Tensor, value_at_zero: float = 1.0) -> Tensor:
     layers below it: that is why gradient training uses sigmoid-like activations instead.
     """
     _check_float(input, "input", "step")
-    return _fused.Step.apply(input, value=float(value_at_zero))
+    return Step.apply(input, value=float(value_at_zero))
 
 
 # ----------------------------------------------------------------------------------------- dropout
@@ -252,7 +256,7 @@ def batch_norm(
         x = input._data
         axes = (0,) + tuple(range(2, x.ndim))
         mean = x.mean(axis=axes)
-        xc = x - mean.reshape(_fused._channel_shape(x.ndim, c))
+        xc = x - mean.reshape(channel_shape(x.ndim, c))
         var = (xc * xc).mean(axis=axes)
         del xc
         if running_mean is not None or running_var is not None:
@@ -263,10 +267,10 @@ def batch_norm(
                     _blend(running_var, var * (count / (count - 1)), momentum)
         w = weight if weight is not None else Tensor._wrap(xp.ones(c, dtype=dt))
         b = bias if bias is not None else Tensor._wrap(xp.zeros(c, dtype=dt))
-        return _fused.BatchNormTrain.apply(input, w, b, mean=mean, var=var, eps=eps)
+        return BatchNormTrain.apply(input, w, b, mean=mean, var=var, eps=eps)
     if running_mean is None or running_var is None:
         raise ValueError(f"{op}: running_mean and running_var are required when training=False")
-    shape = _fused._channel_shape(input.ndim, c)
+    shape = channel_shape(input.ndim, c)
     inv_std = Tensor._wrap((1.0 / xp.sqrt(running_var._data + eps)).astype(dt, copy=False))
     scale = inv_std if weight is None else weight * inv_std
     shift = -running_mean.detach() * scale
@@ -305,7 +309,7 @@ def layer_norm(
     xp = input._xp
     w = weight if weight is not None else Tensor._wrap(xp.ones(shape, dtype=input.dtype))
     b = bias if bias is not None else Tensor._wrap(xp.zeros(shape, dtype=input.dtype))
-    return _fused.LayerNorm.apply(input, w, b, k=k, eps=eps)
+    return LayerNorm.apply(input, w, b, k=k, eps=eps)
 
 
 # --------------------------------------------------------------------------------------- embedding
@@ -344,7 +348,7 @@ def embedding(
             f"{op}: indices must lie in [0, {num}) for a table of {num} rows, "
             f"got values {int(idx.min())}..{int(idx.max())}"
         )
-    return _fused.Embedding.apply(weight, idx=idx, padding_idx=padding_idx)
+    return Embedding.apply(weight, idx=idx, padding_idx=padding_idx)
 
 
 # --------------------------------------------------------------------------------------- attention

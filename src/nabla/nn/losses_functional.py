@@ -8,7 +8,7 @@
 * ``huber_loss``: ``0.5 (x - y)^2`` where ``|x - y| < delta``, else ``delta (|x - y| - delta / 2)``;
 * ``binary_cross_entropy``: ``-w [y log(x) + (1 - y) log(1 - x)]``, logs clamped at -100;
 * ``binary_cross_entropy_with_logits``: ``-w [pw y log(sigmoid(x)) + (1 - y) log(1 - sigmoid(x))]``;
-* ``cross_entropy``: ``-sum_c q_c log_softmax(x)_c`` (the fused op of ``nabla.ops.nn``);
+* ``cross_entropy``: ``-sum_c q_c log_softmax(x)_c`` (the fused op of ``nabla/ops/loss.py``);
 * ``nll_loss``: ``-w[y] x[y]`` for log-probabilities ``x``;
 * ``kl_div``: ``y (log y - x)`` for log-probabilities ``x``.
 
@@ -23,10 +23,11 @@ from typing import Any
 
 from ..autograd import Function
 from ..backend import array_module as _xp
+from ..ops.activation import softplus
+from ..ops.comparison import where
 from ..ops.convert import cast
-from ..ops.elementwise import softplus, where
 from ..ops.index import gather
-from ..ops.nn import cross_entropy
+from ..ops.loss import cross_entropy
 from ..tensor import Tensor
 
 __all__ = [

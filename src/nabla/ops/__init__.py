@@ -1,65 +1,50 @@
 """nabla's primitive ops, one family per file; each op's forward and backward sit side by side.
 
-``elementwise``  arithmetic, math, activations, comparisons
+``arithmetic``   add, sub, mul, div, pow, neg
+``math``         exp, log, sqrt, sin/cos, abs, erf, sign, maximum/minimum, clamp
+``comparison``   eq/ne/lt/le/gt/ge, logical_*, isnan/isfinite, where, masked_fill
+``activation``   tanh, sigmoid, relu, leaky_relu, elu, gelu, softplus, step
 ``reduce``       sum, mean, max/min, var/std, logsumexp, prod, argmax
-``linalg``       matmul
+``linalg``       matmul, bmm, mm, dot, and the fused Linear (``x @ w.T + b``)
 ``shape``        reshape, permute, expand, cat/stack, split/chunk, pad, flip, repeat
 ``index``        getitem/setitem, gather, scatter_add, index_select, one_hot, in-place rules
-``nn``           softmax, log_softmax, cross_entropy
+``softmax``      softmax, log_softmax
+``loss``         cross_entropy (fused log-softmax + NLL); the other losses compose ops in nabla.functional
+``norm``         fused batch norm (training) and layer norm
+``embedding``    the embedding lookup and its scatter-add backward
+``attention``    fused scaled-dot-product attention
 ``convert``      dtype casts, device moves, clone
+``common``       shared argument checks, dtype promotion, unbroadcast, the Mask op
 ``conv``         conv1d, conv2d, conv_transpose2d (lowered to GEMM)
 ``pool``         max_pool2d, avg_pool2d, adaptive_avg_pool2d
 ``upsample``     interpolate (nearest, bilinear): separable resampling matrices
 ``recurrent``    one RNN / LSTM / GRU layer direction over a whole sequence, fused (nn.RNN/LSTM/GRU use it)
 """
 
+from .activation import elu, gelu, leaky_relu, relu, sigmoid, softplus, tanh
+from .arithmetic import add, div, mul, neg, pow, sub
 from .common import normalize_dim
-from .conv import conv1d, conv2d, conv_transpose2d
-from .convert import cast, clone, to_device
-from .elementwise import (
-    abs,
-    add,
-    clamp,
-    cos,
-    div,
-    elu,
+from .comparison import (
     eq,
-    erf,
-    exp,
     ge,
-    gelu,
     gt,
     isfinite,
     isnan,
     le,
-    leaky_relu,
-    log,
-    log1p,
     logical_and,
     logical_not,
     logical_or,
     lt,
     masked_fill,
-    maximum,
-    minimum,
-    mul,
     ne,
-    neg,
-    pow,
-    relu,
-    rsqrt,
-    sigmoid,
-    sign,
-    sin,
-    softplus,
-    sqrt,
-    sub,
-    tanh,
     where,
 )
+from .conv import conv1d, conv2d, conv_transpose2d
+from .convert import cast, clone, to_device
 from .index import fill_, gather, getitem, index_select, inplace, one_hot, scatter_add, setitem
 from .linalg import bmm, dot, matmul, mm
-from .nn import cross_entropy, log_softmax, softmax
+from .loss import cross_entropy
+from .math import abs, clamp, cos, erf, exp, log, log1p, maximum, minimum, rsqrt, sign, sin, sqrt
 from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .reduce import all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, prod, std, sum, var
 from .shape import (
@@ -84,4 +69,5 @@ from .shape import (
     unsqueeze,
     view,
 )
+from .softmax import log_softmax, softmax
 from .upsample import interpolate

@@ -25,9 +25,9 @@ from ..autograd import Function, is_grad_enabled
 from ..backend import array_module as _xp
 from ..tensor import Tensor
 from .common import unbroadcast
-from .elementwise import where
+from .comparison import where
 from .linalg import MatMul
-from .nn import softmax
+from .softmax import softmax
 
 
 def _sum_to(a, shape: tuple):

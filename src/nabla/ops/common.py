@@ -1,4 +1,5 @@
-"""Helpers shared by the op families: argument checks, scalar conversion, type promotion, unbroadcast."""
+"""Helpers shared by the op families: argument checks, scalar conversion, type promotion, unbroadcast,
+the broadcasting binary-op wrapper, and ``Mask`` (the gradient through a fixed mask)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 import numpy
 
 from .. import backend
+from ..autograd import Function
 from ..tensor import Tensor, _ScalarTypes
 
 _promote_cache: dict[tuple, numpy.dtype] = {}
@@ -182,6 +184,48 @@ def shape_arg(shape: Any, op: str) -> tuple[int, ...]:
     except TypeError:
         raise TypeError(f"{op}: expected a shape (ints), got {shape!r}") from None
     return out
+
+
+def tensor_arg(x: Any, op: str) -> Tensor:
+    """``x`` as a Tensor (Python numbers and arrays converted; anything else a TypeError naming ``op``)."""
+    if type(x) is Tensor:
+        return x
+    return to_tensor(x, None, op)
+
+
+def float_tensor(x: Any, op: str) -> Tensor:
+    """Ops like exp and tanh need floats: ints are promoted to the default float dtype."""
+    x = tensor_arg(x, op)
+    if x._data.dtype.kind != "f":
+        x = cast(x, backend.get_default_dtype())
+    return x
+
+
+def binary(fn: type, a: Any, b: Any, op: str, **kw: Any) -> Tensor:
+    """Apply the two-input Function ``fn`` to ``a`` and ``b`` (promoted to one dtype and device); a
+    shape mismatch becomes an error that names ``op`` and both shapes."""
+    a, b = operands(a, b, op)
+    try:
+        return fn.apply(a, b, **kw)
+    except ValueError as e:
+        err = broadcast_error(op, a.shape, b.shape)
+        if err is not None:
+            raise err from None
+        raise e
+
+
+class Mask(Function):
+    """``x * mask`` for a fixed array ``mask``; its backward is the same op on ``g``.
+
+    The backward of ReLU and clamp (a boolean mask) and of dropout (the scaled keep-mask).
+    """
+
+    def forward(self, x, mask):
+        self.mask = mask
+        return x * mask
+
+    def backward(self, g):
+        return Mask.apply(g, mask=self.mask)
 
 
 # Late imports: these ops are defined in sibling modules that import this one.

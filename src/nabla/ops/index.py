@@ -70,12 +70,7 @@ class IndexAdd(Function):
         self.index = index
         out = xp.zeros(shape, dtype=g.dtype)
         if _has_arrays(index):
-            if xp is numpy:
-                numpy.add.at(out, index, g)
-            else:  # pragma: no cover - GPU only
-                import cupyx  # type: ignore[import-not-found]
-
-                cupyx.scatter_add(out, index, g)
+            backend.add_at(out, index, g)
         else:
             out[index] = g
         return out
@@ -272,17 +267,11 @@ class Gather(Function):
 
 class ScatterAdd(Function):
     def forward(self, x, src, index, dim):
-        xp = _xp(x)
         self.index, self.dim, self.src_shape = index, dim, src.shape
         out = x.copy()
         coords = _coords(index, dim)
         part = src[tuple(slice(0, n) for n in index.shape)]
-        if xp is numpy:
-            numpy.add.at(out, coords, part)
-        else:  # pragma: no cover - GPU only
-            import cupyx  # type: ignore[import-not-found]
-
-            cupyx.scatter_add(out, coords, part)
+        backend.add_at(out, coords, part)
         return out
 
     def backward(self, g):
@@ -351,8 +340,8 @@ def one_hot(indices: Tensor, num_classes: int = -1) -> Tensor:
     return Tensor._wrap(out)
 
 
+from .arithmetic import add, div, mul, sub  # noqa: E402
 from .convert import cast  # noqa: E402
-from .elementwise import add, div, mul, sub  # noqa: E402
 from .shape import pad  # noqa: E402
 
 _UFUNC_OPS = {"add": add, "subtract": sub, "multiply": mul, "true_divide": div}

@@ -1,10 +1,11 @@
-"""Matrix multiplication for 1-D, 2-D and batched (broadcast) operands, as ``torch.matmul``."""
+"""Matrix multiplication for 1-D, 2-D and batched (broadcast) operands, as ``torch.matmul``, and the fused
+linear layer ``x @ w.T + b`` (one graph node)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
 from .common import broadcast_error, operands, unbroadcast
 
@@ -84,3 +85,41 @@ def dot(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim != 1 or b.ndim != 1:
         raise ValueError(f"dot: expects 1-D vectors, got {a.shape} and {b.shape}")
     return matmul(a, b)
+
+
+class Linear(Function):
+    """``x @ w.T (+ b)`` for x (*, in), w (out, in), b (out,): one node instead of three.
+
+    Composed (transpose view, matmul, broadcast add whose backward sums the bias gradient) it costs
+    three graph nodes; fused, forward + backward measured 88 -> 51 us for a (4, 2) -> 8 layer and
+    151 -> 107 us for (64, 64) -> 128 (benchmarks/bench_layers.py, 2-core CPU, one BLAS thread);
+    equal when BLAS dominates ((256, 512) -> 512: 6.6 ms both, over three runs). The checks and
+    dtype promotion live in ``nabla.functional.linear``.
+    """
+
+    save_inputs = True
+
+    def forward(self, x, w, *bias):
+        out = x @ w.T
+        if bias:
+            out += bias[0]
+        return out
+
+    def backward(self, g):
+        parents = self.parents
+        x, w = self.inputs[0], self.inputs[1]
+        n_out, n_in = w.shape
+        want_x, want_w = parents[0] is not None, parents[1] is not None
+        want_b = len(parents) > 2 and parents[2] is not None
+        if is_grad_enabled():  # recording a higher derivative: the same formulas with nabla ops
+            g2 = g.reshape(-1, n_out)
+            gx = g @ w if want_x else None
+            gw = g2.T @ x.reshape(-1, n_in) if want_w else None
+            gb = g2.sum(0) if want_b else None
+        else:
+            gd = g._data
+            g2 = gd.reshape(-1, n_out)
+            gx = Tensor._wrap(gd @ w._data) if want_x else None
+            gw = Tensor._wrap(g2.T @ x._data.reshape(-1, n_in)) if want_w else None
+            gb = Tensor._wrap(g2.sum(axis=0)) if want_b else None
+        return (gx, gw, gb) if len(parents) > 2 else (gx, gw)

@@ -200,7 +200,7 @@ def _run_composed(cell, x: Tensor, states: list, lengths: Any, reverse: bool) ->
 
     With ``lengths`` a finished sequence keeps its states and outputs zero (as the fused ops do).
     """
-    from .elementwise import where
+    from .comparison import where
     from .shape import stack
 
     T = x.shape[0]

@@ -224,7 +224,7 @@ def _max_min(x: Tensor, dim: Any, keepdim: bool, take_max: bool) -> Any:
     if dim is None:
         return MaxAll.apply(x, dims=_dims(x, None, op), keepdim=keepdim, take_max=take_max)
     if isinstance(dim, Tensor):  # torch.max(a, b) spelling of maximum
-        from .elementwise import maximum, minimum
+        from .math import maximum, minimum
 
         return maximum(x, dim) if take_max else minimum(x, dim)
     d = normalize_dim(dim, x.ndim, op)
@@ -321,6 +321,7 @@ def any(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     return Tensor._wrap(x._xp.asarray(x._data.any(axis=_dims(x, dim, "any"), keepdims=keepdim)))
 
 
-from .elementwise import exp, where  # noqa: E402
+from .comparison import where  # noqa: E402
 from .index import scatter_add  # noqa: E402
+from .math import exp  # noqa: E402
 from .shape import Expand, Reshape, permute, reshape, unsqueeze  # noqa: E402

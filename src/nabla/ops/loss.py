@@ -1,73 +1,25 @@
-"""Softmax, log-softmax and the fused cross-entropy (integer class or class-probability targets).
+"""The fused cross-entropy: log-softmax + negative log-likelihood in one graph node.
 
-All three subtract the row maximum first, so logits of +-1e4 give finite values and gradients.
+Integer class targets ("sparse categorical") or class-probability targets ("categorical"), with class
+weights, ``ignore_index`` and label smoothing, as ``torch.nn.functional.cross_entropy``. The row
+maximum is subtracted first (``softmax._log_softmax_array``), so logits of +-1e4 give finite values
+and gradients. The other losses compose primitives in ``nabla.functional.loss``.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..autograd import Function, is_grad_enabled
 from ..backend import array_module as _xp
 from ..tensor import Tensor
-from .common import normalize_dim
+from .common import float_tensor
 from .convert import cast
-
-
-def _log_softmax_array(x, dim):
-    xp = _xp(x)
-    if x.size == 0:  # nothing to normalise (max() of an empty axis would raise)
-        return x.copy()
-    m = x.max(axis=dim, keepdims=True)
-    m = xp.where(xp.isfinite(m), m, 0)
-    shifted = x - m
-    return shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
-
-
-class Softmax(Function):
-    save_output = True
-
-    def forward(self, x, dim):
-        xp = _xp(x)
-        self.dim = dim
-        if x.size == 0:
-            return x.copy()
-        m = x.max(axis=dim, keepdims=True)
-        e = xp.exp(x - xp.where(xp.isfinite(m), m, 0))
-        return e / e.sum(axis=dim, keepdims=True)
-
-    def backward(self, g):
-        y = self.saved_output()
-        return y * (g - (g * y).sum(dim=self.dim, keepdim=True))
-
-
-class LogSoftmax(Function):
-    save_output = True
-
-    def forward(self, x, dim):
-        self.dim = dim
-        return _log_softmax_array(x, dim)
-
-    def backward(self, g):
-        y = self.saved_output()
-        return g - y.exp() * g.sum(dim=self.dim, keepdim=True)
-
-
-def softmax(x: Tensor, dim: int) -> Tensor:
-    """``exp(x) / sum(exp(x))`` along ``dim``."""
-    return Softmax.apply(_float(x, "softmax"), dim=normalize_dim(dim, x.ndim, "softmax"))
-
-
-def log_softmax(x: Tensor, dim: int) -> Tensor:
-    """``x - logsumexp(x)`` along ``dim``: the stable way to get log-probabilities."""
-    return LogSoftmax.apply(_float(x, "log_softmax"), dim=normalize_dim(dim, x.ndim, "log_softmax"))
+from .softmax import _log_softmax_array, log_softmax, softmax
 
 
 class CrossEntropy(Function):
     """Mean/sum/none over samples of ``-sum_c q[c] * log_softmax(x)[c]``; class dimension 1.
 
     ``q`` is the target distribution of one sample, with smoothing ``ls`` over ``C`` classes:
-
     * class index ``t``:  ``q = (1 - ls) * w[t] * onehot(t) + ls / C * w``   (0 where ``t`` is ignored)
     * probabilities ``p``: ``q = w * ((1 - ls) * p + ls / C)``
 
@@ -212,7 +164,7 @@ def cross_entropy(
         raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must lie in [0, 1], got {label_smoothing}")
-    x = _float(input, "cross_entropy")
+    x = float_tensor(input, "cross_entropy")
     if x.ndim == 0:
         raise ValueError("cross_entropy: input must hold logits of shape (C), (N, C) or (N, C, d1, ...), got 0-d")
     soft = target.dtype.kind == "f"
@@ -265,9 +217,3 @@ def cross_entropy(
             f"{int(t[valid].min())}..{int(t[valid].max())}"
         )
     return CrossEntropy.apply(x, target=t, **kw)
-
-
-def _float(x: Any, op: str) -> Tensor:
-    from .elementwise import _float as f
-
-    return f(x, op)
