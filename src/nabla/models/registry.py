@@ -36,6 +36,25 @@ def list_models() -> list[str]:
     return sorted(_MODELS)
 
 
+def get_builder(name: str) -> Callable[..., Module]:
+    """The function registered as ``name`` (its signature lists the model's arguments)."""
+    fn = _MODELS.get(name)
+    if fn is None:
+        raise ValueError(f"unknown model {name!r}; valid names: {', '.join(list_models())}")
+    return fn
+
+
+def data_arguments(input_shape: tuple[int, ...], num_classes: int, data_args: dict | None = None) -> dict[str, Any]:
+    """The arguments :func:`build_model` derives from the data (passed to builders that declare them)."""
+    derived = {"num_classes": num_classes, "in_features": int(math.prod(input_shape)),
+               "in_channels": int(input_shape[0]), "input_size": int(input_shape[-1]),
+               "input_shape": tuple(input_shape)}
+    if len(input_shape) == 1:  # token sequences: the vocabulary is the output width, the length the context
+        derived.update(vocab_size=num_classes, block_size=int(input_shape[0]))
+    derived.update(data_args or {})
+    return derived
+
+
 def get_model(name: str, **kwargs: Any) -> Module:
     """Build the registered model ``name`` with its keyword arguments."""
     fn = _MODELS.get(name)
@@ -65,12 +84,7 @@ def build_model(name: str, input_shape: tuple[int, ...], num_classes: int, data_
     if unknown:
         accepted = [k for k, p in params.items() if p.kind is not inspect.Parameter.VAR_KEYWORD]
         raise ValueError(f"model {name!r} has no argument(s) {', '.join(unknown)}; it takes: {', '.join(accepted)}")
-    derived = {"num_classes": num_classes, "in_features": int(math.prod(input_shape)),
-               "in_channels": int(input_shape[0]), "input_size": int(input_shape[-1]),
-               "input_shape": tuple(input_shape)}
-    if len(input_shape) == 1:  # token sequences: the vocabulary is the output width, the length the context
-        derived.update(vocab_size=num_classes, block_size=int(input_shape[0]))
-    derived.update(data_args or {})
+    derived = data_arguments(input_shape, num_classes, data_args)
     args = {k: v for k, v in derived.items() if k in params and k not in kwargs}
     args.update(kwargs)
     return fn(**args)
