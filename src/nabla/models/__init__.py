@@ -27,3 +27,9 @@ __all__ += ["BertConfig", "BertModel", "BertForMaskedLM", "BertForSequenceClassi
 from .seq2seq import Seq2Seq, seq2seq  # noqa: E402
 
 __all__ += ["Seq2Seq", "seq2seq"]
+from .autoencoder import AutoEncoder, ae, dae  # noqa: E402
+from .gan import GAN, cgan, dcgan, discriminator_loss, gan, generator_loss  # noqa: E402
+from .vae import VAE, bernoulli_elbo, gaussian_kl, reparameterize, vae  # noqa: E402
+
+__all__ += ["AutoEncoder", "ae", "dae", "VAE", "vae", "gaussian_kl", "reparameterize", "bernoulli_elbo"]
+__all__ += ["GAN", "gan", "dcgan", "cgan", "generator_loss", "discriminator_loss"]

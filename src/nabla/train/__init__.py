@@ -12,6 +12,7 @@ from .callbacks import (
     TerminateOnNaN,
 )
 from .checkpoint import BackupAndRestore, load_checkpoint, restore_checkpoint, save_checkpoint
+from .image_grid import ImageGrid, make_grid, save_image_grid
 from .keras import LOSSES, OPTIMIZERS, get_loss, get_optimizer
 from .metrics import (
     METRIC_NAMES,

@@ -2,7 +2,12 @@
 
 A batch is a tuple ``(inputs, targets)`` (more inputs: ``(x1, x2, ..., y)``) or a lone input tensor
 for :meth:`Trainer.predict`. Subclasses customise a step by overriding :meth:`Trainer.train_step`
-or :meth:`Trainer.eval_step`; both return a dict whose ``"loss"`` (a float) is averaged per epoch.
+or :meth:`Trainer.eval_step`; both return a dict whose ``"loss"`` (a float) is averaged per epoch, as
+are the numbers of its optional ``"logs"`` dict (``{"d_loss": ..., "elbo": ...}``).
+
+A model can own its step instead (e.g. a GAN: two networks, two optimizers): when it defines
+``train_step(batch, optimizer)`` and/or ``eval_step(batch)``, the Trainer calls them with the batch (on
+the device) and its ``optimizer``, which may then be a dict of optimizers (checkpoints save them all).
 """
 
 from __future__ import annotations
@@ -95,6 +100,9 @@ class Trainer:
     def train_step(self, batch: Any) -> dict[str, Any]:
         """One optimisation step on ``batch``; returns ``{"loss": float, "output": ..., "target": ...}``
         (``output``/``target`` feed the metrics and are optional)."""
+        own = getattr(self.model, "train_step", None)
+        if own is not None:  # the model steps itself (see the module docstring)
+            return own(_to(batch, self.device), self.optimizer)
         inputs, target = _split(_to(batch, self.device))
         self.optimizer.zero_grad()
         output = self.forward(inputs)
@@ -105,6 +113,9 @@ class Trainer:
 
     def eval_step(self, batch: Any) -> dict[str, Any]:
         """Loss (and outputs for the metrics) of ``batch`` without updating the model."""
+        own = getattr(self.model, "eval_step", None)
+        if own is not None:
+            return own(_to(batch, self.device))
         inputs, target = _split(_to(batch, self.device))
         output = self.forward(inputs)
         loss = self.loss_fn(output, target)
@@ -129,11 +140,12 @@ class Trainer:
         shuffle from its saved RNG state, skips the batches already done, then restores the RNG."""
         self.model.train()
         self._reset_metrics()
-        total, n, skip = 0.0, 0, 0
+        total, n, skip, extra = 0.0, 0, 0, {}
         if resume is not None and resume["step"] and resume.get("epoch_rng") is not None:
             backend.set_rng_state(resume["epoch_rng"])
             skip = resume["step"]
             total, n = float(resume["running"]["loss"]), int(resume["running"]["batches"])
+            extra = {k: float(v) for k, v in (resume["running"].get("logs") or {}).items()}
         self._epoch_rng = backend.get_rng_state()
         batches = iter(loader)
         if skip:
@@ -145,13 +157,15 @@ class Trainer:
             loss = float(out["loss"])
             total += loss
             n += 1
-            self._running = {"loss": total, "batches": n}
+            for k, v in (out.get("logs") or {}).items():
+                extra[k] = extra.get(k, 0.0) + float(v)
+            self._running = {"loss": total, "batches": n, "logs": dict(extra)}
             self._update_metrics(out)
             for cb in callbacks:
                 cb.on_batch_end(i, {"loss": loss})
             if self.stop_training:
                 break
-        logs = {"loss": total / max(n, 1)}
+        logs = {"loss": total / max(n, 1), **{k: v / max(n, 1) for k, v in extra.items()}}
         logs.update(self._results())
         return logs
 
@@ -210,7 +224,7 @@ class Trainer:
         was_training = getattr(self.model, "training", True)
         self.model.eval()
         self._reset_metrics()
-        total, count = 0.0, 0
+        total, count, extra = 0.0, 0, {}
         try:
             with no_grad():
                 for batch in loader:
@@ -219,10 +233,13 @@ class Trainer:
                     k = len(target) if isinstance(target, Tensor) and target.ndim > 0 else 1
                     total += float(out["loss"]) * k
                     count += k
+                    for key, v in (out.get("logs") or {}).items():
+                        extra[key] = extra.get(key, 0.0) + float(v) * k
                     self._update_metrics(out)
         finally:
             self.model.train(was_training)
         logs = {"loss": total / count if count else math.nan}
+        logs.update({key: v / count for key, v in extra.items()})
         logs.update(self._results())
         return logs
 
