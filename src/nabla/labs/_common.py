@@ -241,28 +241,29 @@ def train(model: nn.Module, optimizer: Any, data: Data, steps: int, batch_size: 
     steps_iter = range(steps) if progress is None else progress(range(steps))
     model.train()
     t0 = time.perf_counter()
-    for step in steps_iter:
-        idx = next(batches)
-        xb, yb = nabla.tensor(data.x_train[idx]), nabla.tensor(data.y_train[idx])
-        loss = loss_fn(model(xb), yb)
-        optimizer.zero_grad()
-        loss.backward()
-        value = float(loss.item())
-        if not math.isfinite(value):
-            curve.diverged = True
-            break
-        if on_step is not None:
-            on_step(step, model)
-        optimizer.step()
-        curve.loss.append(value)
-        curve.seconds.append(time.perf_counter() - t0)
-        if eval_every and ((step + 1) % eval_every == 0 or step + 1 == steps):
-            t_eval = time.perf_counter()
-            acc, tl = evaluate(model, data.x_test, data.y_test)
-            curve.eval_step.append(step + 1)
-            curve.test_acc.append(acc)
-            curve.test_loss.append(tl)
-            t0 += time.perf_counter() - t_eval  # wall time counts training only, not the evaluations
+    with numpy.errstate(over="ignore", invalid="ignore"):  # a diverging run is detected and recorded below
+        for step in steps_iter:
+            idx = next(batches)
+            xb, yb = nabla.tensor(data.x_train[idx]), nabla.tensor(data.y_train[idx])
+            loss = loss_fn(model(xb), yb)
+            optimizer.zero_grad()
+            loss.backward()
+            value = float(loss.item())
+            if not math.isfinite(value):
+                curve.diverged = True
+                break
+            if on_step is not None:
+                on_step(step, model)
+            optimizer.step()
+            curve.loss.append(value)
+            curve.seconds.append(time.perf_counter() - t0)
+            if eval_every and ((step + 1) % eval_every == 0 or step + 1 == steps):
+                t_eval = time.perf_counter()
+                acc, tl = evaluate(model, data.x_test, data.y_test)
+                curve.eval_step.append(step + 1)
+                curve.test_acc.append(acc)
+                curve.test_loss.append(tl)
+                t0 += time.perf_counter() - t_eval  # wall time counts training only, not the evaluations
     return curve
 
 
