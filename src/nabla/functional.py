@@ -52,7 +52,7 @@ from .ops.norm import BatchNormTrain, LayerNorm, channel_shape
 from .ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .ops.shape import pad
 from .ops.upsample import interpolate, upsample
-from .tensor import Tensor
+from .tensor import Tensor, updating
 
 __all__ = [
     "linear", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
@@ -281,10 +281,9 @@ def batch_norm(
 
 def _blend(running: Tensor, batch: Any, momentum: float) -> None:
     """``running = (1 - momentum) * running + momentum * batch``, in place (version bumped)."""
-    r = running._data
-    r *= 1.0 - momentum
-    r += (momentum * batch).astype(r.dtype, copy=False)
-    running._version[0] += 1
+    with updating(running) as r:
+        r *= 1.0 - momentum
+        r += (momentum * batch).astype(r.dtype, copy=False)
 
 
 def layer_norm(

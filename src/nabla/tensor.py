@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy
@@ -453,7 +454,7 @@ class Tensor:
     def __setitem__(self, index: Any, value: Any) -> None:
         _ops.setitem(self, index, value)
 
-    # in-place arithmetic (see ops/inplace.py for the rules)
+    # in-place arithmetic (the rules: ``inplace`` in ops/index.py)
     def __iadd__(self, other: Any) -> Tensor:
         return _ops.inplace(self, _ops.add, other, "add_")
 
@@ -735,6 +736,34 @@ class Tensor:
     def index_select(self, dim: int, index: Tensor) -> Tensor:
         return _ops.index_select(self, dim, index)
 
+
+# ------------------------------------------------------------------ array access for nabla's own code
+# Optimizers, clipping, constraints and running statistics write parameters in place outside the
+# graph. These three functions are the one way they do it, so that every write bumps the version
+# counter (a graph that saved the old value then refuses to back-propagate through it).
+
+
+def array_of(t: Tensor) -> Any:
+    """The array behind ``t`` (NumPy or CuPy), not copied: read it, do not write it (see :func:`updating`)."""
+    return t._data
+
+
+def from_array(a: Any) -> Tensor:
+    """A Tensor around array ``a`` (not copied, no grad): optimizer state, gradients built outside the graph."""
+    return Tensor._wrap(a)
+
+
+@contextmanager
+def updating(t: Tensor) -> Iterator[Any]:
+    """``with updating(p) as x: x -= lr * g``: write ``t``'s array in place, then bump its version.
+
+    The write records no graph (an optimizer step is not part of the model). The version is bumped
+    even when the block raises, since the array may already be partly written.
+    """
+    try:
+        yield t._data
+    finally:
+        t._version[0] += 1
 
 def _grad_enabled() -> bool:
     return _autograd._mode.enabled

@@ -9,7 +9,7 @@ import torch
 
 import nabla
 from nabla import nn
-from nabla.nn.layers.rnn_packing import pack_padded_sequence, pad_packed_sequence, pad_sequence
+from nabla.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence
 
 from .helpers import F32, F64, TOLS, assert_same, compare_grad, copy_state, rng
 

@@ -5,11 +5,11 @@
 ``state_dict()`` has PyTorch's layout.
 """
 
+from ..nn.utils import clip_grad_norm_, clip_grad_value_, l1_penalty  # their home is nn.utils, as in PyTorch
 from . import lr_scheduler
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
-from .clip import clip_grad_norm_, clip_grad_value_, l1_penalty
 from .constraints import Constraint, MaxNorm, NonNeg, UnitNorm, apply_constraint
 from .nadam import NAdam
 from .optimizer import Optimizer

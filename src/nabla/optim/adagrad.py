@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..tensor import Tensor
+from ..tensor import array_of, from_array
 from .optimizer import Optimizer, array_module, check_number
 
 
@@ -50,22 +50,21 @@ class Adagrad(Optimizer):
     def _step_group(self, group: dict[str, Any]) -> None:
         lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
         weight_decay, maximize, init = group["weight_decay"], group["maximize"], group["initial_accumulator_value"]
-        for p, x, g, state in self._with_grads(group):
+        for x, g, state in self._updates(group):
             xp = array_module(x)
             if not state:
                 state["step"] = 0
-                state["sum"] = Tensor._wrap(xp.full_like(x, init))
+                state["sum"] = from_array(xp.full_like(x, init))
             step = state["step"] = state["step"] + 1
             if maximize:
                 g = -g
             if weight_decay != 0:
                 g = g + weight_decay * x
             clr = lr / (1 + (step - 1) * lr_decay)
-            s = state["sum"]._data
+            s = array_of(state["sum"])
             s += g * g
             denom = xp.sqrt(s)
             denom += eps
             upd = g / denom
             upd *= clr
             x -= upd
-            p._version[0] += 1

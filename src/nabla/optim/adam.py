@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..tensor import Tensor
-from .optimizer import Optimizer, array_module, check_adam_family
+from ..tensor import array_of, from_array
+from .optimizer import Optimizer, adam_preamble, array_module, check_adam_family
 
 
 class Adam(Optimizer):
@@ -50,26 +50,12 @@ class Adam(Optimizer):
         check_adam_family(group)
 
     def _step_group(self, group: dict[str, Any]) -> None:
-        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
-        decoupled = group["decoupled_weight_decay"]
-        for p, x, g, state in self._with_grads(group):
+        lr, (beta1, beta2), eps, amsgrad = group["lr"], group["betas"], group["eps"], group["amsgrad"]
+        buffers = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad else ("exp_avg", "exp_avg_sq")
+        for x, g, state in self._updates(group):
             xp = array_module(x)
-            if not state:
-                state["step"] = 0
-                state["exp_avg"] = Tensor._wrap(xp.zeros_like(x))
-                state["exp_avg_sq"] = Tensor._wrap(xp.zeros_like(x))
-                if amsgrad:
-                    state["max_exp_avg_sq"] = Tensor._wrap(xp.zeros_like(x))
-            step = state["step"] = state["step"] + 1
-            m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-            if maximize:
-                g = -g
-            if weight_decay != 0:
-                if decoupled:
-                    x *= 1 - lr * weight_decay
-                else:
-                    g = g + weight_decay * x
+            step, g = adam_preamble(x, g, state, group, buffers)
+            m, v = array_of(state["exp_avg"]), array_of(state["exp_avg_sq"])
             m *= beta1
             m += (1 - beta1) * g
             v *= beta2
@@ -78,8 +64,8 @@ class Adam(Optimizer):
             v += g2
             if amsgrad:
                 if "max_exp_avg_sq" not in state:  # amsgrad switched on after the first step
-                    state["max_exp_avg_sq"] = Tensor._wrap(xp.zeros_like(x))
-                vmax = state["max_exp_avg_sq"]._data
+                    state["max_exp_avg_sq"] = from_array(xp.zeros_like(x))
+                vmax = array_of(state["max_exp_avg_sq"])
                 xp.maximum(vmax, v, out=vmax)
                 denom = xp.sqrt(vmax)
             else:
@@ -89,7 +75,6 @@ class Adam(Optimizer):
             upd = m / denom  # (no out=: a 0-d parameter's temporaries are NumPy scalars)
             upd *= lr / (1 - beta1 ** step)
             x -= upd
-            p._version[0] += 1
 
 
 class AdamW(Adam):

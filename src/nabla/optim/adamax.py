@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..tensor import Tensor
-from .optimizer import Optimizer, array_module, check_adam_family
+from ..tensor import array_of
+from .optimizer import Optimizer, adam_preamble, array_module, check_adam_family
 
 
 class Adamax(Optimizer):
@@ -43,19 +43,10 @@ class Adamax(Optimizer):
 
     def _step_group(self, group: dict[str, Any]) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay, maximize = group["weight_decay"], group["maximize"]
-        for p, x, g, state in self._with_grads(group):
+        for x, g, state in self._updates(group):
             xp = array_module(x)
-            if not state:
-                state["step"] = 0
-                state["exp_avg"] = Tensor._wrap(xp.zeros_like(x))
-                state["exp_inf"] = Tensor._wrap(xp.zeros_like(x))
-            step = state["step"] = state["step"] + 1
-            if maximize:
-                g = -g
-            if weight_decay != 0:
-                g = g + weight_decay * x
-            m, u = state["exp_avg"]._data, state["exp_inf"]._data
+            step, g = adam_preamble(x, g, state, group, ("exp_avg", "exp_inf"))
+            m, u = array_of(state["exp_avg"]), array_of(state["exp_inf"])
             m *= beta1
             m += (1 - beta1) * g
             u *= beta2
@@ -65,4 +56,3 @@ class Adamax(Optimizer):
             upd = m / u
             upd *= lr / (1 - beta1 ** step)
             x -= upd
-            p._version[0] += 1

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .. import backend
-from ..tensor import Tensor
+from ..tensor import Tensor, array_of, updating
 
 EPSILON = 1e-7  # keras.config.epsilon()
 
@@ -38,8 +38,8 @@ def _check_axis(axis: Any) -> Any:
 def _write(w: Tensor, value: Any) -> Tensor:
     if not isinstance(w, Tensor):
         raise TypeError(f"a constraint applies to a Tensor, got {type(w).__name__}")
-    w._data[...] = value
-    w._version[0] += 1
+    with updating(w) as x:
+        x[...] = value
     return w
 
 
@@ -71,7 +71,7 @@ class MaxNorm(Constraint):
         self.axis = _check_axis(axis)
 
     def __call__(self, w: Tensor) -> Tensor:
-        x = w._data
+        x = array_of(w)
         xp = backend.array_module(x)
         norms = _norms(x, self.axis)
         desired = xp.clip(norms, 0, self.max_value)
@@ -88,7 +88,7 @@ class UnitNorm(Constraint):
         self.axis = _check_axis(axis)
 
     def __call__(self, w: Tensor) -> Tensor:
-        x = w._data
+        x = array_of(w)
         return _write(w, x / (EPSILON + _norms(x, self.axis)))
 
     def get_config(self) -> dict[str, Any]:
@@ -99,7 +99,7 @@ class NonNeg(Constraint):
     """Make the weights non-negative: negative entries become 0."""
 
     def __call__(self, w: Tensor) -> Tensor:
-        x = w._data
+        x = array_of(w)
         return _write(w, x * (x >= 0))
 
 

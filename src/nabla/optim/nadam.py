@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..tensor import Tensor
-from .optimizer import Optimizer, array_module, check_adam_family, check_number
+from ..tensor import array_of
+from .optimizer import Optimizer, adam_preamble, array_module, check_adam_family, check_number
 
 
 class NAdam(Optimizer):
@@ -55,27 +55,14 @@ class NAdam(Optimizer):
 
     def _step_group(self, group: dict[str, Any]) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay, psi, maximize = group["weight_decay"], group["momentum_decay"], group["maximize"]
-        decoupled = group["decoupled_weight_decay"]
-        for p, x, g, state in self._with_grads(group):
+        psi = group["momentum_decay"]
+        for x, g, state in self._updates(group):
             xp = array_module(x)
-            if not state:
-                state["step"] = 0
-                state["mu_product"] = 1.0
-                state["exp_avg"] = Tensor._wrap(xp.zeros_like(x))
-                state["exp_avg_sq"] = Tensor._wrap(xp.zeros_like(x))
-            step = state["step"] = state["step"] + 1
-            if maximize:
-                g = -g
-            if weight_decay != 0:
-                if decoupled:
-                    x *= 1 - lr * weight_decay
-                else:
-                    g = g + weight_decay * x
+            step, g = adam_preamble(x, g, state, group, ("exp_avg", "exp_avg_sq"), first={"mu_product": 1.0})
             mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
             mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
             mu_product = state["mu_product"] = state["mu_product"] * mu
-            m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
+            m, v = array_of(state["exp_avg"]), array_of(state["exp_avg_sq"])
             m *= beta1
             m += (1 - beta1) * g
             v *= beta2
@@ -90,4 +77,3 @@ class NAdam(Optimizer):
             upd = m / denom
             upd *= lr * mu_next / (1.0 - mu_product * mu_next)
             x -= upd
-            p._version[0] += 1

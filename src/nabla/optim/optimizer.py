@@ -1,9 +1,9 @@
 """The optimizer base class: parameter groups, per-parameter state, zero_grad, step, state_dict.
 
-Every optimizer updates parameters **in place on their arrays** (``p._data``), with the array
-namespace of the parameter (NumPy or CuPy), and records no graph: an update is not part of the
-model. After writing a parameter it bumps the parameter's version counter, so a graph that saved
-the old value refuses to back-propagate through it.
+Every optimizer updates parameters **in place on their arrays**, with the array namespace of the
+parameter (NumPy or CuPy), and records no graph: an update is not part of the model. The writes go
+through ``nabla.tensor.updating`` (here via :meth:`Optimizer._updates`), which bumps the parameter's
+version counter, so a graph that saved the old value refuses to back-propagate through it.
 
 A subclass gives ``__init__`` (validate the arguments, then ``super().__init__(params, defaults)``),
 ``_check_group(group)`` (the same validation for a group added later) and ``_step_group(group)``
@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .. import backend
 from ..autograd import enable_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, array_of, from_array, updating
 
 array_module = backend.array_module
 
@@ -69,6 +69,33 @@ def check_betas(betas: Any) -> None:
         raise ValueError(f"Invalid betas: expected a pair (beta1, beta2), got {betas!r}")
     for i, b in enumerate(betas):
         check_number("betas", b, low=0.0, high=1.0, label=f"beta parameter at index {i}")
+
+
+def adam_preamble(x: Any, g: Any, state: dict[str, Any], group: dict[str, Any], buffers: tuple[str, ...],
+                  first: dict[str, Any] | None = None) -> tuple[int, Any]:
+    """What Adam, AdamW, NAdam and Adamax do before their own update; returns ``(step, g)``.
+
+    On the first step the state gets ``step = 0``, the entries of ``first`` and a zero array per
+    name in ``buffers``; then the step count goes up by one, ``g`` flips sign under ``maximize``, and
+    weight decay applies: decoupled (``x *= 1 - lr * weight_decay``, in place) when the group has
+    ``decoupled_weight_decay``, otherwise as an L2 term (``g + weight_decay * x``, a new array).
+    """
+    if not state:
+        xp = array_module(x)
+        state["step"] = 0
+        state.update(first or {})
+        for name in buffers:
+            state[name] = from_array(xp.zeros_like(x))
+    step = state["step"] = state["step"] + 1
+    if group["maximize"]:
+        g = -g
+    weight_decay = group["weight_decay"]
+    if weight_decay != 0:
+        if group.get("decoupled_weight_decay", False):
+            x *= 1 - group["lr"] * weight_decay
+        else:
+            g = g + weight_decay * x
+    return step, g
 
 
 class _Handle:
@@ -184,8 +211,8 @@ class Optimizer:
                 else:
                     if g._ctx is not None:  # a gradient recorded with create_graph: cut it loose
                         g = p.grad = g.detach()
-                    g._data.fill(0)
-                    g._version[0] += 1
+                    with updating(g) as arr:
+                        arr.fill(0)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; parameters whose grad is None are skipped.
@@ -208,10 +235,14 @@ class Optimizer:
     def _step_group(self, group: dict[str, Any]) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _with_grads(self, group: dict[str, Any]) -> list[tuple]:
-        """(param, param array, grad array, state) for every parameter of ``group`` that has a grad."""
+    def _updates(self, group: dict[str, Any]) -> Iterator[tuple[Any, Any, dict]]:
+        """``for x, g, state in self._updates(group)``: the parameter array (write it in place), the
+        gradient array and the state dict of every parameter of ``group`` that has a gradient; each
+        parameter's version is bumped once the loop body has updated it."""
         state = self.state
-        return [(p, p._data, p.grad._data, state[p]) for p in group["params"] if p.grad is not None]
+        for p in [p for p in group["params"] if p.grad is not None]:
+            with updating(p) as x:
+                yield x, array_of(p.grad), state[p]
 
     def register_step_pre_hook(self, hook: Callable) -> _Handle:
         """``hook(optimizer, args, kwargs)`` runs before every ``step``."""
@@ -289,12 +320,12 @@ class Optimizer:
             v = value.item()
             return int(v) if float(v).is_integer() else v
         if isinstance(value, Tensor):
-            arr = backend.transfer(value._data, p.device)
+            arr = backend.transfer(array_of(value), p.device)
             arr = arr.astype(p.dtype, copy=True) if arr.dtype.kind == "f" else arr.copy()
             if arr.shape != p.shape and arr.ndim != 0:
                 raise ValueError(f"load_state_dict: state {key!r} has shape {arr.shape} but its parameter has "
                                  f"shape {p.shape}; was the state saved for another model?")
-            return Tensor._wrap(arr)
+            return from_array(arr)
         return copy.deepcopy(value)
 
     def __repr__(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..tensor import Tensor
+from ..tensor import array_of, from_array
 from .optimizer import Optimizer, array_module, check_number
 
 
@@ -61,27 +61,27 @@ class RMSprop(Optimizer):
     def _step_group(self, group: dict[str, Any]) -> None:
         lr, alpha, eps, momentum = group["lr"], group["alpha"], group["eps"], group["momentum"]
         weight_decay, centered, maximize = group["weight_decay"], group["centered"], group["maximize"]
-        for p, x, g, state in self._with_grads(group):
+        for x, g, state in self._updates(group):
             xp = array_module(x)
             if not state:
                 state["step"] = 0
-                state["square_avg"] = Tensor._wrap(xp.zeros_like(x))
+                state["square_avg"] = from_array(xp.zeros_like(x))
             if momentum > 0 and "momentum_buffer" not in state:
-                state["momentum_buffer"] = Tensor._wrap(xp.zeros_like(x))
+                state["momentum_buffer"] = from_array(xp.zeros_like(x))
             if centered and "grad_avg" not in state:
-                state["grad_avg"] = Tensor._wrap(xp.zeros_like(x))
+                state["grad_avg"] = from_array(xp.zeros_like(x))
             state["step"] += 1
             if maximize:
                 g = -g
             if weight_decay != 0:
                 g = g + weight_decay * x
-            v = state["square_avg"]._data
+            v = array_of(state["square_avg"])
             v *= alpha
             g2 = g * g
             g2 *= 1 - alpha
             v += g2
             if centered:
-                a = state["grad_avg"]._data
+                a = array_of(state["grad_avg"])
                 a *= alpha
                 a += (1 - alpha) * g
                 denom = xp.sqrt(v - a * a)
@@ -89,7 +89,7 @@ class RMSprop(Optimizer):
                 denom = xp.sqrt(v)
             denom += eps
             if momentum > 0:
-                b = state["momentum_buffer"]._data
+                b = array_of(state["momentum_buffer"])
                 b *= momentum
                 b += g / denom
                 x -= lr * b
@@ -97,4 +97,3 @@ class RMSprop(Optimizer):
                 upd = g / denom
                 upd *= lr
                 x -= upd
-            p._version[0] += 1

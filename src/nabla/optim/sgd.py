@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..tensor import Tensor
+from ..tensor import array_of, from_array
 from .optimizer import Optimizer, array_module, check_number
 
 
@@ -55,7 +55,7 @@ class SGD(Optimizer):
     def _step_group(self, group: dict[str, Any]) -> None:
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
-        for p, x, g, state in self._with_grads(group):
+        for x, g, state in self._updates(group):
             xp = array_module(x)
             if maximize:
                 g = -g
@@ -64,10 +64,10 @@ class SGD(Optimizer):
             if momentum != 0:
                 buf = state.get("momentum_buffer")
                 if buf is None:
-                    state["momentum_buffer"] = Tensor._wrap(xp.array(g, copy=True))
-                    b = state["momentum_buffer"]._data
+                    state["momentum_buffer"] = from_array(xp.array(g, copy=True))
+                    b = array_of(state["momentum_buffer"])
                 else:
-                    b = buf._data
+                    b = array_of(buf)
                     b *= momentum
                     if dampening == 0:
                         b += g
@@ -75,4 +75,3 @@ class SGD(Optimizer):
                         b += (1 - dampening) * g
                 g = g + momentum * b if nesterov else b
             x -= lr * g
-            p._version[0] += 1

@@ -7,7 +7,7 @@ starts as U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as in PyTorch.
 
 Each layer and direction runs as one graph node over the whole sequence (``nabla/ops/recurrent.py``
 explains why and how). Variable-length batches: pass ``lengths=`` (one per sequence), or a
-``PackedSequence`` from ``pack_padded_sequence`` (see ``rnn_packing.py``); outputs are zero past
+``PackedSequence`` from ``pack_padded_sequence`` (see ``nn/utils/rnn.py``); outputs are zero past
 each sequence's end and the final states are the states at each sequence's last valid step.
 """
 
@@ -26,7 +26,7 @@ from ...tensor import Tensor
 from .. import init
 from ..module import Module
 from ..parameter import Parameter
-from .rnn_packing import PackedSequence, check_lengths
+from ..utils.rnn import PackedSequence, check_lengths
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 

@@ -1,7 +1,7 @@
-"""Gradient clipping (``clip_grad_norm_``, ``clip_grad_value_``) and an L1 penalty helper.
+"""Gradient clipping, at PyTorch's home: ``nn.utils.clip_grad_norm_``, ``nn.utils.clip_grad_value_``.
 
-The clipping functions change ``p.grad`` in place on its array, as ``torch.nn.utils`` does; call
-them between ``loss.backward()`` and ``optimizer.step()``.
+Both change ``p.grad`` in place on its array (bumping its version), as ``torch.nn.utils`` does; call
+them between ``loss.backward()`` and ``optimizer.step()``. (Also importable from ``nabla.optim``.)
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from .. import backend
-from ..tensor import Tensor
+from ... import backend
+from ...tensor import Tensor, array_of, from_array, updating
 
 
 def _grads(parameters: Tensor | Iterable[Tensor], where: str) -> list[Tensor]:
@@ -44,8 +44,8 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
         raise ValueError(f"Invalid norm_type: expected a positive number or inf, got {norm_type}")
     grads = _grads(parameters, "clip_grad_norm_")
     if not grads:
-        return Tensor._wrap(backend.xp_for(backend.CPU).zeros((), backend.get_default_dtype()))
-    arrays = [g._data for g in grads]
+        return from_array(backend.xp_for(backend.CPU).zeros((), backend.get_default_dtype()))
+    arrays = [array_of(g) for g in grads]
     xp = backend.array_module(arrays[0])
     if norm_type == math.inf:
         total = xp.max(xp.stack([xp.max(xp.abs(a)) if a.size else xp.zeros((), a.dtype) for a in arrays]))
@@ -66,9 +66,9 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
         )
     coef = xp.minimum(max_norm / (total + 1e-6), 1.0)
     for g in grads:
-        g._data *= coef.astype(g._data.dtype)
-        g._version[0] += 1
-    return Tensor._wrap(total)
+        with updating(g) as a:
+            a *= coef.astype(a.dtype)
+    return from_array(total)
 
 
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
@@ -77,23 +77,5 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
         raise TypeError(f"Invalid clip_value: expected a number, got {type(clip_value).__name__}")
     clip_value = float(clip_value)
     for g in _grads(parameters, "clip_grad_value_"):
-        backend.array_module(g._data).clip(g._data, -clip_value, clip_value, out=g._data)
-        g._version[0] += 1
-
-
-def l1_penalty(parameters: Tensor | Iterable[Tensor]) -> Tensor:
-    """``sum(|p|)`` over all entries of all ``parameters``: a differentiable scalar to add to a loss.
-
-    ``loss = criterion(out, y) + 1e-4 * l1_penalty(model.parameters())`` (Keras' ``l1`` regularizer).
-    """
-    if isinstance(parameters, Tensor):
-        parameters = [parameters]
-    total = None
-    for p in parameters:
-        if not isinstance(p, Tensor):
-            raise TypeError(f"l1_penalty: parameters must be Tensors, got a {type(p).__name__}")
-        term = p.abs().sum()
-        total = term if total is None else total + term
-    if total is None:
-        raise ValueError("l1_penalty: got no parameters")
-    return total
+        with updating(g) as a:
+            backend.array_module(a).clip(a, -clip_value, clip_value, out=a)
