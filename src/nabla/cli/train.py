@@ -204,8 +204,8 @@ def _saved_settings(state: dict) -> dict[str, Any]:
     if not run.get("model") or not run.get("dataset"):
         raise UsageError("the checkpoint does not record its run's model and data set (it was not written by "
                          "'nabla train')")
-    recipe = resolve_settings(run["dataset"], **{k: run.get(k) for k in ("epochs", "batch_size", "lr", "schedule",
-                                                                          "optimizer")})
+    recipe = resolve_settings(run["dataset"], run["model"],
+                              **{k: run.get(k) for k in ("epochs", "batch_size", "lr", "schedule", "optimizer")})
     defaults = {"seed": 0, "save_every": "epoch", "threads": None, "device": "cpu", "model_args": {}}
     return {**defaults, **{k: v for k, v in run.items() if v is not None or k in ("data_dir", "split", "holdout")},
             **recipe}
@@ -221,7 +221,7 @@ def _new_settings(args: argparse.Namespace) -> dict[str, Any]:
     return {"model": args.model, "dataset": args.dataset, "data_dir": args.data_dir, "split": args.split,
             "holdout": args.holdout, "model_args": None, "seed": 0 if args.seed is None else args.seed,
             "save_every": args.save_every or "epoch", "threads": args.threads, "device": args.device or "cpu",
-            **resolve_settings(args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+            **resolve_settings(args.dataset, args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                                schedule=args.schedule, optimizer=args.optimizer)}
 
 
@@ -374,12 +374,18 @@ def run(args: argparse.Namespace) -> int:
                                       else None))
     loader = DataLoader(train, batch_size=s["batch_size"], shuffle=True, prefetch=1)  # next batch cut meanwhile
     val_loader = DataLoader(test, batch_size=max(s["batch_size"], 256))
+    if hasattr(model, "progress_images"):  # generative models: a PNG grid per epoch (reconstructions or samples)
+        from ..train import ImageGrid
+
+        callbacks.append(ImageGrid(out, *next(iter(DataLoader(test, batch_size=32)))))
 
     # ---- train
     if not args.quiet:
         if plan.notice:
             print(plan.notice, file=log)
         rule = type(trainer.optimizer).__name__ if trainer.optimizer is not None else "perceptron rule"
+        if isinstance(trainer.optimizer, dict):  # one per network (a GAN)
+            rule = " + ".join(f"{type(o).__name__} ({k})" for k, o in trainer.optimizer.items())
         print(f"nabla train: {s['model']} ({n_params:,} parameters) on {spec.name}: {len(train):,} training "
               f"samples, {len(test):,} held out; {plural(s['epochs'], 'epoch')}, batch {s['batch_size']}, {rule} "
               f"lr {lr:g}{', cosine schedule' if s['schedule'] == 'cosine' else ''}, device {dev}", file=log)

@@ -50,13 +50,23 @@ RECIPES: dict[str, Recipe] = {
 }
 
 
-def recipe_for(dataset: str) -> Recipe:
-    """The recipe for ``dataset`` (the default recipe for a data set without one)."""
+# Models whose training is about the model, not the data set: they take these on any data set.
+_AUTOENCODERS = Recipe(epochs=10, batch_size=128, lr=1e-3)  # PyTorch's VAE example: Adam 1e-3, batch 128
+_GANS = Recipe(epochs=5, batch_size=64, lr=2e-4)  # DCGAN's Adam lr 2e-4 (betas 0.5, 0.999 set by the model)
+MODEL_RECIPES: dict[str, Recipe] = {"ae": _AUTOENCODERS, "dae": _AUTOENCODERS, "vae": _AUTOENCODERS,
+                                    "gan": _GANS, "dcgan": _GANS, "cgan": _GANS}
+
+
+def recipe_for(dataset: str, model: str | None = None) -> Recipe:
+    """The recipe for ``model`` if it has its own, else for ``dataset`` (else the default recipe)."""
+    if model in MODEL_RECIPES:
+        return MODEL_RECIPES[model]
     return RECIPES.get(dataset, DEFAULT_RECIPE)
 
 
-def resolve_settings(dataset: str, **given: Any) -> dict[str, Any]:
-    """The recipe's settings for ``dataset`` with those the user gave (not ``None``) put over them:
+def resolve_settings(dataset: str, model: str | None = None, **given: Any) -> dict[str, Any]:
+    """The recipe's settings for ``dataset`` (or ``model``, see :data:`MODEL_RECIPES`) with those the user gave (not
+    ``None``) put over them:
     ``resolve_settings("digits", epochs=5)`` -> ``{"epochs": 5, "batch_size": 32, "lr": 0.003, ...}``.
     Unknown names are an error (a typo would otherwise be ignored)."""
     fields = {f.name for f in dataclasses.fields(Recipe)}
@@ -64,7 +74,7 @@ def resolve_settings(dataset: str, **given: Any) -> dict[str, Any]:
     if unknown:
         raise TypeError(f"resolve_settings: unknown setting(s) {', '.join(unknown)}; "
                         f"valid: {', '.join(sorted(fields))}")
-    settings = dataclasses.asdict(recipe_for(dataset))
+    settings = dataclasses.asdict(recipe_for(dataset, model))
     settings.update({k: v for k, v in given.items() if v is not None})
     if settings["schedule"] not in SCHEDULES:
         raise ValueError(f"unknown schedule {settings['schedule']!r}; valid: {', '.join(SCHEDULES)}")
@@ -82,7 +92,8 @@ def learning_rate(optimizer: str, lr: float | None, perceptron: bool = False) ->
 def set_learning_rate(trainer: Any, lr: float) -> None:
     """Train on with ``lr`` from the next step (every optimizer group; the perceptron rule's step size)."""
     if trainer.optimizer is not None:
-        for group in trainer.optimizer.param_groups:
+        opts = trainer.optimizer.values() if isinstance(trainer.optimizer, dict) else [trainer.optimizer]
+        for group in (g for opt in opts for g in opt.param_groups):
             group["lr"] = float(lr)
     elif hasattr(trainer, "lr"):
         trainer.lr = float(lr)
@@ -121,15 +132,22 @@ def make_trainer(model: Any, task: str, *, optimizer: str = "adam", lr: float | 
                              "(try mlp)")
         rate = learning_rate(optimizer, lr, perceptron=True)
         return PerceptronTrainer(model, lr=rate, device=device), [], rate
-    loss, metrics = loss_and_metrics(task)
-    opt = get_optimizer(optimizer, model.parameters(), learning_rate(optimizer, lr))
+    # A model with its own train_step (the generative ones) has its own loss and logs; one with
+    # configure_optimizers(lr) its own optimizers (a GAN: a dict, one per network).
+    own_step = hasattr(model, "train_step")
+    loss, metrics = (None, []) if own_step else loss_and_metrics(task)
+    if hasattr(model, "configure_optimizers"):
+        opt = model.configure_optimizers(lr=learning_rate(optimizer, lr))
+    else:
+        opt = get_optimizer(optimizer, model.parameters(), learning_rate(optimizer, lr))
+    opts = list(opt.values()) if isinstance(opt, dict) else [opt]
     callbacks: list[Any] = []
     if schedule == "cosine":  # stepped once per epoch, down to 0 at the last one
         from ..optim.lr_scheduler import CosineAnnealingLR
 
-        callbacks.append(LearningRateScheduler(CosineAnnealingLR(opt, T_max=epochs)))
-    trainer = Trainer(model, opt, get_loss(loss), metrics, device=device)  # (a callable loss passes through)
-    return trainer, callbacks, float(opt.param_groups[0]["lr"])
+        callbacks += [LearningRateScheduler(CosineAnnealingLR(o, T_max=epochs)) for o in opts]
+    trainer = Trainer(model, opt, None if own_step else get_loss(loss), metrics, device=device)  # (a callable passes)
+    return trainer, callbacks, float(opts[0].param_groups[0]["lr"])
 
 
 def make_evaluator(model: Any, task: str, device: Any = None) -> Any:
@@ -140,5 +158,7 @@ def make_evaluator(model: Any, task: str, device: Any = None) -> Any:
 
     if is_perceptron(model):
         return PerceptronTrainer(model, device=device)
+    if hasattr(model, "eval_step"):  # the model reports its own loss and logs (e.g. a VAE's elbo)
+        return Trainer(model, None, None, [], device=device)
     loss, metrics = loss_and_metrics(task)
     return Trainer(model, None, get_loss(loss), metrics, device=device)
