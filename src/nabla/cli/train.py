@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..distributed import abort_on_error, is_main_process
 from .common import (
     CHECKPOINT,
     UsageError,
@@ -321,6 +322,7 @@ def _remove_if_empty(created: list[Path]) -> None:
 # ----------------------------------------------------------------------------------------------- run
 
 
+@abort_on_error(usage=(UsageError,))  # under mpiexec: a failing rank stops the others instead of leaving them waiting
 def run(args: argparse.Namespace) -> int:
     from .. import manual_seed
     from ..data import DataLoader
@@ -330,6 +332,7 @@ def run(args: argparse.Namespace) -> int:
 
     given = _given(args)
     plan = _plan(args, given)
+    args.quiet = args.quiet or not is_main_process()  # mpiexec -n N: rank 0 alone prints and writes
     s, out, state, log = plan.settings, plan.out, plan.state, sys.stderr
     if state is not None and int(state["epoch"]) >= s["epochs"] and not int(state.get("step", 0)):
         print(f"nabla train: {out} has already trained {plural(int(state['epoch']), 'epoch')} of {s['epochs']}; "
@@ -413,6 +416,8 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     final = trainer.evaluate(val_loader)
     final.update(exact_match(model, test, spec))
+    if not is_main_process():
+        return 0
     report = {
         "model": s["model"], "dataset": spec.name, "model_args": s["model_args"],
         "config": {**{k: s[k] for k in ("epochs", "batch_size", "lr", "optimizer", "schedule", "device", "seed",

@@ -52,7 +52,12 @@ def save_checkpoint(path: str | os.PathLike[str], trainer: Any, epoch: int, step
 
     ``epoch`` counts the epochs finished, ``step`` the batches finished in the next one; ``logs``
     (``(epoch, logs)``) adds an epoch that just ended but is not in ``trainer.history`` yet.
+    In a data-parallel run (``mpiexec -n N``) only rank 0 writes; the others hold the same state.
     """
+    from .. import distributed
+
+    if distributed.launched() > 1 and not distributed.is_main_process():
+        return
     hist = {"epoch": list(trainer.history.epoch), "history": {k: list(v) for k, v in trainer.history.history.items()}}
     if logs is not None:
         e, epoch_logs = logs
@@ -68,6 +73,7 @@ def save_checkpoint(path: str | os.PathLike[str], trainer: Any, epoch: int, step
         "optimizer": _optimizer_state(trainer.optimizer),
         "epoch": int(epoch),
         "step": int(step),
+        "world_size": distributed.world_size(),  # the ranks that shared each step (resuming may use another count)
         "rng": backend.get_rng_state(),
         "epoch_rng": getattr(trainer, "_epoch_rng", None) if step else None,
         "running": dict(running),
@@ -129,6 +135,7 @@ def restore_checkpoint(state: dict[str, Any], trainer: Any, rng: bool = True) ->
             "epoch_rng": state.get("epoch_rng"),
             "running": state.get("running") or {"loss": 0.0, "batches": 0},
             "stopped": bool(state.get("stopped", False)),
+            "world_size": int(state.get("world_size", 1)),
         }
 
 

@@ -173,13 +173,22 @@ class Trainer:
             verbose: int = 1, batch_size: int = 32, shuffle: bool = True) -> History:
         """Train for ``epochs`` epochs; ``train_data``/``val_data`` are DataLoaders (or Datasets, then
         batched with ``batch_size``, the training set shuffled when ``shuffle``). Returns a History."""
-        from .callbacks import ProgressBar
+        from .. import distributed
+        from .callbacks import CSVLogger, ModelCheckpoint, ProgressBar
 
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
         loader = as_loader(train_data, batch_size, shuffle)
         val_loader = None if val_data is None else as_loader(val_data, batch_size, False)
         callbacks = list(callbacks or ())
+        ddp = None
+        if distributed.launched() > 1:  # started by mpiexec -n N: data-parallel (see nabla.distributed.training)
+            loader = distributed.shard_loader(loader)
+            ddp = distributed.DistributedDataParallel(self.model)
+            if not distributed.is_main_process():  # rank 0 alone prints and writes
+                verbose = 0
+                callbacks = [cb for cb in callbacks if not getattr(
+                    cb, "rank_zero_only", isinstance(cb, (ProgressBar, CSVLogger, ModelCheckpoint)))]
         if verbose and not any(isinstance(cb, ProgressBar) for cb in callbacks):
             callbacks.append(ProgressBar())
         callbacks.sort(key=lambda cb: getattr(cb, "order", 0))  # stable: checkpointing runs last
@@ -196,6 +205,7 @@ class Trainer:
         resume, self._resume = self._resume, None  # set by BackupAndRestore when it restored a checkpoint
         start = 0
         if resume is not None:
+            resume = distributed.rescale_resume(resume, distributed.world_size())  # saved by another rank count?
             start = resume["epoch"]
             self.stop_training = resume["stopped"]
             if not resume["step"]:
@@ -206,7 +216,13 @@ class Trainer:
             self._epoch = epoch
             for cb in callbacks:
                 cb.on_epoch_begin(epoch, {})
+            sampler = getattr(loader, "sampler", None)
+            if hasattr(sampler, "set_epoch"):  # a DistributedSampler: this epoch's shuffle
+                sampler.set_epoch(epoch)
             logs = self._run_epoch(loader, callbacks, resume if resume is not None and epoch == start else None)
+            if ddp is not None:  # the ranks' training logs averaged; BatchNorm statistics from rank 0
+                logs = distributed.reduce_logs(logs)
+                ddp.sync_buffers()
             if val_loader is not None and not self.stop_training:
                 logs.update({"val_" + k: v for k, v in self.evaluate(val_loader).items()})
             for cb in callbacks:
@@ -216,6 +232,8 @@ class Trainer:
                 break
         for cb in callbacks:
             cb.on_train_end({})
+        if ddp is not None:
+            ddp.remove_hooks()
         return self.history
 
     def evaluate(self, data: Any, batch_size: int = 32) -> dict[str, Any]:
