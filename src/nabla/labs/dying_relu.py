@@ -96,7 +96,8 @@ def run(ctx) -> LabResult:
                      f"ELU {f(acc[f'elu/lr={lr:g}'], 2)}" for lr in lrs)
     divs = ", ".join(f"{n} {int(sum(v))}/{len(v)}" for n, v in diverged.items() if sum(v))
     reading = (f"Dead fraction of the {sum(HIDDEN)} hidden units after {steps} SGD steps — {parts}. Test accuracy "
-               f"(0 where the run diverged) — {accs}. Runs that diverged (loss NaN/inf): {divs or 'none'}. Leaky ReLU and ELU units with "
+               f"(0 where the run diverged) — {accs}. Runs that diverged (loss NaN/inf): {divs or 'none'}. "
+               f"Leaky ReLU and ELU units with "
                f"all-negative inputs still get a gradient (slope 0.01 / e^z), so they cannot die in ReLU's sense; "
                f"whether that buys accuracy is what the last two numbers say.")
     wrong = None
