@@ -12,7 +12,7 @@ import nabla
 from nabla import models, optim
 from nabla.data import DataLoader, TensorDataset
 from nabla.models.autoencoder import autoencoder_psnr
-from nabla.models.vae import bernoulli_log_likelihood, gaussian_log_likelihood
+from nabla.models.vae import gaussian_log_likelihood
 from nabla.train import BackupAndRestore, Callback, ImageGrid, Trainer
 
 NAMES = ["ae", "dae", "vae", "gan", "dcgan", "cgan"]
