@@ -148,3 +148,95 @@ def describe(torch_module=None) -> dict[str, str]:
     if torch_module is not None:
         info["torch"] = f"{torch_module.__version__} (intra-op threads: {torch_module.get_num_threads()})"
     return info
+
+
+# ------------------------------------------------------------------ benchmark discipline (issue 18)
+
+
+def cpu_flags() -> set[str]:
+    """The instruction-set flags of the first CPU in /proc/cpuinfo (empty where there is none)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def simd_level(flags: set[str] | None = None) -> str:
+    """The widest vector extension the CPU has: what decides how fast oneDNN's and OpenBLAS's kernels run."""
+    flags = cpu_flags() if flags is None else flags
+    if "avx512f" in flags:
+        return "AVX-512" + (" (+BF16)" if "avx512_bf16" in flags else "")
+    for flag, name in (("avx2", "AVX2"), ("avx", "AVX"), ("sse4_2", "SSE4.2")):
+        if flag in flags:
+            return name
+    return "unknown SIMD" if not flags else "no AVX"
+
+
+def cpu_vendor() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("vendor_id"):
+                    v = line.split(":", 1)[1].strip()
+                    return {"GenuineIntel": "Intel", "AuthenticAMD": "AMD"}.get(v, v)
+    except OSError:
+        pass
+    return platform.machine() or "unknown"
+
+
+def blas_kernel() -> str:
+    """The BLAS library and the kernel it picked for this CPU (OpenBLAS's 'architecture', e.g. SkylakeX)."""
+    try:
+        from threadpoolctl import threadpool_info
+
+        for info in threadpool_info():
+            if info.get("user_api") == "blas":
+                return f"{info.get('internal_api')} {info.get('version', '')}, kernel {info.get('architecture', '?')}"
+    except Exception:
+        pass
+    return blas_name()
+
+
+def cpu_family() -> tuple[str, str]:
+    """(a label, a slug of word characters) naming the family that ratios are comparable within:
+    vendor and vector width, since PyTorch's oneDNN gains much more from AVX-512 than an im2col + BLAS
+    lowering does."""
+    simd = simd_level().split(" ")[0]
+    label = f"{cpu_vendor()} {simd}"
+    return label, "".join(c if c.isalnum() else "_" for c in label.lower())
+
+
+def load1() -> float:
+    """The 1-minute load average (nan where it cannot be read)."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
+
+
+def wait_for_quiet(max_load: float, timeout_s: float, poll_s: float = 5.0, log=print) -> bool:
+    """Wait until the 1-minute load average is below ``max_load``; False if ``timeout_s`` ran out first.
+
+    Ratios taken on a busy machine flatter nabla (PyTorch's threads suffer more from a busy neighbour),
+    so a benchmark run should start quiet. The 1-minute average decays slowly (e^{-t/60}), so after a
+    heavy job it can take a minute or two to fall under the bar.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    said = False
+    while True:
+        now = load1()
+        if now < max_load:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        if not said:
+            log(f"waiting for a quiet machine: load average {now:.2f} >= {max_load:g} "
+                f"(up to {timeout_s:.0f} s; --wait 0 to skip, --strict to refuse)")
+            said = True
+        time.sleep(min(poll_s, max(0.0, deadline - time.monotonic())))

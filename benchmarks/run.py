@@ -79,7 +79,17 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="phase split + profile for model benchmarks: those that missed their target (default), "
                          "all of them, or none")
     ap.add_argument("--output", default=os.path.join(HERE, "RESULTS.md"), help="where to write the report")
-    return ap.parse_args(argv)
+    ap.add_argument("--max-load", type=float, default=1.0, metavar="L",
+                    help="a machine is quiet when its 1-minute load average is below L (default 1.0)")
+    ap.add_argument("--wait", type=float, default=180.0, metavar="S",
+                    help="seconds to wait for a quiet machine before starting (default 180; 0 starts at once)")
+    ap.add_argument("--strict", action="store_true",
+                    help="refuse to run (exit 3) if the machine is not quiet after --wait; without it, results "
+                         "taken under load are marked as such in RESULTS.md")
+    args = ap.parse_args(argv)
+    if not (args.max_load > 0 and args.wait >= 0):
+        ap.error(f"--max-load must be > 0 and --wait >= 0, got {args.max_load} and {args.wait}")
+    return args
 
 
 def setup_threads(torch, requested: str) -> str:
@@ -127,13 +137,44 @@ def _pct(st) -> str:
     return f"{fmt_time(st.median)} [{fmt_time(st.p10)}, {fmt_time(st.p90)}]"
 
 
+def quietness(load: tuple[str, str], max_load: float) -> tuple[bool, str]:
+    """Was the machine quiet for the whole run? At the start the 1-minute load counts only others; at the
+    end it also counts this run's own busy thread (about 1.0), which is subtracted."""
+    start, end = (float(x.split()[0]) if x != "n/a" else float("nan") for x in load)
+    quiet = start < max_load and end - 1.0 < max_load
+    if quiet:
+        return True, f"quiet (1-minute load {start:.2f} at start, {end:.2f} at end incl. this run; bar {max_load:g})"
+    return False, (f"**taken under load** (1-minute load {start:.2f} at start, {end:.2f} at end incl. this run's "
+                   f"own thread; bar {max_load:g}): other work shared the cores, which flatters nabla's ratios "
+                   "(PyTorch's threads suffer more from a busy neighbour). Treat these ratios as provisional.")
+
+
+def family_table(rows: list[Row], info: dict, quiet_note: str) -> str:
+    """One CPU family's ratio table, kept in RESULTS.md across runs on other families (keep block)."""
+    label, slug = info["family"]
+    out = [f"<!-- keep:cpu_{slug} -->", f"### {label}: {info['cpu']}", "",
+           f"{info['date']}, {info['simd']}, {info['blas']}, {info['cores']} cores; {quiet_note}", "",
+           "| Benchmark | ratio nabla/torch | target | met? |", "|---|---|---|---|"]
+    for r in rows:
+        target = f"<= {r.target:g}x" if r.target is not None else "-"
+        met = "-" if r.met is None else ("yes" if r.met else "**no**")
+        out.append(f"| {r.name} | {r.ratio:.2f}x | {target} | {met} |")
+    out.append(f"<!-- /keep:cpu_{slug} -->")
+    return "\n".join(out) + "\n"
+
+
 def render(rows: list[Row], info: dict, threads_note: str, settings: Settings, mode: str,
-           load: tuple[str, str], elapsed: float, names: list[str], analyses: list = ()) -> str:
+           load: tuple[str, str], elapsed: float, names: list[str], analyses: list = (),
+           quiet_note: str = "") -> str:
     out = ["# nabla vs PyTorch (CPU): benchmark results", ""]
     out.append(f"Written by `benchmarks/run.py` ({mode}) on {info['date']}; overwritten on every run, "
                "do not edit by hand. Benchmarks run: " + ", ".join(f"`{n}`" for n in names) + ".")
+    if quiet_note:
+        out += ["", f"Machine state: {quiet_note}"]
     out += ["", "## Machine and software", ""]
     out.append(f"- CPU: {info['cpu']}, {info['cores']} cores")
+    out.append(f"- Vector extensions: {info['simd']}; CPU family for the per-family tables: {info['family'][0]}")
+    out.append(f"- BLAS in use: {info['blas']}")
     out.append(f"- Load average (1/5/15 min) at start: {load[0]}; at end: {load[1]}")
     out.append(f"- Python {info['python']}")
     out.append(f"- NumPy {info['numpy']}")
@@ -210,12 +251,20 @@ def main(argv=None) -> int:
         print(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}", file=sys.stderr)
         return 2
 
+    if args.wait > 0 and not machine.wait_for_quiet(args.max_load, args.wait):
+        msg = (f"the machine is not quiet: 1-minute load average {machine.load1():.2f} >= --max-load "
+               f"{args.max_load:g} after waiting {args.wait:g} s")
+        if args.strict:
+            print(f"refusing to benchmark ({msg}); stop other work or raise --max-load/--wait", file=sys.stderr)
+            return 3
+        print(f"warning: {msg}; results will be marked as taken under load", file=sys.stderr)
     t_start = time.perf_counter()
     load_start = machine.loadavg()
     import torch
 
     threads_note = setup_threads(torch, args.threads)
     info = machine.describe(torch)
+    info.update(simd=machine.simd_level(), blas=machine.blas_kernel(), family=machine.cpu_family())
     settings = QUICK if args.quick else FULL
     mode = "quick run, `--quick`" if args.quick else "full run"
     if args.threads != DEFAULT_THREADS:
@@ -254,27 +303,38 @@ def main(argv=None) -> int:
         analyses.append(a)
 
     elapsed = time.perf_counter() - t_start
-    report = render(rows, info, threads_note, settings, mode, (load_start, machine.loadavg()), elapsed, names,
-                    analyses)
-    kept = kept_sections(args.output)
+    load = (load_start, machine.loadavg())
+    quiet, quiet_note = quietness(load, args.max_load)
+    if not quiet:
+        print(f"\nnote: {quiet_note}".replace("**", ""))
+    report = render(rows, info, threads_note, settings, mode, load, elapsed, names, analyses, quiet_note)
+    _, slug = info["family"]
+    kept = kept_sections(args.output, drop=f"cpu_{slug}")
+    families = [b for b in kept if b.startswith("<!-- keep:cpu_")]
+    others = [b for b in kept if not b.startswith("<!-- keep:cpu_")]
+    by_family = ["## Ratios by CPU family", "",
+                 "Ratios depend on the CPU (oneDNN's convolutions gain more from AVX-512 than im2col + BLAS), so "
+                 "each family keeps its latest full table here; a run replaces only its own family's.", "",
+                 family_table(rows, info, quiet_note)] + families
     with open(args.output, "w") as f:
-        f.write(report + ("\n" + kept if kept else ""))
+        f.write(report + "\n" + "\n".join(by_family) + ("\n" + "".join(others) if others else ""))
     print(f"\nwrote {os.path.relpath(args.output)} in {elapsed:.0f} s total")
     return 0 if all(r.sanity_ok for r in rows) else 1
 
 
-def kept_sections(path: str) -> str:
+def kept_sections(path: str, drop: str = "") -> list[str]:
     """Sections that other benchmark scripts keep in RESULTS.md between ``<!-- keep:NAME -->`` and
-    ``<!-- /keep:NAME -->`` (the playground load test's, for one): a run rewrites the file but carries them over."""
+    ``<!-- /keep:NAME -->`` (the playground load test's, other CPU families' tables): a run rewrites the file
+    but carries them over, except the block named ``drop`` (the one this run replaces)."""
     import re
 
     try:
         with open(path) as f:
             text = f.read()
     except OSError:
-        return ""
+        return []
     blocks = re.finditer(r"<!-- keep:(\w+) -->.*?<!-- /keep:\1 -->", text, re.S)
-    return "".join(m.group(0).rstrip("\n") + "\n" for m in blocks)
+    return [m.group(0).rstrip("\n") + "\n" for m in blocks if m.group(1) != drop]
 
 
 if __name__ == "__main__":
