@@ -4,9 +4,11 @@
     python benchmarks/run.py --quick         # fewer repetitions, for a smoke test
     python benchmarks/run.py --only mlp      # one benchmark (comma-separate for several)
     python benchmarks/run.py --list          # what NAMEs exist
+    python benchmarks/run.py --strict        # refuse (exit 3) unless the machine is quiet (load < --max-load)
 
 Both frameworks are measured in the same run, interleaved (see timing.py), with the same initial
-weights, after a check that a few steps give the same losses. RESULTS.md is overwritten every run
+weights, after a check that a few steps give the same losses. A run first waits (``--wait``) for a quiet
+machine, since ratios taken under load flatter nabla; a run that could not get one is marked so. RESULTS.md is overwritten every run
 (``--output`` writes elsewhere). For each model benchmark that misses its target, analysis.py adds
 what the profile shows (phase split, cProfile summary, one generated sentence). Adding a benchmark:
 write ``bench_<name>.py`` with ``NAME`` and ``run(settings) -> list[Row]``, and add the module to
