@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-NEEDED = ("starlette", "uvicorn", "sqlalchemy", "argon2", "pydantic", "multipart", "platformdirs", "httpx")
+NEEDED = ("starlette", "uvicorn", "sqlalchemy", "argon2", "pydantic", "multipart", "platformdirs", "httpx",
+          "zxcvbn")
 MISSING = [m for m in NEEDED if importlib.util.find_spec(m) is None]
 if MISSING:  # test_extra_installed.py alone runs, and says why the rest did not
     collect_ignore_glob = ["test_[!e]*.py", "test_e2e.py"]
@@ -47,8 +48,8 @@ def app(tmp_path, clock):
 
     return create_app(f"sqlite:///{tmp_path / 'playground.sqlite3'}", worker_mode="thread", workers=1,
                       fast_password_hashing=True, frame_interval=0.02, sse_keepalive=0.5,
-                      rate_limiter=LoginRateLimiter(max_per_account=5, max_per_address=20, window=900, lockout=900,
-                                                    clock=clock))
+                      rate_limiter=LoginRateLimiter(free_per_pair=5, free_per_address=20, base_delay=1.0,
+                                                    max_delay=900.0, window=900.0, clock=clock))
 
 
 @pytest.fixture

@@ -33,34 +33,36 @@ def test_passwords_argon2():
     assert Passwords().needs_rehash(h)  # stronger default parameters than the test ones
 
 
-def test_rate_limiter_window_lockout_and_reset():
+def test_rate_limiter_backoff_doubles_per_pair_and_forgets():
     clock = FakeClock()
-    rl = LoginRateLimiter(max_per_account=3, max_per_address=10, window=60, lockout=120, clock=clock)
+    rl = LoginRateLimiter(free_per_pair=3, free_per_address=10, base_delay=2, max_delay=100, window=60, clock=clock)
     for _ in range(2):
-        rl.failed("Alice", "1.2.3.4")
-    assert rl.retry_after("alice", "1.2.3.4") == 0
-    rl.succeeded("alice")  # a success clears the account's count
-    for _ in range(2):
-        rl.failed("alice", "1.2.3.4")
-    clock.advance(61)  # old failures leave the window
-    rl.failed("alice", "1.2.3.4")
-    assert rl.retry_after("alice", "1.2.3.4") == 0
-    rl.failed("alice", "5.6.7.8")
-    rl.failed("ALICE", "9.9.9.9")  # names are case-insensitive; addresses differ
-    assert rl.retry_after("alice", "0.0.0.0") == pytest.approx(120)
-    clock.advance(119)
-    assert rl.retry_after("alice", "0.0.0.0") == pytest.approx(1)
-    clock.advance(2)
-    assert rl.retry_after("alice", "0.0.0.0") == 0
+        assert rl.reserve("Alice", "1.2.3.4") == 0
+    rl.succeeded("alice", "1.2.3.4")  # a success clears the pair's count
+    for _ in range(3):
+        assert rl.reserve("alice", "1.2.3.4") == 0
+    assert rl.retry_after("ALICE", "1.2.3.4") == pytest.approx(2)  # names are case-insensitive
+    assert rl.retry_after("alice", "5.6.7.8") == 0  # another address is not slowed
+    delays = []
+    for _ in range(8):  # each further failure doubles the wait, up to max_delay
+        clock.advance(rl.retry_after("alice", "1.2.3.4"))
+        assert rl.reserve("alice", "1.2.3.4") == 0
+        delays.append(rl.retry_after("alice", "1.2.3.4"))
+    assert delays == pytest.approx([4, 8, 16, 32, 64, 100, 100, 100])
+    assert rl.reserve("alice", "1.2.3.4") == pytest.approx(100)  # refused while waiting, not counted
+    clock.advance(161)  # the window after the last failure: forgotten
+    assert rl.reserve("alice", "1.2.3.4") == 0 and rl.retry_after("alice", "1.2.3.4") == 0
+    rl.cancel("alice", "1.2.3.4")  # an attempt that was never checked gives its count back
+    assert rl._counters["pair:1.2.3.4\nalice"].failures == 0
 
 
 def test_rate_limiter_memory_is_bounded():
     clock = FakeClock()
     rl = LoginRateLimiter(window=10, clock=clock, max_keys=100)
     for i in range(300):
-        rl.failed(f"user{i}", f"10.0.{i}.1")
+        rl.reserve(f"user{i}", f"10.0.{i}.1")
         clock.advance(1)
-    assert len(rl._failures) <= 2 * 100 + 2
+    assert len(rl._counters) <= 100 + 2
 
 
 def test_csrf_helpers():

@@ -132,13 +132,19 @@ def test_experiments(store):
     assert store.get_experiment(e["id"]) is None
 
 
-def test_uploads_are_pruned_unless_kept(store):
-    keep = store.create_upload({"x": [[0, 0]], "y": [0]}, 1)
-    drop = store.create_upload({"x": [], "y": []}, 0)
-    store.keep_upload(keep)
+def test_uploads_are_pruned_unless_an_experiment_uses_them(store):
+    user = store.create_user("uploader", "h")
+    keep = store.create_upload({"x": [[0, 0]], "y": [0]}, 1, owner="anon:1.2.3.4")
+    drop = store.create_upload({"x": [], "y": []}, 0, owner="anon:1.2.3.4")
+    freed = store.create_upload({"x": [], "y": []}, 0)
+    store.create_experiment(user.id, "uses keep", {"dataset": "upload", "upload_id": keep}, None, 0, None, None)
+    gone = store.create_experiment(user.id, "uses freed", {"dataset": "upload", "upload_id": freed}, None, 0, None,
+                                   None)
+    store.delete_experiment(gone["id"])  # its upload is referenced no more
+    assert store.count_uploads("anon:1.2.3.4", since=0) == 2
     store.delete_expired(upload_age=-1)  # everything counts as old
     assert store.get_upload(keep) == {"x": [[0, 0]], "y": [0]}
-    assert store.get_upload(drop) is None
+    assert store.get_upload(drop) is None and store.get_upload(freed) is None
 
 
 def test_secret_is_made_once(store, url):

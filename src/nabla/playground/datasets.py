@@ -21,7 +21,7 @@ import numpy
 
 from ..data import toy
 
-__all__ = ["CsvError", "Data", "EXTENT", "MAX_UPLOAD_BYTES", "MAX_UPLOAD_ROWS", "Upload", "features",
+__all__ = ["CsvError", "CsvSyntaxError", "Data", "EXTENT", "MAX_UPLOAD_BYTES", "MAX_UPLOAD_ROWS", "Upload", "features",
            "make_data", "parse_csv"]
 
 EXTENT = 1.5  # the input plane shown on the page: [-EXTENT, EXTENT]^2
@@ -67,6 +67,13 @@ class Upload:
 
 class CsvError(ValueError):
     """A bad CSV file; the message says which line and what is wrong."""
+
+
+class CsvSyntaxError(CsvError):
+    """Not CSV at all (a cell longer than any number, broken quoting): the API answers 400, not 422."""
+
+
+MAX_CELL_CHARS = 64  # a number never needs more; Python's csv module would allow 131,072 and then raise
 
 
 def features(x: numpy.ndarray, names: tuple[str, ...] | list[str]) -> numpy.ndarray:
@@ -188,7 +195,7 @@ def parse_csv(raw: bytes) -> Upload:
     if "\0" in text:
         raise CsvError("the file contains NUL bytes; it is not a CSV text file")
     rows: list[tuple[float, float, float]] = []
-    for lineno, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    for lineno, row in _csv_rows(text):
         if not row or all(not c.strip() for c in row):
             continue
         if len(row) != 3:
@@ -223,6 +230,25 @@ def parse_csv(raw: bytes) -> Upload:
         problem = "classification" if classes == 2 else "multiclass"
         return Upload(x.astype(numpy.float32), labels.astype(numpy.int64), problem, classes)
     return Upload(x.astype(numpy.float32), labels.astype(numpy.float32), "regression", 1)
+
+
+def _csv_rows(text: str):
+    """``csv.reader`` with its errors (and over-long cells) turned into :class:`CsvSyntaxError`."""
+    reader = csv.reader(io.StringIO(text))
+    lineno = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise CsvSyntaxError(f"line {reader.line_num}: not a valid CSV line ({exc})") from None
+        lineno += 1
+        for cell in row:
+            if len(cell) > MAX_CELL_CHARS:
+                raise CsvSyntaxError(f"line {reader.line_num}: a cell of {len(cell)} characters; cells hold numbers "
+                                     f"of at most {MAX_CELL_CHARS} characters")
+        yield reader.line_num, row
 
 
 def _is_number(s: str) -> bool:

@@ -124,6 +124,7 @@ class Run:
         self._grad_count = 0
         self._last_grad_norms = [0.0] * len(self.linears)
         self.train_time = 0.0
+        self._plan: tuple | None = None  # (order, batch starts, next batch) of an epoch half done
 
     # ------------------------------------------------------------------------------------ training
 
@@ -131,21 +132,44 @@ class Run:
         return y.reshape(-1, 1) if self.data.problem == "regression" else y
 
     def train_epoch(self) -> bool:
-        """One pass over the shuffled training points in mini-batches; False once the run diverged."""
+        """One pass over the shuffled training points in mini-batches; False once the run diverged.
+
+        Finishes the epoch a :meth:`train_slice` left half done, if any."""
+        while True:
+            ok, finished = self.train_slice(math.inf)
+            if not ok:
+                return False
+            if finished:
+                return True
+
+    def train_slice(self, budget: float) -> tuple[bool, bool]:
+        """Train mini-batches of the current epoch for about ``budget`` seconds (at least one batch).
+
+        Returns ``(ok, epoch_finished)``; ``ok`` is False once the run diverged. The epoch's shuffled
+        order and position are kept between calls, so slices add up to exactly the epochs
+        :meth:`train_epoch` would run. The training pool uses slices so that one run with huge
+        epochs (batch size 1, 2,000 points) cannot hold a worker for seconds at a time while other
+        runs wait (time-fair sharing, see ``training.py``).
+        """
         if self.diverged:
-            return False
+            return False, False
         t0 = time.perf_counter()
         c = self.config
         n = self.x_train.shape[0]
-        bs = min(c.batch_size, n)
-        # a batch of one cannot be batch-normalised: fold a lone last sample into the previous batch
-        order = self.rng.permutation(n)
-        starts = list(range(0, n, bs))
-        if c.batch_norm and len(starts) > 1 and n - starts[-1] == 1:
-            starts.pop()
+        if self._plan is None:
+            bs = min(c.batch_size, n)
+            # a batch of one cannot be batch-normalised: fold a lone last sample into the previous batch
+            order = self.rng.permutation(n)
+            starts = list(range(0, n, bs))
+            if c.batch_norm and len(starts) > 1 and n - starts[-1] == 1:
+                starts.pop()
+            self._plan = (order, starts, 0)
+        order, starts, k = self._plan
         self.model.train()
-        for k, s in enumerate(starts):
+        while k < len(starts):
+            s = starts[k]
             e = starts[k + 1] if k + 1 < len(starts) else n
+            k += 1
             idx = order[s:e]
             if c.batch_norm and len(idx) < 2:
                 continue
@@ -156,20 +180,26 @@ class Run:
                 loss = loss + c.reg_rate * penalty
             value = loss.item()
             if not math.isfinite(value):
+                self._plan = None
                 self._diverge(f"the loss became {value} at epoch {self.epoch + 1}")
-                return False
+                return False, False
             self.optimizer.zero_grad()
             loss.backward()
             self.optimizer.step()
             self.steps += 1
             self._grad_sum += [float(numpy.linalg.norm(m.weight.grad.detach().numpy())) for m in self.linears]
             self._grad_count += 1
+            if k < len(starts) and time.perf_counter() - t0 >= budget:
+                self._plan = (order, starts, k)
+                self.train_time += time.perf_counter() - t0
+                return True, False
+        self._plan = None
         self.epoch += 1
         self.train_time += time.perf_counter() - t0
         if not all(numpy.isfinite(p.detach().numpy()).all() for p in self.model.parameters()):
             self._diverge(f"a weight became infinite or NaN at epoch {self.epoch}")
-            return False
-        return True
+            return False, True
+        return True, True
 
     def _diverge(self, why: str) -> None:
         self.diverged = f"Training diverged: {why}. Lower the learning rate, then reset."

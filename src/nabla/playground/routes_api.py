@@ -20,10 +20,10 @@ from starlette.routing import Route
 
 from . import config as cfg
 from .config import ConfigError, ExperimentConfig, parse_config
-from .datasets import MAX_UPLOAD_BYTES, CsvError, Upload, make_data, parse_csv
+from .datasets import MAX_UPLOAD_BYTES, CsvError, CsvSyntaxError, Upload, make_data, parse_csv
 from .export import generate_code
-from .training import PoolFull, RunInfo
-from .web import Ctx, HTTPError, context, json_body, parse_model, unprocessable
+from .training import PoolFull, RunBusy, RunInfo
+from .web import Ctx, HTTPError, client_address, context, json_body, parse_model, unprocessable
 
 __all__ = ["routes"]
 
@@ -87,14 +87,33 @@ def _limits(field) -> dict:
 
 
 async def upload(request: Request) -> Response:
-    """A CSV file of ``x1,x2,label`` rows as the request body; answers its ``upload_id``."""
-    await context(request, write=True)
+    """A CSV file of ``x1,x2,label`` rows as the request body; answers its ``upload_id``.
+
+    Quota: ``uploads_per_day_anonymous`` per address for visitors who are not signed in, and
+    ``uploads_per_day_user`` per account; uploads that no saved experiment uses are deleted a day
+    after they were made (``Store.delete_expired``), so the uploads table stays bounded.
+    """
+    ctx = await context(request, write=True)
+    limits = request.app.state.limits
+    store = request.app.state.store
+    if ctx.user is not None:
+        owner, quota = f"user:{ctx.user.id}", limits.uploads_per_day_user
+    else:
+        owner, quota = f"anon:{client_address(request)}", limits.uploads_per_day_anonymous
+    made = await run_in_threadpool(store.count_uploads, owner, time.time() - 86400)
+    if made >= quota:
+        whose = "your account" if ctx.user else "your address"
+        raise HTTPError(429, f"{made} uploads in the last 24 hours from {whose}"
+                             f" (the limit is {quota}); reuse an upload_id" + ("" if ctx.user else " or sign in"),
+                        headers={"Retry-After": "3600"})
     raw = await request.body()
     try:
         data = await run_in_threadpool(parse_csv, raw)
+    except CsvSyntaxError as exc:
+        raise HTTPError(400, f"file: {exc}") from None
     except CsvError as exc:
         raise unprocessable([{"field": "file", "message": str(exc)}]) from None
-    uid = await run_in_threadpool(request.app.state.store.create_upload, data.to_json(), len(data.y))
+    uid = await run_in_threadpool(store.create_upload, data.to_json(), len(data.y), owner)
     return JSONResponse({"upload_id": uid, "rows": len(data.y), "problem": data.problem, "classes": data.classes},
                         status_code=201)
 
@@ -147,12 +166,29 @@ async def create_run(request: Request) -> Response:
     upload_data = await _load_upload(request, config)
     app = request.app
     pool = app.state.pool
-    mine = sorted((i for i in pool.runs.values() if i.owner == ctx.owner), key=lambda i: i.created)
-    for old in mine[: max(0, len(mine) - app.state.max_runs_per_client + 1)]:
-        pool.close_run(old.id)  # a page that reloads leaves its old runs behind: the oldest make room
+    limits = app.state.limits
+    address = client_address(request)
+    quota = f"user:{ctx.user.id}" if ctx.user is not None else f"anon:{address}"
+    # Limits, each applied in turn: this browser's runs; the quota's (an account's, or all anonymous
+    # runs from one address: sessions are free to make, addresses are not); every run from the address.
+    groups = [(lambda i: i.owner == ctx.owner, limits.runs_per_client, None),
+              (lambda i: i.quota == quota, limits.runs_per_user if ctx.user is not None else limits.runs_per_anonymous,
+               "your account" if ctx.user is not None else "anonymous visitors from your address"),
+              (lambda i: i.address == address, limits.runs_per_address, "your address")]
+    for belongs, limit, whose in groups:
+        while True:
+            group = sorted((i for i in pool.runs.values() if belongs(i)), key=lambda i: i.created)
+            if len(group) < limit:
+                break
+            mine = [i for i in group if i.owner == ctx.owner]
+            if not mine:  # someone else's runs fill it: never close those
+                raise HTTPError(429, f"{whose} already has {len(group)} networks training (the limit is {limit}); "
+                                     "close one, or sign in for a larger allowance", headers={"Retry-After": "60"})
+            pool.close_run(mine[0].id)  # a page that reloads leaves its old runs behind: the oldest make room
     points = await run_in_threadpool(_points, config, upload_data)
     try:
-        info = pool.create(secrets.token_urlsafe(12), ctx.owner, config.model_dump(mode="json"), upload_data)
+        info = pool.create(secrets.token_urlsafe(12), ctx.owner, config.model_dump(mode="json"), upload_data,
+                           address=address, quota=quota)
     except PoolFull as exc:
         raise HTTPError(503, str(exc), headers={"Retry-After": "60"}) from None
     return JSONResponse({**_run_json(info), "points": points}, status_code=201)
@@ -183,7 +219,10 @@ async def control_run(request: Request) -> Response:
     action = request.path_params["action"]
     if action not in ACTIONS:
         raise HTTPError(404, f"unknown action {action!r}; use one of {ACTIONS}")
-    request.app.state.pool.command(info.id, action)
+    try:
+        request.app.state.pool.command(info.id, action)
+    except RunBusy as exc:
+        raise HTTPError(429, str(exc), headers={"Retry-After": "1"}) from None
     return JSONResponse({"run_id": info.id, "action": action}, status_code=202)
 
 
@@ -298,8 +337,9 @@ async def save_experiment(request: Request) -> Response:
         parsed = _config(body.config or {})
         await _load_upload(request, parsed)
         config, metrics, epoch, thumbnail, weights = parsed.model_dump(mode="json"), None, 0, None, None
-    if config.get("upload_id"):
-        await run_in_threadpool(store.keep_upload, config["upload_id"])
+    n = await run_in_threadpool(store.count_experiments, ctx.user.id)
+    if n >= request.app.state.limits.experiments_per_user:
+        raise HTTPError(429, f"you have {n} saved experiments, the limit; delete some to save more")
     e = await run_in_threadpool(store.create_experiment, ctx.user.id, body.name.strip(), config, metrics, epoch,
                                 thumbnail, weights, body.shared)
     return JSONResponse(_experiment_json(e, ctx), status_code=201)

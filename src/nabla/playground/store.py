@@ -95,7 +95,7 @@ def _schema_v1(md: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("id", sa.String(32), primary_key=True),
         sa.Column("data", sa.Text, nullable=False),
         sa.Column("rows", sa.Integer, nullable=False),
-        sa.Column("kept", sa.Boolean, nullable=False, default=False),  # a saved experiment uses it: never pruned
+        sa.Column("kept", sa.Boolean, nullable=False, default=False),  # unused since v2: experiments.upload_id
         sa.Column("created_at", sa.Float, nullable=False),
     )
     settings = sa.Table(
@@ -113,11 +113,65 @@ def _migrate_v1(conn: Connection) -> None:
     md.create_all(conn)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_migrate_v1]  # MIGRATIONS[i] takes version i to i + 1
+TOKEN_DAYS = 90  # default lifetime of an API token (tokens made before expiry existed get this from migration 2)
+
+
+def _columns_v2(tables: dict[str, sa.Table]) -> None:
+    """The columns migration 2 adds, on the query-side tables."""
+    tables["users"].append_column(sa.Column("username_key", sa.String(48), nullable=True, unique=True))
+    tables["api_tokens"].append_column(sa.Column("parent_id", sa.Integer, nullable=True, index=True))
+    tables["api_tokens"].append_column(sa.Column("expires_at", sa.Float, nullable=True))
+    tables["uploads"].append_column(sa.Column("owner", sa.String(80), nullable=True))
+    tables["experiments"].append_column(sa.Column("upload_id", sa.String(64), nullable=True, index=True))
+
+
+def _migrate_v2(conn: Connection) -> None:
+    """Case-insensitive usernames, token families and expiry, upload owners, experiments' uploads.
+
+    * ``users.username_key``: the username in lower case, unique, so ``Admin`` and ``admin`` are one
+      name. Accounts that already differ only in case keep working: the later ones get the key
+      ``name#<id>`` (``#`` cannot occur in a username) and log in by their exact spelling.
+    * ``api_tokens.parent_id`` (the token that minted it: revoking a token revokes its descendants)
+      and ``expires_at`` (existing tokens get 90 days from now).
+    * ``uploads.owner`` ("user:<id>" or "anon:<address>", for upload quotas; NULL for old rows).
+    * ``experiments.upload_id`` (filled from the saved configs): the garbage collector keeps an
+      upload exactly as long as some experiment refers to it.
+    """
+    for sql in ("ALTER TABLE users ADD COLUMN username_key VARCHAR(48)",
+                "ALTER TABLE api_tokens ADD COLUMN parent_id INTEGER",
+                "ALTER TABLE api_tokens ADD COLUMN expires_at FLOAT",
+                "ALTER TABLE uploads ADD COLUMN owner VARCHAR(80)",
+                "ALTER TABLE experiments ADD COLUMN upload_id VARCHAR(64)"):
+        conn.execute(sa.text(sql))
+    seen: set[str] = set()
+    for uid, name in conn.execute(sa.text("SELECT id, username FROM users ORDER BY id")).all():
+        key = name.lower()
+        if key in seen:
+            key = f"{key}#{uid}"
+        seen.add(key)
+        conn.execute(sa.text("UPDATE users SET username_key = :k WHERE id = :i"), {"k": key, "i": uid})
+    for eid, config in conn.execute(sa.text("SELECT id, config FROM experiments")).all():
+        try:
+            upload_id = json.loads(config).get("upload_id")
+        except (ValueError, AttributeError):
+            upload_id = None
+        if upload_id:
+            conn.execute(sa.text("UPDATE experiments SET upload_id = :u WHERE id = :i"), {"u": upload_id, "i": eid})
+    conn.execute(sa.text("UPDATE api_tokens SET expires_at = :t WHERE expires_at IS NULL"),
+                 {"t": _now() + TOKEN_DAYS * 86400})
+    for sql in ("CREATE UNIQUE INDEX ix_users_username_key ON users (username_key)",
+                "CREATE INDEX ix_api_tokens_parent_id ON api_tokens (parent_id)",
+                "CREATE INDEX ix_uploads_owner_created ON uploads (owner, created_at)",
+                "CREATE INDEX ix_experiments_upload_id ON experiments (upload_id)"):
+        conn.execute(sa.text(sql))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_migrate_v1, _migrate_v2]  # MIGRATIONS[i]: version i to i + 1
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _META = sa.MetaData()
 T = _schema_v1(_META)
+_columns_v2(T)
 _VERSION = sa.Table("schema_version", sa.MetaData(), sa.Column("version", sa.Integer, nullable=False))
 
 
@@ -247,8 +301,9 @@ class Store:
         now = _now()
         try:
             with self.engine.begin() as conn:
-                uid = conn.execute(t.insert().values(username=username, password_hash=password_hash,
-                                                     created_at=now)).inserted_primary_key[0]
+                row = t.insert().values(username=username, username_key=username.lower(),
+                                        password_hash=password_hash, created_at=now)
+                uid = conn.execute(row).inserted_primary_key[0]
         except sa.exc.IntegrityError:
             raise UserExists(f"the username {username!r} is taken") from None
         return User(int(uid), username, now)
@@ -259,10 +314,12 @@ class Store:
             return _user(conn.execute(sa.select(t).where(t.c.id == user_id)).first())
 
     def get_login(self, username: str) -> tuple[User, str] | None:
-        """The user called ``username`` and its password hash, or None."""
+        """The user called ``username`` (in any case) and its password hash, or None."""
         t = T["users"]
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(t).where(t.c.username == username)).first()
+            row = conn.execute(sa.select(t).where(t.c.username_key == username.lower())).first()
+            if row is None:  # an account from before migration 2 that differs from another only in case
+                row = conn.execute(sa.select(t).where(t.c.username == username)).first()
         return None if row is None else (_user(row), row.password_hash)
 
     def set_password_hash(self, user_id: int, password_hash: str) -> None:
@@ -297,47 +354,96 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(T["sessions"].delete().where(T["sessions"].c.id_hash == id_hash))
 
-    def delete_expired(self, upload_age: float = 7 * 86400) -> None:
-        """Drop expired sessions, and uploads older than ``upload_age`` seconds that no saved experiment uses."""
+    def delete_user_sessions(self, user_id: int, keep: str | None = None) -> int:
+        """Delete every session of ``user_id`` but the one whose id hash is ``keep``; returns how many."""
+        t = T["sessions"]
+        cond = t.c.user_id == user_id
+        if keep is not None:
+            cond = sa.and_(cond, t.c.id_hash != keep)
+        with self.engine.begin() as conn:
+            return conn.execute(t.delete().where(cond)).rowcount
+
+    def delete_expired(self, upload_age: float = 86400.0) -> None:
+        """Drop expired sessions and tokens' dead weight, and uploads older than ``upload_age`` seconds
+        that no saved experiment refers to (deleting the experiment frees its upload too)."""
         now = _now()
+        u, e = T["uploads"], T["experiments"]
         with self.engine.begin() as conn:
             conn.execute(T["sessions"].delete().where(T["sessions"].c.expires_at <= now))
-            conn.execute(T["uploads"].delete().where(T["uploads"].c.created_at < now - upload_age,
-                                                     T["uploads"].c.kept.is_(False)))
+            used = sa.select(e.c.upload_id).where(e.c.upload_id.is_not(None))
+            conn.execute(u.delete().where(u.c.created_at < now - upload_age, u.c.id.not_in(used)))
 
     # ---------------------------------------------------------------------------------- API tokens
 
-    def create_token(self, user_id: int, name: str, token_hash: str, prefix: str) -> dict:
+    def create_token(self, user_id: int, name: str, token_hash: str, prefix: str, parent_id: int | None = None,
+                     expires_at: float | None = None) -> dict:
+        """A new token row; ``parent_id`` is the token that minted it (revoking that one revokes this)."""
         t = T["api_tokens"]
         now = _now()
+        expires_at = expires_at if expires_at is not None else now + TOKEN_DAYS * 86400
         with self.engine.begin() as conn:
             tid = conn.execute(t.insert().values(user_id=user_id, name=name, token_hash=token_hash, prefix=prefix,
-                                                 created_at=now)).inserted_primary_key[0]
-        return {"id": int(tid), "name": name, "prefix": prefix, "created_at": now, "last_used_at": None}
+                                                 created_at=now, parent_id=parent_id,
+                                                 expires_at=expires_at)).inserted_primary_key[0]
+        return {"id": int(tid), "name": name, "prefix": prefix, "created_at": now, "last_used_at": None,
+                "expires_at": expires_at, "parent_id": parent_id}
+
+    def _live_tokens(self, t: sa.Table) -> Any:
+        return sa.and_(t.c.revoked_at.is_(None), sa.or_(t.c.expires_at.is_(None), t.c.expires_at > _now()))
 
     def list_tokens(self, user_id: int) -> list[dict]:
         t = T["api_tokens"]
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(t).where(t.c.user_id == user_id, t.c.revoked_at.is_(None))
+            rows = conn.execute(sa.select(t).where(t.c.user_id == user_id, self._live_tokens(t))
                                 .order_by(t.c.id)).all()
         return [{"id": r.id, "name": r.name, "prefix": r.prefix, "created_at": r.created_at,
-                 "last_used_at": r.last_used_at} for r in rows]
+                 "last_used_at": r.last_used_at, "expires_at": r.expires_at, "parent_id": r.parent_id} for r in rows]
+
+    def count_tokens(self, user_id: int) -> int:
+        t = T["api_tokens"]
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(t)
+                                .where(t.c.user_id == user_id, self._live_tokens(t))).scalar_one()
 
     def revoke_token(self, user_id: int, token_id: int) -> bool:
+        """Revoke the token and every token minted from it, transitively; False if it was not live."""
+        t = T["api_tokens"]
+        now = _now()
+        with self.engine.begin() as conn:
+            n = conn.execute(t.update().where(t.c.id == token_id, t.c.user_id == user_id, t.c.revoked_at.is_(None))
+                             .values(revoked_at=now)).rowcount
+            if n != 1:
+                return False
+            frontier = [token_id]
+            while frontier:
+                children = conn.execute(sa.select(t.c.id).where(t.c.parent_id.in_(frontier),
+                                                               t.c.user_id == user_id)).scalars().all()
+                if children:
+                    conn.execute(t.update().where(t.c.id.in_(children), t.c.revoked_at.is_(None))
+                                 .values(revoked_at=now))
+                frontier = children
+        return True
+
+    def revoke_all_tokens(self, user_id: int) -> int:
         t = T["api_tokens"]
         with self.engine.begin() as conn:
-            return conn.execute(t.update().where(t.c.id == token_id, t.c.user_id == user_id, t.c.revoked_at.is_(None))
-                                .values(revoked_at=_now())).rowcount == 1
+            return conn.execute(t.update().where(t.c.user_id == user_id, t.c.revoked_at.is_(None))
+                                .values(revoked_at=_now())).rowcount
 
-    def user_for_token(self, token_hash: str) -> User | None:
+    def token_login(self, token_hash: str) -> tuple[User, int] | None:
+        """(user, token id) for a live (not revoked, not expired) token; notes its last use."""
         t, u = T["api_tokens"], T["users"]
         with self.engine.begin() as conn:
             row = conn.execute(sa.select(u, t.c.id.label("token_id")).join(t, t.c.user_id == u.c.id)
-                               .where(t.c.token_hash == token_hash, t.c.revoked_at.is_(None))).first()
+                               .where(t.c.token_hash == token_hash, self._live_tokens(t))).first()
             if row is None:
                 return None
             conn.execute(t.update().where(t.c.id == row.token_id).values(last_used_at=_now()))
-        return _user(row)
+        return _user(row), int(row.token_id)  # type: ignore[return-value]
+
+    def user_for_token(self, token_hash: str) -> User | None:
+        found = self.token_login(token_hash)
+        return None if found is None else found[0]
 
     # ---------------------------------------------------------------------------------- experiments
 
@@ -348,6 +454,7 @@ class Store:
         eid = secrets.token_urlsafe(12)
         with self.engine.begin() as conn:
             conn.execute(t.insert().values(id=eid, owner_id=owner_id, name=name, config=json.dumps(config),
+                                           upload_id=config.get("upload_id"),
                                            metrics=None if metrics is None else json.dumps(metrics), epoch=epoch,
                                            thumbnail=thumbnail, weights=weights, shared=shared, created_at=now,
                                            updated_at=now))
@@ -371,6 +478,11 @@ class Store:
                                 .where(t.c.owner_id == owner_id).order_by(t.c.created_at.desc(), t.c.id)).all()
         return [_experiment(r) for r in rows]
 
+    def count_experiments(self, owner_id: int) -> int:
+        t = T["experiments"]
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(t).where(t.c.owner_id == owner_id)).scalar_one()
+
     def update_experiment(self, eid: str, **values: Any) -> None:
         allowed = {"name", "shared"}
         if not set(values) <= allowed:
@@ -385,16 +497,19 @@ class Store:
 
     # ---------------------------------------------------------------------------------- uploads
 
-    def create_upload(self, data: dict, rows: int) -> str:
+    def create_upload(self, data: dict, rows: int, owner: str | None = None) -> str:
         uid = secrets.token_urlsafe(12)
         with self.engine.begin() as conn:
             conn.execute(T["uploads"].insert().values(id=uid, data=json.dumps(data), rows=rows, kept=False,
-                                                     created_at=_now()))
+                                                     created_at=_now(), owner=owner))
         return uid
 
-    def keep_upload(self, uid: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(T["uploads"].update().where(T["uploads"].c.id == uid).values(kept=True))
+    def count_uploads(self, owner: str, since: float) -> int:
+        """Uploads by ``owner`` made after ``since`` (Unix seconds): the upload quota's count."""
+        t = T["uploads"]
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(t)
+                                .where(t.c.owner == owner, t.c.created_at > since)).scalar_one()
 
     def get_upload(self, uid: str) -> dict | None:
         t = T["uploads"]

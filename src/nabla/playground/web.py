@@ -11,11 +11,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from .auth import CSRF_FIELD, CSRF_HEADER, AuthError, Session, origin_ok, token_ok
+from .auth.strategies import client_address
 from .config import field_errors
+from .inputs import BadInput, loads_json
 from .store import User
 
-__all__ = ["BodyLimitMiddleware", "Ctx", "HTTPError", "SecurityHeadersMiddleware", "context", "json_body",
-           "parse_model"]
+__all__ = ["BodyLimitMiddleware", "Ctx", "HTTPError", "NulGuardMiddleware", "SecurityHeadersMiddleware",
+           "client_address", "context", "json_body", "parse_model"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -44,14 +46,15 @@ def unprocessable(errors: list[dict[str, str]]) -> HTTPError:
 
 
 async def json_body(request: Request) -> Any:
+    """The JSON body, refused with 400 when nested too deep or holding NUL characters (see inputs.py)."""
     ctype = request.headers.get("content-type", "")
     if not ctype.startswith("application/json"):
         raise HTTPError(415, "send the body as JSON (Content-Type: application/json)")
     raw = await request.body()
     try:
-        return json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise HTTPError(400, "the request body is not valid JSON") from None
+        return loads_json(raw, request.app.state.limits.json_max_depth)
+    except BadInput as exc:
+        raise HTTPError(400, str(exc)) from None
 
 
 def parse_model(model: type[M], data: Any) -> M:
@@ -70,6 +73,7 @@ class Ctx:
     user: User | None
     session: Session
     via_token: bool
+    token_id: int | None = None  # the API token that proved it (token requests)
 
     @property
     def owner(self) -> str | None:
@@ -91,8 +95,8 @@ async def context(request: Request, write: bool = False, need_user: bool = False
     if "authorization" in request.headers:
         user = await auth.authenticate("token", request)
         if user is None:
-            raise HTTPError(401, "invalid or revoked API token", headers={"WWW-Authenticate": "Bearer"})
-        return Ctx(user, session, True)
+            raise HTTPError(401, "invalid, expired or revoked API token", headers={"WWW-Authenticate": "Bearer"})
+        return Ctx(user, session, True, getattr(request.state, "token_id", None))
     user = await auth.session_user(session)
     if write:
         if not origin_ok(request.headers.get("origin"), request.headers.get("host")):
@@ -194,10 +198,38 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        static = scope["path"].startswith("/static/") or scope["path"].startswith("/labs")
 
         async def add_headers(message: dict) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + self.HEADERS
+                headers = list(message.get("headers", [])) + self.HEADERS
+                # Responses may hold private data (sessions, tokens, experiments, the page with its CSRF
+                # token): no shared or browser cache may keep them unless a route says otherwise.
+                if not static and not any(k.lower() == b"cache-control" for k, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, add_headers)
+
+
+class NulGuardMiddleware:
+    """400 for a NUL character in the path or the query string (``%00`` included), before any route.
+
+    PostgreSQL cannot compare or store U+0000 in text, so ``/api/experiments/%00`` would be a 500
+    there and a 404 on SQLite; refusing it up front answers the same on both.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and ("\x00" in scope["path"] or b"%00" in scope.get("query_string", b"")
+                                        or b"\x00" in scope.get("query_string", b"")):
+            body = json.dumps({"error": "NUL characters (%00) are not allowed in URLs"}).encode()
+            await send({"type": "http.response.start", "status": 400,
+                        "headers": [(b"content-type", b"application/json"),
+                                    (b"content-length", str(len(body)).encode()), (b"cache-control", b"no-store")]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)

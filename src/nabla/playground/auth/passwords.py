@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import threading
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -111,6 +110,4 @@ def _common_passwords() -> frozenset[str]:
 
 def common_password(password: str) -> bool:
     """True when ``password`` (compared in lower case) is among the 30,000 most common passwords."""
-    t0 = time.perf_counter()
-    del t0
     return password.lower() in _common_passwords()

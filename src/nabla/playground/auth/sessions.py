@@ -9,6 +9,12 @@ so a copy of the sessions table cannot be replayed as cookies.
 when the request came over HTTPS. :meth:`Session.rotate` gives the session a new id and drops the
 old one — done at login, so an id planted before login (session fixation) is worthless after it.
 :meth:`Session.destroy` deletes it (logout).
+
+Sessions are stored lazily: an anonymous visitor's session is its signed cookie alone, and its CSRF
+token and client id (the owner of its training runs) are HMACs of the session id under the server's
+key, so they need no row. A row is written only when the session holds something (a signed-in
+user). Cookie-less requests therefore cost no database write: a flood of ``GET /`` leaves the
+sessions table as it was.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -45,27 +52,41 @@ class Session:
         self.old_sids: list[str] = []  # ids to delete (rotation)
         self.destroyed = False
         self.expires_at = 0.0  # when the stored copy expires (its expiry slides forward on use)
+        self.derive: Callable[[str, str], str] | None = None  # HMAC of (purpose, id): anonymous sessions' values
 
     @property
     def exists(self) -> bool:
         return self.sid is not None and not self.destroyed
 
     def ensure(self) -> None:
-        """Make the session real (an id, a CSRF token, a client id) so its cookie is sent."""
+        """Make the session real (an id, hence a CSRF token and a client id) so its cookie is sent."""
         if self.sid is None or self.destroyed:
             self.sid = secrets.token_urlsafe(32)
             self.destroyed = False
-            self.data.setdefault("csrf", new_token())
-            self.data.setdefault("client", secrets.token_urlsafe(16))
             self.dirty = True
 
     def rotate(self) -> None:
-        """A new id and CSRF token for the same data (at login): the old id stops working."""
+        """A new id and CSRF token for the same data (at login): the old id stops working; the client
+        id (owner of this browser's runs) is kept."""
+        client = self.client
         if self.sid is not None and not self.destroyed:
             self.old_sids.append(self.sid)
         self.sid = None
-        self.data["csrf"] = new_token()
         self.ensure()
+        self.data["csrf"] = new_token()
+        self.data["client"] = client or secrets.token_urlsafe(16)
+
+    @property
+    def stored(self) -> bool:
+        """Whether this session needs a database row (it holds a signed-in user)."""
+        return self.user_id is not None or "user" in self.data
+
+    def _value(self, purpose: str) -> str | None:
+        if purpose in self.data:
+            return self.data[purpose]
+        if self.sid is None or self.destroyed or self.derive is None:
+            return None
+        return self.derive(purpose, self.sid)
 
     def destroy(self) -> None:
         """Delete the session (logout); the response clears the cookie."""
@@ -78,12 +99,12 @@ class Session:
 
     @property
     def csrf(self) -> str | None:
-        return self.data.get("csrf")
+        return self._value("csrf")
 
     @property
     def client(self) -> str | None:
         """A random id of this browser that survives login rotation (owner of its training runs)."""
-        return self.data.get("client")
+        return self._value("client")
 
 
 class SessionMiddleware:
@@ -103,6 +124,11 @@ class SessionMiddleware:
         mac = hmac.new(self.key, sid.encode(), hashlib.sha256).digest()
         return sid + "." + base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
+    def derive(self, purpose: str, sid: str) -> str:
+        """A value bound to one session id (its CSRF token, its client id) that needs no storage."""
+        mac = hmac.new(self.key, f"{purpose}:{sid}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac[:24]).decode()
+
     def unsign(self, value: str) -> str | None:
         sid, _, sig = value.partition(".")
         if not sid or not sig or len(value) > 200:
@@ -114,6 +140,7 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
         session = await self._load(scope)
+        session.derive = self.derive
         scope["session"] = session
         https = scope.get("scheme") == "https"
 
@@ -146,6 +173,7 @@ class SessionMiddleware:
                 s = Session(sid, data, user_id)
                 s.expires_at = float(data.get("_expires", 0))
                 return s
+            return Session(sid, {}, None)  # anonymous (or its row expired): the cookie is all there is
         return Session(None, {}, None)
 
     async def _commit(self, session: Session, https: bool) -> str | None:
@@ -157,6 +185,11 @@ class SessionMiddleware:
             return self._cookie("", https, max_age=0)
         if session.sid is None:
             return None
+        if not session.stored:  # anonymous: no row, only the cookie (sent when the id is new)
+            if not session.dirty:
+                return None
+            session.dirty = False
+            return self._cookie(self.sign(session.sid), https, max_age=int(self.max_age))
         refresh = session.expires_at - now < self.max_age / 2  # slide the expiry, at most one write per half-life
         if not (session.dirty or refresh):
             return None

@@ -4,9 +4,11 @@ A strategy knows one way of proving who a request comes from: ``await strategy.a
 gives the user or ``None``. Two come with the playground:
 
 * ``local`` — username and password from the request body (a form or JSON), checked against an
-  argon2 hash, with failed attempts rate-limited per account and per address;
+  argon2 hash (through a bounded :class:`HashGate`), with failed attempts slowed per (address,
+  account) and per address by exponential back-off (ratelimit.py);
 * ``token`` — an ``Authorization: Bearer <token>`` header holding a per-user API token. Tokens are
-  random, shown to their owner once, stored only as SHA-256 hashes, and revocable.
+  random, shown to their owner once, stored only as SHA-256 hashes, expire, and are revocable
+  (with every token minted from them).
 
 :class:`Authenticator` (Passport's ``passport`` object) holds the strategies (``use``), runs one by
 name (``authenticate``), and turns a user into what the session stores and back
@@ -17,7 +19,6 @@ session id before storing the user (no session fixation); ``logout`` destroys th
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -25,8 +26,9 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from ..inputs import BadInput, check_no_nul, loads_json
 from ..store import Store, User
-from .passwords import Passwords
+from .passwords import HashGate, HashingBusy, Passwords
 from .ratelimit import LoginRateLimiter
 from .sessions import Session
 
@@ -75,15 +77,21 @@ async def read_credentials(request: Request) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if ctype.startswith("application/json"):
         try:
-            data = json.loads(await request.body() or b"{}")
-        except ValueError:
-            raise AuthError(400, "the request body is not valid JSON") from None
+            data = loads_json(await request.body(), request.app.state.limits.json_max_depth)
+        except BadInput as exc:
+            raise AuthError(400, str(exc)) from None
+        if data is None:
+            data = {}
         if not isinstance(data, dict):
             raise AuthError(400, "the request body must be a JSON object")
         fields = data
     elif ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         form = await request.form(max_files=0, max_fields=20)
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        try:
+            check_no_nul(fields, "form")
+        except BadInput as exc:
+            raise AuthError(400, str(exc)) from None
     request.state.body_fields = fields
     return fields
 
@@ -93,10 +101,12 @@ class LocalStrategy(AuthStrategy):
 
     name = "local"
 
-    def __init__(self, store: Store, passwords: Passwords, limiter: LoginRateLimiter) -> None:
+    def __init__(self, store: Store, passwords: Passwords, limiter: LoginRateLimiter,
+                 gate: HashGate | None = None) -> None:
         self.store = store
         self.passwords = passwords
         self.limiter = limiter
+        self.gate = gate or HashGate()
 
     async def authenticate(self, request: Request) -> User | None:
         fields = await read_credentials(request)
@@ -105,19 +115,34 @@ class LocalStrategy(AuthStrategy):
             raise AuthError(422, "username and password are required")
         if len(username) > 64 or len(password) > 1024:
             return None
-        address = client_address(request)
-        wait = self.limiter.retry_after(username, address)
+        return await self.check(username, password, client_address(request))
+
+    async def check(self, username: str, password: str, address: str) -> User | None:
+        """The user if ``password`` is theirs; rate-limited (reserve, then verify) and through the hash gate.
+
+        Raises :class:`RateLimited` (429) while this address must wait, :class:`AuthError` 503 when
+        every hashing slot is busy.
+        """
+        wait = self.limiter.reserve(username, address)
         if wait > 0:
             raise RateLimited(wait)
-        found = await run_in_threadpool(self.store.get_login, username)
-        user, password_hash = found if found else (None, None)
-        ok = await run_in_threadpool(self.passwords.verify, password_hash, password)
+        try:
+            found = await run_in_threadpool(self.store.get_login, username)
+            user, password_hash = found if found else (None, None)
+            ok = await run_in_threadpool(self.gate.call, "login", self.passwords.verify, password_hash, password)
+        except HashingBusy:
+            self.limiter.cancel(username, address)
+            raise AuthError(503, "the server is busy checking passwords; try again in a few seconds",
+                            {"Retry-After": "5"}) from None
+        except BaseException:
+            self.limiter.cancel(username, address)
+            raise
         if not ok or user is None:
-            self.limiter.failed(username, address)
-            return None
-        self.limiter.succeeded(username)
+            return None  # the reservation stays: it was a failure
+        self.limiter.succeeded(username, address)
         if self.passwords.needs_rehash(password_hash):  # parameters were raised since it was stored
-            await run_in_threadpool(self.store.set_password_hash, user.id, self.passwords.hash(password))
+            new_hash = await run_in_threadpool(self.gate.call, "login", self.passwords.hash, password)
+            await run_in_threadpool(self.store.set_password_hash, user.id, new_hash)
         return user
 
 
@@ -130,7 +155,7 @@ def new_api_token() -> str:
 
 
 class TokenStrategy(AuthStrategy):
-    """``Authorization: Bearer nbl_...``: a per-user API token (stored hashed, revocable)."""
+    """``Authorization: Bearer nbl_...``: a per-user API token (stored hashed, revocable, expiring)."""
 
     name = "token"
 
@@ -145,7 +170,11 @@ class TokenStrategy(AuthStrategy):
         token = token.strip()
         if len(token) > 128:
             return None
-        return await run_in_threadpool(self.store.user_for_token, hash_token(token))
+        found = await run_in_threadpool(self.store.token_login, hash_token(token))
+        if found is None:
+            return None
+        request.state.token_id = found[1]  # which token: a token it mints becomes its child
+        return found[0]
 
 
 class Authenticator:
