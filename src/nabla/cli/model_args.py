@@ -137,11 +137,17 @@ def parse_model_args(model: str, pairs: Sequence[tuple[str, str]], data_args: di
 
 def describe_arguments(model: str, data_args: dict | None = None) -> list[tuple[str, str, str]]:
     """``(name, type, default)`` rows for ``nabla models NAME``; data-decided arguments say so."""
+    from ..data.datasets import DATASETS
+
     decided = set(DATA_DECIDED) | set(data_args or {})
+    some = {k for spec in DATASETS.values() for k in (spec.model_args or {})}  # set by the data sets that have them
     rows = []
     for name, kind, default in parameters(model):
         if name in decided:
             shown = "from the data set"
+        elif name in some:
+            owners = sorted(n for n, spec in DATASETS.items() if name in (spec.model_args or {}))
+            shown = f"{default} (on {', '.join(owners)}: from the data set)"
         elif default is inspect.Parameter.empty:
             shown = "required"
         elif isinstance(default, tuple):

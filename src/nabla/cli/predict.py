@@ -9,15 +9,25 @@ from typing import Any
 
 from .common import UsageError, positive_int, restore_model
 
+INPUT_HELP = """\
+INPUT, for a classifier or a regression model, is one of:
+  .npy        a NumPy array: one sample (the data set's sample shape, e.g. 1x8x8 or 8x8 for digits),
+              a batch (N, 1, 8, 8) or (N, 8, 8), or flat rows (N, 64)
+  .csv .txt   numbers, one sample per row, flattened (64 values a row for digits); comma-separated for
+              .csv, whitespace for .txt; a header row (column names) is skipped
+  .png .jpg   one image of the data set's size (8x8 for digits, 28x28 for mnist), grey or colour
+See 'nabla datasets' for each data set's sample shape. For a language model, INPUT is the prompt (a
+text file, or the text itself) and the continuation is printed; for seq2seq, each line is translated."""
+
 
 def add_parser(subparsers) -> None:
     pr = subparsers.add_parser("predict", help="predict with a checkpoint",
-                               description="Predict classes (or values) for INPUT: a .npy or .csv file of samples "
-                               "(one sample, a batch, or flat rows) or an image file (.png, .jpg). For a language "
-                               "model, INPUT is the prompt (a text file, or the text itself) and the continuation is "
-                               "printed.")
-    pr.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint written by 'nabla train'")
-    pr.add_argument("input", metavar="INPUT", help="the samples to predict (see above)")
+                               description="Predict classes (or values) for the samples in INPUT with a checkpoint "
+                               "written by 'nabla train': the top classes and their probabilities per sample.",
+                               epilog=INPUT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    pr.add_argument("checkpoint", metavar="CHECKPOINT",
+                    help="a checkpoint written by 'nabla train' (or the run's folder)")
+    pr.add_argument("input", metavar="INPUT", help="the samples to predict: .npy, .csv/.txt or an image (see below)")
     pr.add_argument("--top-k", type=positive_int, default=None,
                     help="classes listed per sample (default 3); for a language model, sample among the k likeliest")
     pr.add_argument("--length", type=positive_int, default=300, help="language models: characters to generate")
@@ -28,37 +38,85 @@ def add_parser(subparsers) -> None:
     pr.set_defaults(func=run)
 
 
-def _read_input(path: str, spec: Any):
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+
+
+def _read_table(p: Path) -> Any:
+    """Numbers from a .csv (commas) or .txt (whitespace) file, one sample per row; a first row that is
+    not numbers is a header and is skipped."""
+    import numpy
+
+    delimiter = "," if p.suffix.lower() == ".csv" else None
+    try:
+        lines = [line for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except UnicodeDecodeError:
+        raise UsageError(f"{p} is not a text file of numbers") from None
+    if not lines:
+        raise UsageError(f"{p} is empty")
+    rows = []
+    for n, line in enumerate(lines, start=1):
+        fields = [f.strip() for f in (line.split(delimiter) if delimiter else line.split())]
+        try:
+            rows.append([float(f) for f in fields])
+        except ValueError:
+            if n == 1:  # column names
+                continue
+            raise UsageError(f"{p}, row {n}: expected numbers, got {line[:60]!r}") from None
+    if not rows:
+        raise UsageError(f"{p} holds a header but no rows of numbers")
+    widths = {len(r) for r in rows}
+    if len(widths) > 1:
+        raise UsageError(f"{p}: rows have different numbers of values ({', '.join(map(str, sorted(widths)))}); "
+                         "one flattened sample per row")
+    return numpy.asarray(rows, dtype=numpy.float32)
+
+
+def _read_image(p: Path, spec: Any) -> Any:
+    """One image as a ``spec.input_shape`` array in [0, 1] (colour averaged to grey for one channel)."""
+    import numpy
+    from matplotlib.image import imread
+
+    try:
+        img = numpy.asarray(imread(p), dtype=numpy.float32)
+    except Exception as err:  # PIL raises several kinds for a file that is not an image
+        raise UsageError(f"{p} is not a readable {p.suffix.lstrip('.').upper()} image ({type(err).__name__}: "
+                         f"{err}); give an image file, or the samples as .npy/.csv") from None
+    if img.max() > 1.0:
+        img = img / 255.0
+    if img.ndim == 3:
+        img = img[..., :3]
+        img = img.mean(axis=2) if spec.input_shape[0] == 1 else img.transpose(2, 0, 1)
+    if img.ndim == 2:
+        img = img[None]
+    if img.shape != tuple(spec.input_shape):
+        raise UsageError(f"image {p} is {img.shape[-2]}x{img.shape[-1]} with {img.shape[0]} channel(s); "
+                         f"the model takes {spec.input_shape} ({spec.name}): resize it first")
+    return img
+
+
+def _read_input(path: str, spec: Any) -> Any:
+    """The samples in ``path`` as a float32 batch ``(N, *spec.input_shape)`` (see :data:`INPUT_HELP`)."""
     import numpy
 
     from ..data.datasets.registry import as_array_batch
 
     p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"input file {path!r} does not exist")
+    if not p.is_file():
+        raise UsageError(f"input file {path!r} does not exist" if not p.exists() else f"{path!r} is not a file")
     suffix = p.suffix.lower()
     if suffix == ".npy":
-        x = numpy.load(p, allow_pickle=False)
+        try:
+            x = numpy.load(p, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as err:
+            raise UsageError(f"{p} is not a readable .npy array ({err})") from None
     elif suffix in (".csv", ".txt"):
-        x = numpy.loadtxt(p, delimiter="," if suffix == ".csv" else None, ndmin=2)
-    elif suffix in (".png", ".jpg", ".jpeg", ".bmp", ".gif"):
-        from matplotlib.image import imread
-
-        img = numpy.asarray(imread(p), dtype=numpy.float32)
-        if img.dtype.kind != "f" or img.max() > 1.0:
-            img = img / 255.0
-        if img.ndim == 3:
-            img = img[..., :3]
-            img = img.mean(axis=2) if spec.input_shape[0] == 1 else img.transpose(2, 0, 1)
-        if img.ndim == 2:
-            img = img[None]
-        if img.shape != tuple(spec.input_shape):
-            raise UsageError(f"image {path} is {img.shape[-2]}x{img.shape[-1]} with {img.shape[0]} channel(s); "
-                             f"the model takes {spec.input_shape} ({spec.name}): resize it first")
-        x = img
+        x = _read_table(p)
+    elif suffix in IMAGE_SUFFIXES:
+        x = _read_image(p, spec)
     else:
-        raise UsageError(f"cannot read {path!r}: use a .npy, .csv or image (.png/.jpg) file")
-    if x.dtype.kind not in "fiu":
+        raise UsageError(f"cannot read {path!r}: use a .npy, .csv, .txt or image ({', '.join(IMAGE_SUFFIXES)}) file "
+                         "(see 'nabla predict -h')")
+    if x.dtype.kind not in "fiub":
         raise UsageError(f"{path}: expected numbers, got an array of {x.dtype}")
     try:
         return as_array_batch(numpy.asarray(x, dtype=numpy.float32), spec)

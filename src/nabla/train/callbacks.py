@@ -16,7 +16,7 @@ from typing import Any
 from ..tensor import Tensor
 
 __all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau",
-           "CSVLogger", "TerminateOnNaN", "ProgressBar"]
+           "CSVLogger", "TerminateOnNaN", "ProgressBar", "format_seconds"]
 
 
 class Callback:
@@ -256,26 +256,90 @@ class TerminateOnNaN(Callback):
             self.trainer.stop_training = True
 
 
-class ProgressBar(Callback):
-    """A tqdm bar per epoch with the running loss, then the epoch's logs. Off a terminal (CI logs)
-    only the per-epoch summary lines are printed, so the output stays readable."""
+def format_seconds(seconds: float) -> str:
+    """``0.4s``, ``42s``, ``3m05s``, ``1h02m``: a duration at a glance."""
+    if seconds < 9.95:
+        return f"{max(seconds, 0.0):.1f}s"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
-    def __init__(self, file: Any = None, leave: bool = True) -> None:
+
+def _wrap(groups: list[list[str]], width: int, sep: str = " - ", indent: int = 4) -> list[str]:
+    """Join the pieces of ``groups`` with ``sep`` into lines of at most ``width`` columns: a group that
+    does not fit on the current line starts a new one (so the validation metrics stay together), a
+    piece is never split, continuation lines are indented."""
+    lines, line = [], ""
+    for group in groups:
+        joined = sep.join(group)
+        if line and len(line) + len(sep) + len(joined) > width and indent + len(joined) <= width:
+            lines.append(line)
+            line = ""
+        for piece in group:
+            if line and len(line) + len(sep) + len(piece) > width:
+                lines.append(line)
+                line = ""
+            line = f"{line}{sep}{piece}" if line.strip() else " " * indent * bool(lines) + piece
+    if line:
+        lines.append(line)
+    return lines
+
+
+class ProgressBar(Callback):
+    """Keras-style progress: a tqdm bar per epoch with the running loss and the epoch's time left, then
+    the epoch's summary — time, the run's ETA and every log (validation metrics included) — wrapped to
+    the terminal's width so nothing is cut. Off a terminal (CI logs) only the summary lines are printed,
+    one line per epoch. When the first epoch shows the run will take over ``estimate_after`` seconds,
+    one line says so early (per epoch and in all), so a long run is never a surprise. (``leave`` is
+    kept for older callers: the bar itself is always cleared for the summary.)"""
+
+    def __init__(self, file: Any = None, leave: bool = True, estimate_after: float = 60.0,
+                 clock: Any = None) -> None:
+        import time
+
         self.file = file
         self.leave = leave
+        self.estimate_after = estimate_after
+        self.clock = clock or time.monotonic
         self._bar = None
 
     def _out(self) -> Any:
         return self.file if self.file is not None else sys.stderr
 
+    def _tty(self) -> bool:
+        out = self._out()
+        return bool(hasattr(out, "isatty") and out.isatty())
+
+    def _width(self) -> int:
+        import shutil
+
+        if not self._tty():
+            return 10_000  # a log: one line per epoch
+        try:
+            import os
+
+            return os.get_terminal_size(self._out().fileno()).columns - 1  # the last column would wrap
+        except (OSError, ValueError, AttributeError):
+            return shutil.get_terminal_size().columns - 1
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._epoch_seconds: list[float] = []
+        self._estimated = False
+
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         from tqdm.auto import tqdm
 
-        out = self._out()
-        tty = hasattr(out, "isatty") and out.isatty()
+        self._epoch_start = self.clock()
+        self._epoch_index = epoch
+        self._steps = 0
         self._bar = tqdm(total=getattr(self.trainer, "steps_per_epoch", None),
                          desc=f"Epoch {epoch + 1}/{getattr(self.trainer, 'epochs', '?')}",
-                         file=out, leave=self.leave, disable=not tty, dynamic_ncols=True)
+                         file=self._out(), leave=False, disable=not self._tty(), dynamic_ncols=True,
+                         bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
+                         "[{elapsed}<{remaining}{postfix}]")
         self._loss, self._n = 0.0, 0
 
     def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
@@ -285,20 +349,54 @@ class ProgressBar(Callback):
         if loss is not None:
             self._loss += float(loss)
             self._n += 1
+        self._steps += 1
         self._bar.update(1)
         if not self._bar.disable and self._n:
-            self._bar.set_postfix(loss=f"{self._loss / self._n:.4f}", refresh=False)
+            self._bar.set_postfix_str(f"loss {self._loss / self._n:.4f}", refresh=False)
+        if not self._estimated and not self._epoch_seconds:
+            self._maybe_estimate()
+
+    def _maybe_estimate(self) -> None:
+        """During the first epoch: once a few seconds have passed, say how long the run will take if
+        that is over ``estimate_after`` seconds."""
+        steps = getattr(self.trainer, "steps_per_epoch", None)
+        elapsed = self.clock() - self._epoch_start
+        if not steps or elapsed < 5.0:
+            return
+        self._estimated = True
+        per_epoch = elapsed / self._steps * steps
+        epochs_left = (getattr(self.trainer, "epochs", None) or self._epoch_index + 1) - self._epoch_index
+        total = per_epoch * epochs_left - elapsed
+        if total < self.estimate_after:
+            return
+        text = (f"estimate: about {format_seconds(per_epoch)} per epoch, {format_seconds(total)} more for "
+                f"{epochs_left} epoch{'s' if epochs_left != 1 else ''} (Ctrl-C stops; the last finished epoch "
+                "is kept if the run saves checkpoints)")
+        self._print(text)
+
+    def _print(self, text: str) -> None:
+        lines = _wrap([text.split(" ")], self._width(), sep=" ", indent=2)
+        if self._bar is not None and not self._bar.disable:
+            for line in lines:
+                self._bar.write(line, file=self._out())
+        else:
+            print("\n".join(lines), file=self._out(), flush=True)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        text = " - ".join(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in (logs or {}).items())
+        seconds = self.clock() - self._epoch_start
+        self._epoch_seconds.append(seconds)
         bar, self._bar = self._bar, None
-        if bar is not None and not bar.disable:
-            bar.set_postfix_str(text, refresh=True)
+        if bar is not None:
             bar.close()
-        else:
-            if bar is not None:
-                bar.close()
-            print(f"Epoch {epoch + 1}/{getattr(self.trainer, 'epochs', '?')} - {text}", file=self._out(), flush=True)
+        epochs = getattr(self.trainer, "epochs", None)
+        head = [f"Epoch {epoch + 1}/{epochs if epochs is not None else '?'}", format_seconds(seconds)]
+        if epochs is not None and epoch + 1 < epochs:
+            recent = self._epoch_seconds[-5:]
+            head.append(f"ETA {format_seconds(sum(recent) / len(recent) * (epochs - epoch - 1))}")
+        shown = [(k, f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}") for k, v in (logs or {}).items()]
+        train = [t for k, t in shown if not k.startswith("val_")]
+        groups = [head, train, [t for k, t in shown if k.startswith("val_")]]
+        print("\n".join(_wrap([g for g in groups if g], self._width())), file=self._out(), flush=True)
 
     def on_train_end(self, logs: dict | None = None) -> None:
         if self._bar is not None:

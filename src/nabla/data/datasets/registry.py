@@ -42,7 +42,6 @@ class DatasetSpec:
     num_classes: int | None  # None: regression with one output
     source: str  # what it needs: "generated", "scikit-learn" or the files it reads
     parts: Callable[[Any], tuple[Dataset, Dataset]]  # parts(root) -> (train, test)
-    train_defaults: dict[str, Any] | None = None  # epochs / batch_size / lr that work well for an MLP here
     kind: str = ""  # "language_model" / "seq2seq" for token sets; else derived from num_classes
     model_args: dict[str, Any] | None = None  # what a model needs to know of the data (e.g. vocabulary sizes)
     part: Callable[[Any, str], Dataset] | None = None  # part(root, "train"|"test"): one part's files only
@@ -68,7 +67,7 @@ def _add(spec: DatasetSpec) -> None:
     DATASETS[spec.name] = spec
 
 
-def _add_files(name: str, description: str, shape: tuple, source: str, fn: Callable, defaults: dict | None = None):
+def _add_files(name: str, description: str, shape: tuple, source: str, fn: Callable):
     """A set read from files per part (``fn(root, split=part)``), so a part needs only its own files."""
     _add(
         DatasetSpec(
@@ -78,20 +77,17 @@ def _add_files(name: str, description: str, shape: tuple, source: str, fn: Calla
             10,
             source,
             lambda root: (fn(root, split="train"), fn(root, split="test")),
-            defaults,
             part=lambda root, part: fn(root, split=part),
         )
     )
 
 
 _add(DatasetSpec("digits", "scikit-learn's 8x8 handwritten digits, 1,797 images (80/20 split)", (1, 8, 8), 10,
-                 "scikit-learn (bundled, no download)", lambda root: digits(),
-                 {"epochs": 30, "batch_size": 32, "lr": 3e-3}))
-_IMAGES = {"lr": 2e-3, "schedule": "cosine"}  # measured: LeNet-5 on 8,000 MNIST images 97.4% -> 98.3-98.7%
+                 "scikit-learn (bundled, no download)", lambda root: digits()))
 _add_files("mnist", "MNIST handwritten digits, 60,000 + 10,000 images 28x28", (1, 28, 28),
-           f"IDX files {_MNIST_FILES} (downloaded, or in --data-dir)", mnist, _IMAGES)
+           f"IDX files {_MNIST_FILES} (downloaded, or in --data-dir)", mnist)
 _add_files("fashion_mnist", "Fashion-MNIST clothing, 60,000 + 10,000 images 28x28", (1, 28, 28),
-           f"IDX files {_MNIST_FILES} (downloaded, or in --data-dir)", fashion_mnist, _IMAGES)
+           f"IDX files {_MNIST_FILES} (downloaded, or in --data-dir)", fashion_mnist)
 _add_files("cifar10", "CIFAR-10 colour images, 50,000 + 10,000 images 3x32x32", (3, 32, 32),
            "cifar-10-binary.tar.gz (downloaded, or in --data-dir)", cifar10)
 for _name, _fn, _what in [("xor", toy.xor, "XOR quadrants"), ("circle", toy.circle, "a disc inside a ring"),
@@ -105,14 +101,12 @@ _add(DatasetSpec("multi_gauss", "2-D regression: six Gaussian bumps, 500 points 
                  lambda root: toy.multi_gauss()))
 _add(DatasetSpec("tinyshakespeare", "tiny-shakespeare text, 1,115,394 characters (90/10), next-character windows "
                  "of 128", (128,), 65, "input.txt (downloaded, or in --data-dir)", lambda root: tinyshakespeare(root),
-                 {"epochs": 5, "batch_size": 32, "lr": 2e-3}, kind="language_model"))
+                 kind="language_model"))
 _add(DatasetSpec("dates", "date normalisation for seq2seq: 14 human formats -> ISO (20,000 pairs; 2,000 held-out "
-                 "dates)", (29,), len(date_vocabs()[1]), "generated", lambda root: dates(),
-                 {"epochs": 3, "batch_size": 64, "lr": 3e-3}, kind="seq2seq",
+                 "dates)", (29,), len(date_vocabs()[1]), "generated", lambda root: dates(), kind="seq2seq",
                  model_args={"src_vocab": len(date_vocabs()[0]), "tgt_vocab": len(date_vocabs()[1])}))
 _add(DatasetSpec("reviews", "toy review language for BERT: polarity of two-segment reviews (4,000 + 1,000)",
                  (MAX_LEN,), 2, "generated", lambda root: reviews(),
-                 {"epochs": 3, "batch_size": 32, "lr": 1e-3},
                  model_args={"vocab_size": len(WORDS), "max_position_embeddings": 64}))
 
 
@@ -195,5 +189,9 @@ def as_array_batch(x: numpy.ndarray, spec: DatasetSpec) -> numpy.ndarray:
         return x
     if x.ndim == 2 and x.shape[1] == math.prod(shape):
         return x.reshape((x.shape[0], *shape))
+    if len(shape) == 3 and shape[0] == 1 and x.shape[1:] == shape[1:]:  # (N, H, W) one-channel images
+        return x[:, None]
+    one_channel = f", (N, {shape[1]}, {shape[2]})" if len(shape) == 3 and shape[0] == 1 else ""
     raise ValueError(f"input of shape {x.shape} does not fit data set {spec.name!r}: expected one sample "
-                     f"{shape}, a batch (N, {', '.join(map(str, shape))}) or flat rows (N, {math.prod(shape)})")
+                     f"{shape}, a batch (N, {', '.join(map(str, shape))}){one_channel} or flat rows "
+                     f"(N, {math.prod(shape)})")
