@@ -266,7 +266,7 @@ async def run_events(request: Request) -> Response:
 
 
 async def _snapshot(request: Request, info: RunInfo) -> dict:
-    snap = await request.app.state.pool.snapshot(info.id)
+    snap = await request.app.state.pool.snapshot(info.id, request.app.state.limits.snapshot_timeout)
     if snap is None:
         raise HTTPError(409, "the run is not ready yet (or its worker restarted); try again")
     return snap
