@@ -75,6 +75,15 @@ class Subset(Dataset):
     def __len__(self) -> int:
         return len(self.indices)
 
+    @property
+    def _batch(self) -> Any:
+        """Cut a whole batch at once when the underlying data set can (see DataLoader), else None."""
+        inner = getattr(self.dataset, "_batch", None)
+        if not callable(inner):
+            return None
+        rows = numpy.asarray(self.indices, dtype=numpy.int64)
+        return lambda idx: inner(rows[idx])
+
 
 def _lengths(n: int, lengths: Sequence[float]) -> list[int]:
     """PyTorch's rule: ints are taken as they are; fractions summing to 1 become counts, the
