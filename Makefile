@@ -17,7 +17,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	touch $@
 
 demo: $(VENV)/.installed            ## the main job: train an MLP on the 8x8 digits (<1 min, >=97%), curves in runs/
-	$(VENV)/bin/nabla train mlp --dataset digits
+	$(VENV)/bin/nabla train mlp --dataset digits --force  # a second make demo replaces the first run
 
 lint: $(VENV)/.installed-test       ## ruff with the rules in pyproject.toml ([tool.ruff.lint])
 	$(VENV)/bin/ruff check src tests benchmarks examples

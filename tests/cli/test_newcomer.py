@@ -73,7 +73,7 @@ def test_resume_needs_only_out_and_matches_an_uninterrupted_run(circle_run, tmp_
     r = nabla_cmd("train", "--resume", "--out", run, "--epochs", "4")
     assert r.returncode == 0, r.stderr
     err = r.stderr
-    assert "(resumed from epoch 2; epochs 2 -> 4)" in err
+    assert "(resumed from epoch 2; --epochs 2 -> 4)" in err
     assert err.index("(resumed from epoch 2") < err.index("Epoch 3/4")  # before the epoch lines
     report = json.loads((run / "metrics.json").read_text())
     assert report["config"]["lr"] == 0.01 and report["config"]["batch_size"] == 16 and report["config"]["seed"] == 3

@@ -51,9 +51,16 @@ ON_RESUME = {
 }
 OUTPUTS = (CHECKPOINT, "metrics.json", "curves.png")
 
+
+
+def _flag(key: str) -> str:
+    """How a run setting is spelled on the command line."""
+    return {"model": "MODEL", "model_args": "-a"}.get(key, "--" + key.replace("_", "-"))
+
+
 RESUME_HELP = ("On --resume the run's own settings are used; giving one again that differs: "
-               + "; ".join(f"{k.replace('_', '-')}: {v}" for k, v in ON_RESUME.items() if v != "refused")
-               + "; any other (" + ", ".join(k.replace("_", "-") for k, v in ON_RESUME.items() if v == "refused")
+               + "; ".join(f"{_flag(k)}: {v}" for k, v in ON_RESUME.items() if v != "refused")
+               + ". Any other (" + ", ".join(_flag(k) for k, v in ON_RESUME.items() if v == "refused")
                + ") is refused (exit 2): start a new run with another --out instead.")
 
 
@@ -154,7 +161,7 @@ def _merge_resumed(saved: dict[str, Any], given: dict[str, Any], done: int) -> t
             old = dict(old or {})
         if _same(old, value):
             continue
-        flag = "-a" if key == "model_args" else ("MODEL" if key == "model" else f"--{key.replace('_', '-')}")
+        flag = _flag(key)
         if ON_RESUME[key] == "refused":
             raise UsageError(f"--resume: this run was trained with {flag} {_show(old)}, not {_show(value)}; a run "
                              f"carries on with its own {flag}. Leave {flag} out to resume, or start a new run with "
@@ -395,7 +402,7 @@ def run(args: argparse.Namespace) -> int:
         if state is not None:
             step = int(state.get("step", 0))
             print(f"(resumed from epoch {int(state['epoch'])}" + (f", batch {step}" if step else "")
-                  + ("; " + ", ".join(f"{k.replace('_', '-')} {_show(o)} -> {_show(n)}"
+                  + ("; " + ", ".join(f"{_flag(k)} {_show(o)} -> {_show(n)}"
                                       for k, (o, n) in plan.changes.items()) if plan.changes else "") + ")", file=log)
     if args.force:
         for f in OUTPUTS:
