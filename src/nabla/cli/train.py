@@ -339,7 +339,7 @@ def run(args: argparse.Namespace) -> int:
 
     given = _given(args)
     plan = _plan(args, given)
-    args.quiet = args.quiet or not is_main_process()  # mpiexec -n N: rank 0 alone prints and writes
+    quiet = args.quiet or not is_main_process()  # mpiexec -n N: rank 0 alone prints and writes
     s, out, state, log = plan.settings, plan.out, plan.state, sys.stderr
     if state is not None and int(state["epoch"]) >= s["epochs"] and not int(state.get("step", 0)):
         print(f"nabla train: {out} has already trained {plural(int(state['epoch']), 'epoch')} of {s['epochs']}; "
@@ -390,7 +390,7 @@ def run(args: argparse.Namespace) -> int:
         callbacks.append(ImageGrid(out, *next(iter(DataLoader(test, batch_size=32)))))
 
     # ---- train
-    if not args.quiet:
+    if not quiet:
         if plan.notice:
             print(plan.notice, file=log)
         rule = type(trainer.optimizer).__name__ if trainer.optimizer is not None else "perceptron rule"
@@ -412,7 +412,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with _blas_threads(threads):
             history = trainer.fit(loader, epochs=s["epochs"], val_data=val_loader, callbacks=callbacks,
-                                  verbose=0 if args.quiet else 1)
+                                  verbose=0 if quiet else 1)
     except KeyboardInterrupt:
         _remove_if_empty(created)
         print(f"\ninterrupted; carry on with: {_resume_command(out, given)}", file=log)
