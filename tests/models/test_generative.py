@@ -340,3 +340,19 @@ def test_conditional_sampling_takes_labels():
         _build("dcgan", (1, 8, 8)).sample(2, labels=[1, 2])
     with pytest.raises(ValueError, match="positive int"):
         m.sample(0)
+
+
+def test_vae_example_runs_and_reports_nats(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root / "src"), OPENBLAS_NUM_THREADS="1")
+    r = subprocess.run([sys.executable, str(root / "examples" / "vae_mnist.py"), "--data-dir", str(tmp_path),
+                        "--epochs", "2", "--k", "10", "--out", str(tmp_path)], capture_output=True, text=True,
+                       env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "negative ELBO" in r.stdout and "nats" in r.stdout
+    assert (tmp_path / "vae_samples.png").exists() and (tmp_path / "vae_reconstructions.png").exists()
