@@ -7,8 +7,8 @@ from .tensor import Tensor  # first: it pulls in ops and autograd in the order t
 
 # isort: split
 
-from . import autograd, backend, data, io, models, nn, ops, optim, train
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from . import accelerator, autograd, backend, backends, cuda, data, io, models, nn, ops, optim, train
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import (
     Generator,
     bool_,
@@ -19,6 +19,7 @@ from .backend import (
     float16,
     float32,
     float64,
+    get_default_device,
     get_default_dtype,
     get_rng_state,
     half,
@@ -28,6 +29,7 @@ from .backend import (
     int64,
     long,
     manual_seed,
+    set_default_device,
     set_default_dtype,
     set_rng_state,
     uint8,
@@ -42,6 +44,7 @@ from .creation import (
     full,
     full_like,
     linspace,
+    multinomial,
     ones,
     ones_like,
     rand,
@@ -66,6 +69,7 @@ from .ops import (
     any,
     argmax,
     argmin,
+    argsort,
     bmm,
     broadcast_to,
     cat,
@@ -110,7 +114,9 @@ from .ops import (
     min,
     minimum,
     mm,
+    msort,
     mul,
+    narrow,
     ne,
     neg,
     one_hot,
@@ -128,6 +134,7 @@ from .ops import (
     sin,
     softmax,
     softplus,
+    sort,
     split,
     sqrt,
     squeeze,
@@ -137,7 +144,10 @@ from .ops import (
     sum,
     swapaxes,
     tanh,
+    topk,
     transpose,
+    tril,
+    triu,
     unsqueeze,
     var,
     view,

@@ -13,6 +13,8 @@ Pointing at nodes (not tensors) keeps the graph right when a tensor is later cha
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -73,6 +75,25 @@ class enable_grad(contextlib.ContextDecorator):
         _mode.enabled = self.prev
 
 
+class inference_mode(contextlib.ContextDecorator):
+    """``torch.inference_mode``: like :class:`no_grad` when ``mode`` is True (the default), nothing when False.
+
+    PyTorch's version also skips version counting for speed; nabla's tensors carry no such cost worth
+    removing, so here it is exactly ``no_grad`` (tensors made inside can later join a graph).
+    """
+
+    def __init__(self, mode: bool = True) -> None:
+        self.mode = bool(mode)
+
+    def __enter__(self) -> None:
+        self.prev = _mode.enabled
+        if self.mode:
+            _mode.enabled = False
+
+    def __exit__(self, *exc: Any) -> None:
+        _mode.enabled = self.prev
+
+
 # ---------------------------------------------------------------------------------------- Function
 
 
@@ -88,6 +109,10 @@ class Function:
 
     Anything else backward needs (shapes, masks, axes) is stored on ``self`` by ``forward``.
     ``backward(grad)`` returns one gradient (or ``None``) per input, as a tuple when there are several.
+
+    PyTorch's style works too, for user code: a subclass whose ``forward`` and ``backward`` are
+    ``@staticmethod``s taking a ``ctx`` (Tensors in, Tensors out; ``ctx.save_for_backward``,
+    ``ctx.saved_tensors``, ``ctx.needs_input_grad``) gets :func:`_apply_with_ctx` as its ``apply``.
     """
 
     __slots__ = ("parents", "__dict__")
@@ -102,6 +127,16 @@ class Function:
     out: tuple | None = None
     hooks: dict | None = None
     retained: Any = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if isinstance(cls.__dict__.get("forward"), staticmethod):  # PyTorch's ctx style
+            if not isinstance(inspect.getattr_static(cls, "backward", None), staticmethod):
+                raise TypeError(
+                    f"{cls.__name__}: forward is a @staticmethod (PyTorch's style), so backward must be one too: "
+                    "@staticmethod def backward(ctx, *grad_outputs)"
+                )
+            cls.apply = classmethod(_apply_with_ctx)  # type: ignore[assignment]
 
     def forward(self, *arrays: Any, **kwargs: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -181,7 +216,40 @@ class Function:
         self.__dict__.clear()
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__}Backward>"
+        return f"<{self.name()}>"
+
+    def name(self) -> str:
+        """The node's name, e.g. ``MulBackward`` (PyTorch appends a number: ``MulBackward0``)."""
+        return f"{type(self).__name__}Backward"
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        """Per input, ``(node, 0)``: the node that made it, an :class:`AccumulateGrad` for a leaf that
+        requires grad, or ``(None, 0)``; empty once backward has freed the graph. Walk it to see the graph."""
+        if self.parents is None:
+            return ()
+        return tuple((AccumulateGrad(p) if isinstance(p, Tensor) else p, 0) for p in self.parents)
+
+
+class AccumulateGrad:
+    """Where a leaf's gradient goes (``grad_fn.next_functions`` shows one per leaf input): ``.variable``."""
+
+    next_functions: tuple = ()
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self) -> int:
+        return id(self.variable)
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
 
 
 def _modified_message(op: str, which: str, shape: tuple, saved: int, now: int) -> str:
@@ -190,6 +258,174 @@ def _modified_message(op: str, which: str, shape: tuple, saved: int, now: int) -
         f"by an in-place operation after the op used it (version {saved}, now {now}). Use the "
         "out-of-place form (`x = x * y` instead of `x *= y`) or `.clone()` the tensor before changing it."
     )
+
+
+# ------------------------------------------------------------------ PyTorch-style custom functions
+
+
+class FunctionCtx:
+    """The ``ctx`` a PyTorch-style :class:`Function` gets: keep what backward needs on it.
+
+    ``ctx.save_for_backward(*tensors)`` keeps tensors (checked for in-place changes when read back
+    through ``ctx.saved_tensors``); any other attribute (``ctx.k = 3``) is kept as it is.
+    ``ctx.needs_input_grad`` says, per argument of ``forward``, whether a gradient is wanted.
+    """
+
+    def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
+        self.needs_input_grad = needs_input_grad
+        self.materialize_grads = True
+        self._saved: tuple = ()
+        self._saved_versions: tuple = ()
+        self._non_differentiable: set[int] = set()
+
+    def save_for_backward(self, *tensors: Tensor | None) -> None:
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(
+                    f"save_for_backward: argument {i} is a {type(t).__name__}; only Tensors (or None) can be "
+                    "saved this way, keep other values as attributes (ctx.name = value)"
+                )
+        self._saved = tensors
+        self._saved_versions = tuple(None if t is None else t._version[0] for t in tensors)
+
+    @property
+    def saved_tensors(self) -> tuple[Tensor | None, ...]:
+        for i, (t, v) in enumerate(zip(self._saved, self._saved_versions)):
+            if t is not None and t._version[0] != v:
+                raise RuntimeError(_modified_message("save_for_backward", f"saved tensor {i}", t.shape, v,
+                                                     t._version[0]))
+        return self._saved
+
+    def mark_non_differentiable(self, *outputs: Tensor) -> None:
+        """These outputs get no gradient (e.g. indices); backward receives zeros for them."""
+        self._non_differentiable.update(id(t) for t in outputs)
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """With False, backward gets ``None`` (not zeros) for outputs that received no gradient."""
+        self.materialize_grads = bool(value)
+
+
+def _apply_with_ctx(cls: type, *args: Any, **kwargs: Any) -> Any:
+    """``F.apply(*args)`` for a PyTorch-style Function: run ``forward(ctx, *args)`` without recording,
+    then link the outputs into the graph through one :class:`_CustomNode` whose backward calls
+    ``cls.backward(ctx, *grad_outputs)``."""
+    if kwargs:
+        raise TypeError(f"{cls.__name__}.apply takes positional arguments only (as in PyTorch), got {sorted(kwargs)}")
+    needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+    ctx = FunctionCtx(needs)
+    prev = _mode.enabled
+    _mode.enabled = False
+    try:
+        if isinstance(inspect.getattr_static(cls, "setup_context", None), staticmethod):
+            result = cls.forward(*args)
+            cls.setup_context(ctx, args, result)
+        else:
+            result = cls.forward(ctx, *args)
+    finally:
+        _mode.enabled = prev
+    single = isinstance(result, Tensor)
+    outs = (result,) if single else result
+    if not isinstance(outs, tuple) or not all(isinstance(o, Tensor) or o is None for o in outs):
+        raise TypeError(
+            f"{cls.__name__}.forward must return a Tensor or a tuple of Tensors, got {type(result).__name__}"
+        )
+    if not (prev and any(needs)):
+        return result
+    diff = [i for i, o in enumerate(outs)
+            if o is not None and o.dtype.kind == "f" and id(o) not in ctx._non_differentiable]
+    if not diff:
+        return result
+    node = _CustomNode.__new__(_CustomNode)
+    node.fn_name = cls.__name__
+    tensor_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+    node.parents = tuple((args[i]._ctx or args[i]) if needs[i] else None for i in tensor_pos)
+    node.fn_cls, node.ctx, node.n_args, node.tensor_pos = cls, ctx, len(args), tensor_pos
+    node.in_shapes = [args[i].shape for i in tensor_pos]
+    node.layout = [(i, outs[i].shape, outs[i].dtype) for i in diff]
+    node.n_outs = len(outs)
+    node.out_meta = [None if o is None else (o.shape, o._data.dtype, o._xp) for o in outs]
+    new = [None if o is None else Tensor._wrap(o._data) for o in outs]  # fresh objects: an input returned
+    if len(diff) == 1:                                                  # as it is keeps its own history
+        t = new[diff[0]]
+        t.requires_grad, t._ctx = True, node
+    else:
+        # Several differentiable outputs: the node's one output is their flattened concatenation, and
+        # each output is a slice of it, so backward receives all output gradients at once.
+        xp = outs[diff[0]]._xp
+        dtype = outs[diff[0]].dtype
+        for i in diff[1:]:
+            dtype = xp.promote_types(dtype, outs[i].dtype)
+        packed = Tensor._wrap(xp.concatenate([outs[i]._data.reshape(-1).astype(dtype) for i in diff]))
+        packed.requires_grad, packed._ctx = True, node
+        start = 0
+        for i in diff:
+            n = outs[i]._data.size
+            new[i] = packed[start:start + n].reshape(outs[i].shape).to(outs[i].dtype)
+            start += n
+    if ctx._saved:  # a saved output is the graph-linked one (so a recorded backward can differentiate it)
+        swap = {id(o): t for o, t in zip(outs, new) if o is not None}
+        ctx.save_for_backward(*[swap.get(id(t), t) for t in ctx._saved])
+    return new[0] if single else tuple(new)
+
+
+class _CustomNode(Function):
+    """The graph node of one PyTorch-style Function call (see :func:`_apply_with_ctx`)."""
+
+    __slots__ = ("fn_name",)
+
+    def name(self) -> str:
+        return f"{self.fn_name}Backward"
+
+    def backward(self, g: Tensor) -> Any:
+        ctx = self.ctx
+        grads: list[Any] = [None] * self.n_outs
+        if len(self.layout) == 1:
+            grads[self.layout[0][0]] = g
+        else:
+            start = 0
+            for i, shape, dtype in self.layout:
+                n = 1
+                for s in shape:
+                    n *= s
+                grads[i] = g[start:start + n].reshape(shape).to(dtype)
+                start += n
+        if ctx.materialize_grads:
+            for i, meta in enumerate(self.out_meta):
+                if grads[i] is None and meta is not None:
+                    grads[i] = Tensor._wrap(meta[2].zeros(meta[0], dtype=meta[1]))
+        result = self.fn_cls.backward(ctx, *grads)
+        if not isinstance(result, tuple):
+            result = (result,)
+        name = self.fn_name
+        if len(result) < self.n_args or any(r is not None for r in result[self.n_args:]):
+            raise RuntimeError(
+                f"{name}.backward returned {len(result)} gradients but forward took {self.n_args} arguments; "
+                "return one gradient (or None) per forward argument"
+            )
+        out = []
+        for k, (i, shape) in enumerate(zip(self.tensor_pos, self.in_shapes)):
+            gi = result[i]
+            if gi is not None and self.parents[k] is not None:
+                if not isinstance(gi, Tensor):
+                    raise TypeError(f"{name}.backward: gradient {i} must be a Tensor or None, got {type(gi).__name__}")
+                if gi.shape != shape:
+                    raise RuntimeError(
+                        f"{name}.backward returned a gradient of shape {gi.shape} for argument {i}, "
+                        f"which has shape {shape}; gradients must have their input's shape"
+                    )
+            out.append(gi)
+        return tuple(out)
+
+
+def once_differentiable(fn: Callable) -> Callable:
+    """Decorator for a PyTorch-style ``backward`` that cannot itself be differentiated: it runs without
+    recording even under ``create_graph=True``, so its gradients carry no graph."""
+    @functools.wraps(fn)
+    def wrapper(ctx: Any, *grads: Any) -> Any:
+        with no_grad():
+            return fn(ctx, *grads)
+
+    return wrapper
 
 
 # ----------------------------------------------------------------------------------- backward pass

@@ -144,9 +144,23 @@ def cuda_is_available() -> bool:
         return False
 
 
+_default_device = CPU
+
+
+def set_default_device(spec: str | device | None) -> None:
+    """Where factory functions (``zeros``, ``randn``, ``tensor([...])``, ...) put tensors when no
+    ``device=`` is given; ``None`` restores the CPU. Tensors made from arrays stay where the array is."""
+    global _default_device
+    _default_device = CPU if spec is None else to_device(spec)
+
+
+def get_default_device() -> device:
+    return _default_device
+
+
 def to_device(spec: str | device | None) -> device:
     if spec is None:
-        return CPU
+        return _default_device
     d = spec if isinstance(spec, device) else device(spec)
     if d.type == "cuda" and not cuda_is_available():
         raise RuntimeError(
@@ -154,6 +168,54 @@ def to_device(spec: str | device | None) -> device:
             "version (e.g. `pip install cupy-cuda12x`) on a machine with an NVIDIA GPU, or use 'cpu'"
         )
     return d
+
+
+def _need_cuda(op: str) -> None:
+    if not cuda_is_available():
+        raise RuntimeError(f"{op}: CUDA is not available (no CuPy or no NVIDIA GPU); nabla runs on 'cpu' here")
+
+
+def cuda_device_count() -> int:
+    """How many GPUs CuPy sees (0 without CuPy or GPUs)."""
+    return _cupy.cuda.runtime.getDeviceCount() if cuda_is_available() else 0
+
+
+def cuda_current_device() -> int:
+    _need_cuda("current_device")
+    return _cupy.cuda.Device().id
+
+
+def cuda_set_device(index: int) -> None:
+    """Make GPU ``index`` current for this thread (where ``'cuda'`` without an index allocates)."""
+    _need_cuda("set_device")
+    if not 0 <= index < cuda_device_count():
+        raise ValueError(f"set_device: GPU index {index} is out of range; {cuda_device_count()} GPU(s) visible")
+    _cupy.cuda.Device(index).use()
+
+
+def cuda_synchronize(index: int | None = None) -> None:
+    """Wait until every kernel queued on the GPU has finished (for timing)."""
+    _need_cuda("synchronize")
+    with _cupy.cuda.Device(cuda_current_device() if index is None else index):
+        _cupy.cuda.Device().synchronize()
+
+
+def cuda_device_name(index: int | None = None) -> str:
+    _need_cuda("get_device_name")
+    i = cuda_current_device() if index is None else index
+    name = _cupy.cuda.runtime.getDeviceProperties(i)["name"]
+    return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def cuda_memory_allocated() -> int:
+    """Bytes held by live arrays in CuPy's memory pool (0 without CUDA)."""
+    return _cupy.get_default_memory_pool().used_bytes() if cuda_is_available() else 0
+
+
+def cuda_empty_cache() -> None:
+    """Give the GPU memory CuPy's pool keeps for reuse back to the driver (nothing without CUDA)."""
+    if cuda_is_available():
+        _cupy.get_default_memory_pool().free_all_blocks()
 
 
 def xp_for(d: device):
@@ -251,6 +313,13 @@ class Generator:
         self.numpy.bit_generator.state = bit
         self._seed = state.get("seed")
         self._cuda = {}
+
+    def seed_device(self, d: device, seed: int) -> None:
+        """Seed GPU ``d``'s stream alone (``nabla.cuda.manual_seed``); the CPU stream is unchanged."""
+        if not isinstance(seed, (_builtins.int, numpy.integer)) or isinstance(seed, _builtins.bool):
+            raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__}")
+        with _cupy.cuda.Device(d.index):
+            self._cuda[d.index] = _cupy.random.RandomState(_builtins.int(seed))
 
     def for_device(self, d: device):
         """The generator for ``d``: a ``numpy.random.Generator`` or a CuPy ``RandomState``."""

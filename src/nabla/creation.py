@@ -175,6 +175,61 @@ def randperm(n: int, device: Any = None, generator: Any = None) -> Tensor:
     return _finish(arr.astype(backend.int64, copy=False), False)
 
 
+
+def multinomial(
+    input: Tensor, num_samples: int, replacement: bool = False, *, generator: Any = None
+) -> Tensor:
+    """Category indices (int64) drawn with probabilities proportional to the rows of ``input``.
+
+    ``input`` is 1-D (one distribution, result ``(num_samples,)``) or 2-D (one per row, result
+    ``(rows, num_samples)``); weights need not sum to 1 but must be finite, non-negative, with a positive
+    sum. With replacement each draw inverts the row's cumulative distribution at a uniform number;
+    without, the Gumbel-top-k trick draws ``num_samples`` distinct categories (the same distribution as
+    drawing one at a time and removing it), so it needs that many categories of non-zero weight.
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"multinomial: input must be a Tensor, got {type(input).__name__}")
+    if input.ndim not in (1, 2):
+        raise ValueError(f"multinomial: input must be 1-D or 2-D (a distribution per row), got shape {input.shape}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"multinomial: input must be a floating tensor of weights, got {input.dtype}")
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
+        raise ValueError(f"multinomial: num_samples must be a positive int, got {num_samples!r}")
+    w = input._data.reshape(1, -1) if input.ndim == 1 else input._data
+    xp = backend.array_module(w)
+    w = w.astype("float64")
+    n = w.shape[1]
+    if not bool(xp.isfinite(w).all()) or bool((w < 0).any()):
+        raise RuntimeError("multinomial: probability tensor contains either inf, nan or element < 0")
+    total = w.sum(axis=1, keepdims=True)
+    if bool((total <= 0).any()):
+        raise RuntimeError("multinomial: invalid multinomial distribution (sum of probabilities <= 0)")
+    if not replacement:
+        if num_samples > n:
+            raise RuntimeError(
+                f"multinomial: cannot sample {num_samples} > {n} categories without replacement; "
+                "pass replacement=True or ask for fewer samples"
+            )
+        if bool(((w > 0).sum(axis=1) < num_samples).any()):
+            raise RuntimeError(
+                f"multinomial: a row has fewer than {num_samples} categories of non-zero weight, so {num_samples} "
+                "distinct ones cannot be drawn without replacement; pass replacement=True"
+            )
+    g, d = _gen(input.device, generator)
+    if replacement:
+        u = g.random((w.shape[0], num_samples)) if d.type == "cpu" else g.random_sample((w.shape[0], num_samples))
+        cdf = xp.cumsum(w / total, axis=1)
+        cdf[:, -1] = 1.0  # rounding must not leave a u past the last bin
+        out = xp.stack([xp.searchsorted(cdf[r], u[r], side="right") for r in range(w.shape[0])])
+        out = xp.minimum(out, n - 1)
+    else:
+        u = g.random(w.shape) if d.type == "cpu" else g.random_sample(w.shape)
+        with numpy.errstate(divide="ignore"):
+            keys = xp.log(w) - xp.log(-xp.log(u))  # log weight + Gumbel noise; zero weight -> -inf
+        out = xp.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+    out = out.astype(backend.int64, copy=False)
+    return _finish(out.reshape(-1) if input.ndim == 1 else out, False)
+
 def _like(x: Tensor, dtype: Any, device: Any) -> dict:
     return {"dtype": x.dtype if dtype is None else dtype, "device": x.device if device is None else device}
 

@@ -53,7 +53,10 @@ def _to_array(data: Any, dtype: numpy.dtype | None, dev: backend.device | None, 
     target = backend.to_dtype(dtype) if dtype is not None else arr.dtype
     if target not in backend._SUPPORTED:
         target = backend.to_dtype(target)
-    dev = backend.to_device(dev) if dev is not None else backend.device_of(arr)
+    if dev is not None or not (isinstance(data, numpy.ndarray) or type(data).__module__.startswith("cupy")):
+        dev = backend.to_device(dev)  # Python data goes to the default device (set_default_device)
+    else:
+        dev = backend.device_of(arr)
     arr = backend.transfer(arr, dev)
     if arr.dtype != target:
         arr = arr.astype(target)
@@ -200,6 +203,18 @@ class Tensor:
     def item(self) -> float | int | bool:
         if self._data.size != 1:
             raise ValueError(f"item: only one-element tensors can be converted to a number, got shape {self.shape}")
+    @property
+    def is_cpu(self) -> bool:
+        return self.device.type == "cpu"
+
+    # nabla runs on CPUs (NumPy) and NVIDIA GPUs (CuPy) only: these devices and layouts are never used.
+    is_xpu = is_mps = is_meta = is_xla = is_ipu = is_mtia = is_vulkan = is_mkldnn = property(lambda self: False)
+    is_sparse = is_sparse_csr = is_quantized = is_nested = property(lambda self: False)
+
+    def get_device(self) -> int:
+        """The GPU index, or -1 on the CPU (as ``torch.Tensor.get_device``)."""
+        return -1 if self.device.type == "cpu" else self.device.index
+
         return self._data.item()
 
     def numpy(self) -> numpy.ndarray:
@@ -307,6 +322,31 @@ class Tensor:
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and self.dtype.kind != "f":
             raise TypeError(
+    # ----------------------------------------------------------- new tensors like this one (dtype, device)
+
+    def _new_kwargs(self, dtype: Any, device: Any) -> dict:
+        return {"dtype": self.dtype if dtype is None else dtype, "device": self.device if device is None else device}
+
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        """Zeros of ``size`` with this tensor's dtype and device (unless given)."""
+        return _creation.zeros(*size, requires_grad=requires_grad, **self._new_kwargs(dtype, device))
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        return _creation.ones(*size, requires_grad=requires_grad, **self._new_kwargs(dtype, device))
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        return _creation.empty(*size, requires_grad=requires_grad, **self._new_kwargs(dtype, device))
+
+    def new_full(self, size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Tensor:
+        return _creation.full(size, fill_value, requires_grad=requires_grad, **self._new_kwargs(dtype, device))
+
+    def new_tensor(self, data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        """A new leaf holding a copy of ``data``, with this tensor's dtype and device unless given."""
+        if isinstance(data, Tensor):
+            data = data.detach()
+        return Tensor(data, requires_grad=requires_grad, **self._new_kwargs(dtype, device))
+
                 f"only floating-point tensors can require gradients, but this tensor is {self.dtype}; "
                 "create it as float (e.g. nabla.tensor([1., 2.]) or .float()) first"
             )
@@ -372,6 +412,15 @@ class Tensor:
     def __iter__(self) -> Iterator[Tensor]:
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a one-element 0-d tensor as its number; other tensors only without a spec."""
+        if self._data.ndim == 0:
+            return format(self.item(), spec)
+        if not spec:
+            return str(self)
+        raise TypeError(f"unsupported format string {spec!r} for a tensor of shape {self.shape}; "
+                        "format a 0-d tensor, or call .item() / .tolist() first")
+
         return (self[i] for i in range(self.shape[0]))
 
     # ------------------------------------------------------------------------------- operators
@@ -674,6 +723,36 @@ class Tensor:
 
     def view(self, *shape: Any) -> Tensor:
         return _ops.reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
+    def mm(self, other: Tensor) -> Tensor:
+        return _ops.mm(self, other)
+
+    def bmm(self, other: Tensor) -> Tensor:
+        return _ops.bmm(self, other)
+
+    def dot(self, other: Tensor) -> Tensor:
+        return _ops.dot(self, other)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        return _ops.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        return _ops.triu(self, diagonal)
+
+    def narrow(self, dim: int, start: Any, length: int) -> Tensor:
+        return _ops.narrow(self, dim, start, length)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+        return _ops.topk(self, k, dim, largest, sorted)
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+        return _ops.sort(self, dim, descending, stable)
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+        return _ops.argsort(self, dim, descending, stable)
+
+    def multinomial(self, num_samples: int, replacement: bool = False, *, generator: Any = None) -> Tensor:
+        return _creation.multinomial(self, num_samples, replacement, generator=generator)
+
 
     def view_as(self, other: Tensor) -> Tensor:
         return _ops.reshape(self, other.shape)
@@ -773,3 +852,4 @@ def _grad_enabled() -> bool:
 from . import ops as _ops  # noqa: E402  (ops need Tensor defined first)
 from . import autograd as _autograd  # noqa: E402
 # isort: on
+from . import creation as _creation  # noqa: E402

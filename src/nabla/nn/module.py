@@ -171,6 +171,16 @@ class Module:
         for _, m in self.named_children():
             yield m
 
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call ``fn(m)`` on every submodule (children first, this module last), e.g.
+        ``model.apply(init_weights)``; returns self."""
+        if not callable(fn):
+            raise TypeError(f"apply: expected a function of a module, got {type(fn).__name__}")
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
     def _named_members(self, kind: str, prefix: str, recurse: bool, remove_duplicate: bool = True):
         seen: set[int] = set()
         mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]

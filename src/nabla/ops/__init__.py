@@ -5,8 +5,9 @@
 ``comparison``   eq/ne/lt/le/gt/ge, logical_*, isnan/isfinite, where, masked_fill
 ``activation``   tanh, sigmoid, relu, leaky_relu, elu, gelu, softplus, step
 ``reduce``       sum, mean, max/min, var/std, logsumexp, prod, argmax
-``linalg``       matmul, bmm, mm, dot, and the fused Linear (``x @ w.T + b``)
-``shape``        reshape, permute, expand, cat/stack, split/chunk, pad, flip, repeat
+``linalg``       matmul, bmm, mm, dot, tril/triu, and the fused Linear (``x @ w.T + b``)
+``shape``        reshape, permute, expand, cat/stack, split/chunk/narrow, pad, flip, repeat
+``sort``         sort, argsort, topk (the order on arrays, the values by gather)
 ``index``        getitem/setitem, gather, scatter_add, index_select, one_hot, in-place rules
 ``softmax``      softmax, log_softmax
 ``loss``         cross_entropy (fused log-softmax + NLL); the other losses compose ops in nabla.functional
@@ -42,7 +43,7 @@ from .comparison import (
 from .conv import conv1d, conv2d, conv_transpose2d
 from .convert import cast, clone, to_device
 from .index import fill_, gather, getitem, index_select, inplace, one_hot, scatter_add, setitem
-from .linalg import bmm, dot, matmul, mm
+from .linalg import bmm, dot, matmul, mm, tril, triu
 from .loss import cross_entropy
 from .math import abs, clamp, cos, erf, exp, log, log1p, maximum, minimum, rsqrt, sign, sin, sqrt
 from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
@@ -57,6 +58,7 @@ from .shape import (
     expand,
     flatten,
     flip,
+    narrow,
     pad,
     permute,
     repeat,
@@ -70,4 +72,5 @@ from .shape import (
     view,
 )
 from .softmax import log_softmax, softmax
+from .sort import argsort, msort, sort, topk
 from .upsample import interpolate

@@ -1,5 +1,5 @@
-"""Matrix multiplication for 1-D, 2-D and batched (broadcast) operands, as ``torch.matmul``, and the fused
-linear layer ``x @ w.T + b`` (one graph node)."""
+"""Matrix multiplication for 1-D, 2-D and batched (broadcast) operands, as ``torch.matmul``, the fused
+linear layer ``x @ w.T + b`` (one graph node), and the triangular parts of matrices (tril, triu)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
-from .common import broadcast_error, operands, unbroadcast
+from .common import Mask, broadcast_error, operands, tensor_arg, unbroadcast
 
 
 class MatMul(Function):
@@ -86,6 +86,29 @@ def dot(a: Tensor, b: Tensor) -> Tensor:
         raise ValueError(f"dot: expects 1-D vectors, got {a.shape} and {b.shape}")
     return matmul(a, b)
 
+
+
+def _triangle(x: Any, diagonal: int, lower: bool, op: str) -> Tensor:
+    x = tensor_arg(x, op)
+    if x.ndim < 2:
+        raise ValueError(f"{op}: expects a matrix or a batch of matrices (at least 2 dimensions), got shape {x.shape}")
+    if isinstance(diagonal, bool) or not isinstance(diagonal, int):
+        raise TypeError(f"{op}: diagonal must be an int, got {type(diagonal).__name__}")
+    n, m = x.shape[-2:]
+    keep = x._xp.tri(n, m, diagonal if lower else diagonal - 1, dtype=bool)
+    # Masking with the fixed 0/1 pattern: its backward applies the same pattern to the gradient.
+    return Mask.apply(x, mask=keep if lower else ~keep)
+
+
+def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dimensions: entries ``(i, j)`` with ``j - i <= diagonal`` kept,
+    the rest zero (``diagonal=-1`` drops the main diagonal too). Batched over leading dimensions."""
+    return _triangle(x, diagonal, True, "tril")
+
+
+def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle: entries with ``j - i >= diagonal`` kept, the rest zero."""
+    return _triangle(x, diagonal, False, "triu")
 
 class Linear(Function):
     """``x @ w.T (+ b)`` for x (*, in), w (out, in), b (out,): one node instead of three.

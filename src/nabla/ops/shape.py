@@ -1,4 +1,4 @@
-"""Shape ops: reshape, permute, expand, cat/stack, split/chunk, pad, flip, repeat.
+"""Shape ops: reshape, permute, expand, cat/stack, split/chunk/narrow, pad, flip, repeat.
 
 Reshape, permute and expand return views that share storage (and the version counter) with their
 input, as in PyTorch.
@@ -282,6 +282,21 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor,
         out.append(getitem(x, lead + (slice(start, start + s),)))
         start += s
     return tuple(out)
+
+
+def narrow(x: Tensor, dim: int, start: Any, length: int) -> Tensor:
+    """``length`` entries of ``x`` along ``dim`` from ``start`` (negative counts from the end): a view."""
+    d = normalize_dim(dim, x.ndim, "narrow")
+    n = x.shape[d]
+    start = int(start)  # a 0-d integer Tensor is accepted too, as in PyTorch
+    if not -n <= start <= n:
+        raise IndexError(f"narrow: start {start} is out of range for dimension {dim} of size {n} (valid: {-n}..{n})")
+    start %= n if n else 1
+    if length < 0 or start + length > n:
+        raise ValueError(
+            f"narrow: start ({start}) + length ({length}) exceeds dimension {dim} of size {n} (shape {x.shape})"
+        )
+    return getitem(x, (slice(None),) * d + (slice(start, start + length),))
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
