@@ -198,11 +198,6 @@ class Tensor:
     def is_cuda(self) -> bool:
         return self.device.type == "cuda"
 
-    # ------------------------------------------------------------------------------ conversion
-
-    def item(self) -> float | int | bool:
-        if self._data.size != 1:
-            raise ValueError(f"item: only one-element tensors can be converted to a number, got shape {self.shape}")
     @property
     def is_cpu(self) -> bool:
         return self.device.type == "cpu"
@@ -215,6 +210,11 @@ class Tensor:
         """The GPU index, or -1 on the CPU (as ``torch.Tensor.get_device``)."""
         return -1 if self.device.type == "cpu" else self.device.index
 
+    # ------------------------------------------------------------------------------ conversion
+
+    def item(self) -> float | int | bool:
+        if self._data.size != 1:
+            raise ValueError(f"item: only one-element tensors can be converted to a number, got shape {self.shape}")
         return self._data.item()
 
     def numpy(self) -> numpy.ndarray:
@@ -317,11 +317,6 @@ class Tensor:
     def is_floating_point(self) -> bool:
         return self.dtype.kind == "f"
 
-    # -------------------------------------------------------------------------------- autograd
-
-    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        if requires_grad and self.dtype.kind != "f":
-            raise TypeError(
     # ----------------------------------------------------------- new tensors like this one (dtype, device)
 
     def _new_kwargs(self, dtype: Any, device: Any) -> dict:
@@ -347,6 +342,11 @@ class Tensor:
             data = data.detach()
         return Tensor(data, requires_grad=requires_grad, **self._new_kwargs(dtype, device))
 
+    # -------------------------------------------------------------------------------- autograd
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and self.dtype.kind != "f":
+            raise TypeError(
                 f"only floating-point tensors can require gradients, but this tensor is {self.dtype}; "
                 "create it as float (e.g. nabla.tensor([1., 2.]) or .float()) first"
             )
@@ -407,11 +407,6 @@ class Tensor:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
-    __hash__ = object.__hash__
-
-    def __iter__(self) -> Iterator[Tensor]:
-        if self.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
     def __format__(self, spec: str) -> str:
         """``f"{loss:.4f}"`` formats a one-element 0-d tensor as its number; other tensors only without a spec."""
         if self._data.ndim == 0:
@@ -421,6 +416,11 @@ class Tensor:
         raise TypeError(f"unsupported format string {spec!r} for a tensor of shape {self.shape}; "
                         "format a 0-d tensor, or call .item() / .tolist() first")
 
+    __hash__ = object.__hash__
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.shape[0]))
 
     # ------------------------------------------------------------------------------- operators
@@ -718,11 +718,6 @@ class Tensor:
     def matmul(self, other: Any) -> Tensor:
         return _ops.matmul(self, other)
 
-    def reshape(self, *shape: Any) -> Tensor:
-        return _ops.reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
-
-    def view(self, *shape: Any) -> Tensor:
-        return _ops.reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
     def mm(self, other: Tensor) -> Tensor:
         return _ops.mm(self, other)
 
@@ -753,6 +748,11 @@ class Tensor:
     def multinomial(self, num_samples: int, replacement: bool = False, *, generator: Any = None) -> Tensor:
         return _creation.multinomial(self, num_samples, replacement, generator=generator)
 
+    def reshape(self, *shape: Any) -> Tensor:
+        return _ops.reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
+
+    def view(self, *shape: Any) -> Tensor:
+        return _ops.reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
 
     def view_as(self, other: Tensor) -> Tensor:
         return _ops.reshape(self, other.shape)
@@ -851,5 +851,5 @@ def _grad_enabled() -> bool:
 # isort: off
 from . import ops as _ops  # noqa: E402  (ops need Tensor defined first)
 from . import autograd as _autograd  # noqa: E402
-# isort: on
 from . import creation as _creation  # noqa: E402
+# isort: on
