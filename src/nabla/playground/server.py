@@ -11,9 +11,10 @@ uvicorn is configured against slow and flooding clients (see :func:`server_confi
 
 * every connection must send a complete request head within ``header_timeout`` seconds (uvicorn
   has no such timeout: a client dripping one header byte at a time would hold its socket forever);
-* at most ``max_connections`` open connections: a new one evicts the oldest connection that is
-  idle or still sending its head (never one whose request is running), so slow clients cannot fill
-  the file-descriptor table, and a normal client always gets in;
+* at most ``max_connections`` open connections: a new one evicts the connection that has been
+  sending its request head longest (failing that, the one idle longest between requests; never one
+  whose request is running), so slow clients cannot fill the file-descriptor table and a client
+  that sends its request at once always gets in;
 * ``limit_concurrency`` on running requests (503 beyond), ``timeout_keep_alive``, h11's 16 KiB
   limit on a request head;
 * log records are rate-limited per message (``LogRateLimit``): a flood of bad requests or
@@ -56,7 +57,8 @@ class GuardedH11Protocol(H11Protocol):
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._head_timer: Any = None
-        self._idle_since: float | None = time.monotonic()  # idle or sending its head: evictable
+        # (0, since): sending a request head; (1, since): idle between requests; None: a request runs
+        self._evictable: tuple[int, float] | None = (0, time.monotonic())
         self._arm_head_timer()
         if len(self.connections) > self.max_connections:
             self._evict()
@@ -76,10 +78,12 @@ class GuardedH11Protocol(H11Protocol):
             self.transport.close()  # no request head in time: a slow or silent client
 
     def _evict(self) -> None:
-        """Close the connection that has been idle (or sending its head) longest; this one if none is."""
+        """Close the connection that has been sending its request head longest (else the one idle
+        longest between requests); this new one if every other connection is running a request."""
         victims = [c for c in self.connections
-                   if c is not self and getattr(c, "_idle_since", None) is not None and not c.transport.is_closing()]
-        victim = min(victims, key=lambda c: c._idle_since) if victims else self
+                   if c is not self and getattr(c, "_evictable", None) is not None and not c.transport.is_closing()]
+        victim = min(victims, key=lambda c: c._evictable) if victims else self
+        victim._evictable = None
         victim.transport.close()
 
     def data_received(self, data: bytes) -> None:
@@ -88,17 +92,19 @@ class GuardedH11Protocol(H11Protocol):
             return
         if self.conn.their_state is h11.IDLE:  # a request head is (still) arriving
             self._arm_head_timer()
+            if self._evictable is None or self._evictable[0] == 1:
+                self._evictable = (0, time.monotonic())
         else:  # the head is complete: the request runs
             self._disarm_head_timer()
-            self._idle_since = None
+            self._evictable = None
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        self._idle_since = time.monotonic()
+        self._evictable = (1, time.monotonic())
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_head_timer()
-        self._idle_since = None
+        self._evictable = None
         super().connection_lost(exc)
 
 
