@@ -242,6 +242,9 @@ def _csv_rows(text: str):
         except StopIteration:
             return
         except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise CsvSyntaxError(f"line {reader.line_num}: a cell of more than {csv.field_size_limit()} "
+                                     f"characters; cells hold numbers of at most {MAX_CELL_CHARS} characters") from None
             raise CsvSyntaxError(f"line {reader.line_num}: not a valid CSV line ({exc})") from None
         lineno += 1
         for cell in row:
