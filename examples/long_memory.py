@@ -1,7 +1,7 @@
 """Long memory: vanilla RNN vs LSTM vs GRU on a recall task with a growing lag.
 
-    python examples/long_memory.py                       # lags 5..120, writes long_memory.png
-    python examples/long_memory.py --lags 10 40 --steps 300 --out /tmp/lm.png
+    python examples/long_memory.py                       # lags 5..120, writes runs/long_memory/long_memory.png
+    python examples/long_memory.py --lags 10 40 --steps 300 --out /tmp/lm
 
 The task ("remember the first symbol"): a sequence starts with one of ``K`` symbols, then ``lag``
 steps of random distractor symbols follow; at the last step the network must name the first symbol.
@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -144,12 +145,14 @@ def main(argv=None) -> dict:
     ap.add_argument("--hidden", type=int, default=16)
     ap.add_argument("--no-chrono", action="store_true", help="keep PyTorch's default init for the gated cells")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default="long_memory.png")
+    ap.add_argument("--out", type=Path, default=Path("runs/long_memory"),
+                    help="folder for the picture, long_memory.png (default runs/long_memory)")
     args = ap.parse_args(argv)
     results = sweep(args.lags, steps=args.steps, hidden=args.hidden, chrono=0 if args.no_chrono else None,
                     seed=args.seed)
-    plot(args.lags, results, args.out, chance=0.25)
-    print(f"wrote {args.out}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    plot(args.lags, results, str(args.out / "long_memory.png"), chance=0.25)
+    print(f"wrote {args.out / 'long_memory.png'}")
     return results
 
 

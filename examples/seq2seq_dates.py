@@ -1,7 +1,7 @@
 """Date normalisation with a seq2seq GRU and attention: "Sunday, May 3, 1998" -> "1998-05-03".
 
     python examples/seq2seq_dates.py                          # additive (Bahdanau) attention
-    python examples/seq2seq_dates.py --attention multiplicative --out luong.png
+    python examples/seq2seq_dates.py --attention multiplicative --out runs/luong   # heat map in runs/luong/
 
 Training pairs come from Python's ``datetime`` written in 14 human formats (``nabla.models.seq2seq``);
 the held-out dates never occur in training. The model reads the characters with a bidirectional
@@ -19,6 +19,7 @@ import datetime
 import os
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -63,8 +64,10 @@ def main(argv=None) -> dict:
     ap.add_argument("--test-pairs", type=int, default=2000)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default="seq2seq_attention.png")
+    ap.add_argument("--out", type=Path, default=Path("runs/seq2seq_dates"),
+                    help="folder for the attention heat map, attention.png (default runs/seq2seq_dates)")
     args = ap.parse_args(argv)
+    picture = args.out / "attention.png"
 
     src_vocab, tgt_vocab = date_vocabs()
     train = make_date_pairs(args.train_pairs, seed=args.seed)
@@ -93,11 +96,12 @@ def main(argv=None) -> dict:
     train_s = time.perf_counter() - start
     em = exact_match(model, test, src_vocab, tgt_vocab)
     print(f"\nheld-out exact match: {em:.2%} ({len(test)} dates) after {args.steps} steps, {train_s:.0f} s of training")
-    outputs = plot_attention(model, EXAMPLES, src_vocab, tgt_vocab, args.out)
+    args.out.mkdir(parents=True, exist_ok=True)
+    outputs = plot_attention(model, EXAMPLES, src_vocab, tgt_vocab, picture)
     for s, o in zip(EXAMPLES, outputs):
         print(f"  {s!r:24} -> {o}")
-    print(f"attention heat map: {args.out}")
-    return {"exact_match": em, "outputs": dict(zip(EXAMPLES, outputs)), "seconds": train_s}
+    print(f"attention heat map: {picture}")
+    return {"exact_match": em, "outputs": dict(zip(EXAMPLES, outputs)), "seconds": train_s, "picture": picture}
 
 
 if __name__ == "__main__":

@@ -100,7 +100,7 @@ def test_example_reaches_95_percent_and_saves_the_heat_map(tmp_path):
     pytest.importorskip("matplotlib")
     out = tmp_path / "attention.png"
     mod = runpy.run_path(str(EXAMPLE), run_name="seq2seq_example")
-    result = mod["main"](["--steps", "200", "--train-pairs", "5000", "--test-pairs", "500", "--out", str(out)])
+    result = mod["main"](["--steps", "200", "--train-pairs", "5000", "--test-pairs", "500", "--out", str(tmp_path)])
     assert result["exact_match"] >= 0.95, result
     assert result["outputs"]["Sunday, May 3, 1998"] == "1998-05-03"
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
