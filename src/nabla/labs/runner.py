@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -75,8 +76,13 @@ def prepare_out(out: str | Path) -> Path:
         raise NotADirectoryError(f"{out} exists and is not a folder") from None
     except OSError as e:
         raise PermissionError(f"cannot create the output folder {out}: {e.strerror or e}") from None
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise PermissionError(f"cannot write into the output folder {out}")
+    if not out.is_dir():
+        raise NotADirectoryError(f"{out} exists and is not a folder")
+    try:  # os.access says yes to root even on a read-only file system: write a file to be sure
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".nabla-write-check-"):
+            pass
+    except OSError as e:
+        raise PermissionError(f"cannot write into the output folder {out}: {e.strerror or e}") from None
     return out
 
 
