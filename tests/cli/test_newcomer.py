@@ -314,3 +314,27 @@ def test_every_argument_has_help_and_there_is_a_version():
     assert r.returncode == 0 and r.stdout.startswith("nabla ")
     r = nabla_cmd("train", "-h")
     assert "On --resume" in r.stdout and "refused" in r.stdout
+
+
+def test_an_unexpected_error_is_one_line_unless_the_traceback_is_asked_for(tmp_path, monkeypatch, capsys):
+    """A bug (here: a command that raises KeyError) is one line and exit 1; NABLA_TRACEBACK=1 shows the
+    traceback. A checkpoint that lacks what nabla writes is bad input (exit 2), not a bug."""
+    import nabla.cli.models as models_command
+    from nabla.cli import main
+
+    def broken(args):
+        raise KeyError("oops")
+
+    monkeypatch.setattr(models_command, "run", broken)
+    monkeypatch.delenv("NABLA_TRACEBACK", raising=False)
+    assert main(["models"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "KeyError: 'oops'" in err and "NABLA_TRACEBACK=1" in err
+    monkeypatch.setenv("NABLA_TRACEBACK", "1")
+    with pytest.raises(KeyError):
+        main(["models"])
+    nabla.save({"format": "nabla.checkpoint", "version": 1, "meta": {"model": "mlp"}, "model": {}},
+               tmp_path / "odd.safetensors")
+    r = nabla_cmd("evaluate", tmp_path / "odd.safetensors")
+    assert r.returncode == 2 and "does not record its dataset, input_shape, num_classes" in r.stderr
+    one_clear_line(r)

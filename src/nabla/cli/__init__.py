@@ -8,12 +8,15 @@
     nabla models | nabla datasets | nabla playground
 
 Each command lives in its own module of this package (see ``parser.COMMANDS``).
-Exit codes: 0 success, 1 failure while running (missing data, a broken file), 2 bad usage or input.
+Exit codes: 0 success, 1 failure while running (missing data, a broken file), 2 bad usage or input,
+130 interrupted. Errors are one line on stderr (``NABLA_TRACEBACK=1`` shows the traceback of an
+unexpected one).
 ``python -m nabla`` is the same command.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -37,6 +40,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as err:
         print(f"nabla {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # outside training (which says how to resume): just stop
+        print(f"\nnabla {args.command}: interrupted", file=sys.stderr)
+        return 130
     except (FileNotFoundError, ValueError, ImportError, OSError) as err:
         print(f"nabla {args.command}: error: {err}", file=sys.stderr)
+        return 1
+    except Exception as err:  # a bug or an unforeseen failure: one line, the traceback on request
+        if os.environ.get("NABLA_TRACEBACK"):
+            raise
+        print(f"nabla {args.command}: error: {type(err).__name__}: {err} (unexpected; run with NABLA_TRACEBACK=1 "
+              "for the traceback)", file=sys.stderr)
         return 1

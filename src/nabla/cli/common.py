@@ -138,8 +138,9 @@ def restore_model(path: str, model_name: str | None = None) -> tuple[Any, dict, 
         raise UsageError(f"{err}. 'nabla evaluate' and 'nabla predict' need a checkpoint written by 'nabla train'") \
             from None
     meta = state.get("meta") or {}
-    if "model" not in meta:
-        raise UsageError(f"{path}: the checkpoint does not record which model it holds (it was not written by "
+    missing = [k for k in ("model", "dataset", "input_shape", "num_classes") if k not in meta]
+    if missing:
+        raise UsageError(f"{path}: the checkpoint does not record its {', '.join(missing)} (it was not written by "
                          "'nabla train')")
     spec = dataclasses.replace(get_spec(meta["dataset"]), input_shape=tuple(meta["input_shape"]),
                                num_classes=meta["num_classes"])
