@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy
+
 from ..autograd import Function
 from ..backend import array_module as _xp
 from ..tensor import Tensor
@@ -311,10 +313,19 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     return split(x, step, d)
 
 
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
 def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
-    """Constant padding, PyTorch's argument order: ``(last_lo, last_hi, prev_lo, prev_hi, ...)``."""
-    if mode != "constant":
-        raise ValueError(f"pad: mode {mode!r} is not supported; nabla pads with mode='constant'")
+    """Pad with PyTorch's argument order: ``(last_lo, last_hi, prev_lo, prev_hi, ...)``.
+
+    ``mode``: ``"constant"`` (``value``), ``"reflect"`` (mirror without repeating the edge:
+    ``[1, 2, 3]`` padded by 2 on the left gives ``3, 2, 1, 2, 3``), ``"replicate"`` (repeat the edge)
+    or ``"circular"`` (wrap around). The last three gather existing entries with an index per padded
+    dimension, so their gradient adds up at the entries that were copied.
+    """
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: mode must be one of {', '.join(_PAD_MODES)}, got {mode!r}")
     pad = [int(p) for p in pad]
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(
@@ -326,7 +337,34 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.
     widths = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
         widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    return Pad.apply(x, widths=tuple(widths), value=value)
+    if mode == "constant":
+        return Pad.apply(x, widths=tuple(widths), value=value)
+    out = x
+    for d, (lo, hi) in enumerate(widths):
+        if lo or hi:
+            out = index_select(out, d, Tensor._wrap(x._xp.asarray(_pad_index(x.shape[d], lo, hi, mode, d, x.shape))))
+    return out
+
+
+def _pad_index(n: int, lo: int, hi: int, mode: str, dim: int, shape: tuple) -> Any:
+    """Positions ``-lo .. n + hi - 1`` mapped into ``0 .. n-1`` by ``mode`` (an int64 NumPy array)."""
+    limit = {"reflect": n - 1, "circular": n, "replicate": None}[mode]
+    if n == 0 or (limit is not None and max(lo, hi) > limit):
+        need = "smaller than" if mode == "reflect" else "at most"
+        raise ValueError(
+            f"pad: {mode} padding of ({lo}, {hi}) on dimension {dim} of size {n} (shape {shape}): each side must be "
+            f"{need} the dimension's size"
+        )
+    pos = numpy.arange(-lo, n + hi)
+    if mode == "replicate":
+        idx = numpy.clip(pos, 0, n - 1)
+    elif mode == "circular":
+        idx = pos % n
+    else:  # reflect: period 2(n-1), mirrored about both edges
+        period = 2 * (n - 1) if n > 1 else 1
+        idx = numpy.abs(pos) % period
+        idx = numpy.where(idx > n - 1, period - idx, idx)
+    return idx.astype(numpy.int64)
 
 
 def flip(x: Tensor, dims: Any) -> Tensor:
@@ -346,4 +384,4 @@ def repeat(x: Tensor, sizes: Any) -> Tensor:
 
 
 from .convert import cast  # noqa: E402
-from .index import getitem  # noqa: E402
+from .index import getitem, index_select  # noqa: E402
