@@ -17,7 +17,7 @@ import numpy
 import nabla
 from nabla.nn import functional as F
 
-from ._common import Data, evaluate, fmt, make_mlp, mnist_8k2k, seed_all, train
+from ._common import Data, fmt, make_mlp, mnist_8k2k, seed_all, train
 from .base import Lab, LabResult, Measurement, Verdict
 
 LOSSES = ("cross_entropy", "mse")
@@ -114,7 +114,8 @@ def run(ctx) -> LabResult:
         verdict, condition = Verdict.DEPENDS, "the gradient and learning-speed measurements disagree (see reading)"
     reading = (
         f"On {data.describe()}: at confidently wrong outputs ({fmt(grads['fraction'], 2)} of training samples after "
-        f"scaling the last layer to logits of standard deviation {SATURATE:g}), the per-sample gradient on the logits has median norm "
+        f"scaling the last layer to logits of standard deviation {SATURATE:g}), the per-sample gradient on the "
+        f"logits has median norm "
         f"{fmt(grads['cross_entropy'])} with cross-entropy and {fmt(grads['mse'])} with MSE — log10 of the ratio "
         f"{fmt(ratio)}. After one epoch (each loss at its best learning rate of {lrs}), validation accuracy is "
         f"{fmt(acc1['default', 'cross_entropy'])} (CE) vs {fmt(acc1['default', 'mse'])} (MSE) from the default start "
@@ -178,7 +179,8 @@ LAB = Lab(
            "loss changes: cross-entropy vs MSE between softmax probabilities and one-hot targets; each loss gets "
            "its best learning rate from the same grid, same initial weights and batches. Two starts: PyTorch's "
            "default initialisation and the same with the last layer rescaled to logits of standard deviation 10 "
-           "(saturated, mostly confidently wrong outputs). Also measured: the per-sample gradient norm on the logits at confidently wrong outputs."),
+           "(saturated, mostly confidently wrong outputs). Also measured: the per-sample gradient norm on the logits "
+           "at confidently wrong outputs."),
     seeds=3,
     run=run,
 )
