@@ -14,6 +14,7 @@ from .. import backend
 from ..creation import as_tensor, tensor
 from ..ops import stack
 from ..tensor import Tensor
+from .workers import WorkerPool, base_seed
 
 
 class Sampler:
@@ -38,18 +39,45 @@ class SequentialSampler(Sampler):
 
 
 class RandomSampler(Sampler):
-    """A fresh permutation of the indices each epoch, drawn from nabla's generator."""
+    """Random indices each epoch, drawn from nabla's generator (or ``generator``).
 
-    def __init__(self, data_source: Any, generator: backend.Generator | None = None) -> None:
+    Without ``replacement``: a fresh permutation (``num_samples`` larger than the data set chains
+    permutations, as PyTorch does); with it: ``num_samples`` independent uniform draws (default: the
+    data set's size), e.g. to oversample a small data set or fix the number of steps per epoch.
+    """
+
+    def __init__(self, data_source: Any, replacement: bool = False, num_samples: int | None = None,
+                 generator: backend.Generator | None = None) -> None:
+        if isinstance(replacement, backend.Generator):  # nabla's old positional order (data, generator)
+            replacement, generator = False, replacement
+        if not isinstance(replacement, bool):
+            raise TypeError(f"replacement should be a boolean value, but got replacement={replacement!r}")
+        if num_samples is not None and (isinstance(num_samples, bool) or not isinstance(num_samples, int)
+                                        or num_samples <= 0):
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples!r}")
         self.data_source = data_source
+        self.replacement = replacement
+        self._num_samples = num_samples
         self.generator = generator
+
+    @property
+    def num_samples(self) -> int:
+        return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self) -> Iterator[int]:
         gen = (self.generator or backend.default_generator).numpy
-        return iter(gen.permutation(len(self.data_source)).tolist())
+        n, k = len(self.data_source), self.num_samples
+        if self.replacement:
+            if n == 0:
+                raise ValueError("RandomSampler: cannot draw with replacement from an empty data set")
+            return iter(gen.integers(0, n, k).tolist())
+        if n == 0:
+            return iter(())
+        perms = [gen.permutation(n) for _ in range(-(-k // n))]
+        return iter(numpy.concatenate(perms)[:k].tolist())
 
     def __len__(self) -> int:
-        return len(self.data_source)
+        return self.num_samples
 
 
 class BatchSampler(Sampler):
@@ -107,27 +135,76 @@ def default_collate(batch: Sequence[Any]) -> Any:
 
 
 class DataLoader:
-    """Iterate over ``dataset`` in batches.
+    """Iterate over ``dataset`` in batches (PyTorch's arguments, in PyTorch's order).
 
     With a ``TensorDataset`` and the default collate, each batch is cut out of the data with one
     fancy index per tensor instead of a Python loop over samples.
+
+    ``num_workers > 0`` makes batches in that many worker processes (``nabla.data.workers``): each
+    seeded with ``base_seed + worker_id`` then ``worker_init_fn(worker_id)``; ``prefetch_factor``
+    batches in flight per worker (default 2); ``persistent_workers`` keeps them between epochs;
+    ``timeout`` (seconds) bounds the wait for one batch; ``in_order=False`` yields batches as they are
+    ready. Worth it when ``__getitem__`` does real work (decoding, augmentation); a ``TensorDataset``
+    is cut faster in-process. ``prefetch=k`` (nabla's own) instead makes ``k`` batches ahead in one
+    background thread. ``pin_memory`` is accepted and changes nothing: batches are NumPy arrays, and
+    the copy to a GPU happens at ``.to("cuda")``.
     """
 
     def __init__(
         self,
         dataset: Any,
         batch_size: int | None = 1,
-        shuffle: bool = False,
-        drop_last: bool = False,
-        collate_fn: Callable[[list], Any] | None = None,
+        shuffle: bool | None = None,
         sampler: Iterable[int] | None = None,
-        generator: backend.Generator | None = None,
         batch_sampler: Iterable[list[int]] | None = None,
+        num_workers: int = 0,
+        collate_fn: Callable[[list], Any] | None = None,
+        pin_memory: bool = False,
+        drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Callable[[int], None] | None = None,
+        multiprocessing_context: Any = None,
+        generator: backend.Generator | None = None,
+        *,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
         prefetch: int = 0,
     ) -> None:
+        shuffle = bool(shuffle)
         if not isinstance(prefetch, int) or prefetch < 0:
             raise ValueError(f"DataLoader: prefetch must be a non-negative int (batches made ahead), got {prefetch!r}")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+            raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable multiprocessing "
+                             f"(got {num_workers!r})")
+        if not isinstance(timeout, (int, float)) or timeout < 0:
+            raise ValueError(f"timeout option should be non-negative, got {timeout!r}")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError("prefetch_factor option could only be specified in multiprocessing. let num_workers > 0 "
+                             "to enable multiprocessing, otherwise set prefetch_factor to None.")
+        if prefetch_factor is not None and (isinstance(prefetch_factor, bool) or not isinstance(prefetch_factor, int)
+                                            or prefetch_factor < 1):
+            raise ValueError(f"prefetch_factor must be a positive int (batches in flight per worker), "
+                             f"got {prefetch_factor!r}")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
+        if num_workers and prefetch:
+            raise ValueError("DataLoader: prefetch= (one background thread) and num_workers= (worker processes) "
+                             "are alternatives; give one of them")
+        if not isinstance(pin_memory, bool):
+            raise TypeError(f"pin_memory must be a bool, got {pin_memory!r}")
         self.prefetch = prefetch
+        self.num_workers = num_workers
+        self.prefetch_factor = 2 if prefetch_factor is None and num_workers else prefetch_factor
+        self.persistent_workers = persistent_workers
+        self.pin_memory = pin_memory
+        self.pin_memory_device = pin_memory_device
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.in_order = in_order
+        self._pool = None
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler is mutually exclusive with shuffle")
         if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
@@ -139,7 +216,7 @@ class DataLoader:
         self.drop_last = drop_last
         self.generator = generator
         if sampler is None:
-            sampler = RandomSampler(dataset, generator) if shuffle else SequentialSampler(dataset)
+            sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
         self.sampler = sampler
         if batch_sampler is None and batch_size is not None:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
@@ -149,6 +226,8 @@ class DataLoader:
         self._fast = collate_fn is None and callable(getattr(dataset, "_batch", None))
 
     def __iter__(self) -> Iterator[Any]:
+        if self.num_workers:
+            return self._from_workers()
         if not self.prefetch:
             return self._batches(self.batch_sampler)
         # Draw the epoch's indices (the shuffle) here, in the caller's thread, so random draws happen
@@ -168,10 +247,46 @@ class DataLoader:
             else:
                 yield collate([self.dataset[i] for i in idx])
 
+    def _from_workers(self) -> Iterator[Any]:
+        # The epoch's indices (the shuffle) are drawn first, in this process: the same batches as without
+        # workers under the same seed; the workers' base seed is drawn after them.
+        plan = iter(list(self.batch_sampler if self.batch_sampler is not None else self.sampler))
+        pool = self._pool
+        if pool is None:
+            maker = _BatchMaker(self.dataset, self.collate_fn, self._fast, self.batch_sampler is not None)
+            pool = WorkerPool(self.dataset, maker, self.num_workers, base_seed(self.generator), self.worker_init_fn,
+                              self.multiprocessing_context, self.timeout)
+            if self.persistent_workers:
+                self._pool = pool
+        try:
+            yield from pool.run(plan, self.prefetch_factor * self.num_workers, self.in_order)
+        finally:
+            if not self.persistent_workers:
+                pool.shutdown()
+
+    def __del__(self) -> None:
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.shutdown()
+
     def __len__(self) -> int:
         if self.batch_sampler is None:
             return len(self.sampler)  # type: ignore[arg-type]
         return len(self.batch_sampler)  # type: ignore[arg-type]
+
+
+class _BatchMaker:
+    """Makes one batch from its indices, in a worker exactly as :meth:`DataLoader._batches` does."""
+
+    def __init__(self, dataset: Any, collate_fn: Callable[[list], Any] | None, fast: bool, batched: bool) -> None:
+        self.dataset, self.collate_fn, self.fast, self.batched = dataset, collate_fn, fast, batched
+
+    def __call__(self, indices: Any) -> Any:
+        if not self.batched:  # batch_size=None: one sample, uncollated
+            return self.dataset[indices]
+        if self.fast:
+            return self.dataset._batch(numpy.asarray(indices, dtype=numpy.int64))
+        return (self.collate_fn or default_collate)([self.dataset[i] for i in indices])
 
 
 def _prefetched(batches: Iterator[Any], depth: int) -> Iterator[Any]:
