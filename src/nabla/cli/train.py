@@ -333,26 +333,19 @@ def _remove_if_empty(created: list[Path]) -> None:
 def run(args: argparse.Namespace) -> int:
     from .. import manual_seed
     from ..data import DataLoader
-    from ..train import BackupAndRestore, plot_history
-    from ..train.keras import OPTIMIZERS
+    from ..train import BackupAndRestore
     from ..train.recipes import make_trainer, set_learning_rate
 
     given = _given(args)
     plan = _plan(args, given)
     quiet = args.quiet or not is_main_process()  # mpiexec -n N: rank 0 alone prints and writes
-    s, out, state, log = plan.settings, plan.out, plan.state, sys.stderr
+    s, out, state = plan.settings, plan.out, plan.state
     if state is not None and int(state["epoch"]) >= s["epochs"] and not int(state.get("step", 0)):
         print(f"nabla train: {out} has already trained {plural(int(state['epoch']), 'epoch')} of {s['epochs']}; "
-              f"nothing to do (give --epochs above {state['epoch']} to train longer; no file was changed)", file=log)
+              f"nothing to do (give --epochs above {state['epoch']} to train longer; no file was changed)",
+              file=sys.stderr)
         return 0
-    if s["optimizer"] not in OPTIMIZERS:
-        raise UsageError(f"unknown optimizer {s['optimizer']!r}; valid names: {', '.join(sorted(OPTIMIZERS))}")
-    if s["split"] is not None and s["holdout"] is None:
-        raise UsageError(f"--split {s['split']} needs --holdout N: without it the model would be evaluated on the "
-                         "data it trained on")
-    check_model(s["model"])
-    if s["model_args"] is None:
-        s["model_args"] = _typed_model_args(s["model"], s["dataset"], given["model_args"] or [])
+    _check_settings(s, given)
     dev = device(s["device"])
 
     # ---- data, model, trainer
@@ -369,16 +362,9 @@ def run(args: argparse.Namespace) -> int:
     changes = list(((state or {}).get("meta") or {}).get("run", {}).get("changes") or [])
     if plan.changes:
         changes.append({"at_epoch": int(state["epoch"]), "changed": plan.changes})
-    meta = {"model": s["model"], "model_args": s["model_args"], "dataset": spec.name, "task": spec.task,
-            "input_shape": list(spec.input_shape), "num_classes": spec.num_classes, "split": s["split"],
-            "holdout": s["holdout"], "classes": list(getattr(test, "classes", []) or []),
-            "vocab": list(getattr(train, "itos", []) or []), "data_dir": s["data_dir"],
-            "run": {**{k: s[k] for k in RUN_SETTINGS}, "changes": changes}}
-    if spec.task == "seq2seq":
-        meta.update(src_vocab=list(test.src_vocab.itos), tgt_vocab=list(test.tgt_vocab.itos),
-                    target_length=int(test.tensors[-1].shape[1]))
     lr = s["lr"]
-    callbacks.append(BackupAndRestore(out / CHECKPOINT, save_freq=s["save_every"], meta=meta,
+    callbacks.append(BackupAndRestore(out / CHECKPOINT, save_freq=s["save_every"],
+                                      meta=_checkpoint_meta(s, spec, train, test, changes),
                                       restore=state is not None, resume_from=plan.resume_from,
                                       on_restore=(lambda tr: set_learning_rate(tr, lr)) if "lr" in plan.changes
                                       else None))
@@ -391,19 +377,7 @@ def run(args: argparse.Namespace) -> int:
 
     # ---- train
     if not quiet:
-        if plan.notice:
-            print(plan.notice, file=log)
-        rule = type(trainer.optimizer).__name__ if trainer.optimizer is not None else "perceptron rule"
-        if isinstance(trainer.optimizer, dict):  # one per network (a GAN)
-            rule = " + ".join(f"{type(o).__name__} ({k})" for k, o in trainer.optimizer.items())
-        print(f"nabla train: {s['model']} ({n_params:,} parameters) on {spec.name}: {len(train):,} training "
-              f"samples, {len(test):,} held out; {plural(s['epochs'], 'epoch')}, batch {s['batch_size']}, {rule} "
-              f"lr {lr:g}{', cosine schedule' if s['schedule'] == 'cosine' else ''}, device {dev}", file=log)
-        if state is not None:
-            step = int(state.get("step", 0))
-            print(f"(resumed from epoch {int(state['epoch'])}" + (f", batch {step}" if step else "")
-                  + ("; " + ", ".join(f"{_flag(k)} {_show(o)} -> {_show(n)}"
-                                      for k, (o, n) in plan.changes.items()) if plan.changes else "") + ")", file=log)
+        _announce(plan, trainer, spec, n_params, len(train), len(test), dev)
     if args.force:
         for f in OUTPUTS:
             (out / f).unlink(missing_ok=True)
@@ -415,7 +389,7 @@ def run(args: argparse.Namespace) -> int:
                                   verbose=0 if quiet else 1)
     except KeyboardInterrupt:
         _remove_if_empty(created)
-        print(f"\ninterrupted; carry on with: {_resume_command(out, given)}", file=log)
+        print(f"\ninterrupted; carry on with: {_resume_command(out, given)}", file=sys.stderr)
         return 130
     except BaseException:
         _remove_if_empty(created)
@@ -432,13 +406,66 @@ def run(args: argparse.Namespace) -> int:
         "resumed": changes, "parameters": n_params, "train_samples": len(train), "test_samples": len(test),
         "epochs_run": len(history.epoch), "seconds": round(seconds, 3), "history": history.history, "test": final,
     }
+    _write_outputs(out, report, history, title=f"{s['model']} on {spec.name}")
+    return 0
+
+
+def _check_settings(s: dict[str, Any], given: dict[str, Any]) -> None:
+    """Refuse settings that cannot work before anything is loaded; type a new run's ``-a`` arguments."""
+    from ..train.keras import OPTIMIZERS
+
+    if s["optimizer"] not in OPTIMIZERS:
+        raise UsageError(f"unknown optimizer {s['optimizer']!r}; valid names: {', '.join(sorted(OPTIMIZERS))}")
+    if s["split"] is not None and s["holdout"] is None:
+        raise UsageError(f"--split {s['split']} needs --holdout N: without it the model would be evaluated on the "
+                         "data it trained on")
+    check_model(s["model"])
+    if s["model_args"] is None:
+        s["model_args"] = _typed_model_args(s["model"], s["dataset"], given["model_args"] or [])
+
+
+def _checkpoint_meta(s: dict[str, Any], spec: Any, train: Any, test: Any, changes: list) -> dict[str, Any]:
+    """What the checkpoint records beside the weights: how to rebuild the model and read its inputs
+    (for evaluate and predict), and the run's settings (for --resume)."""
+    meta = {"model": s["model"], "model_args": s["model_args"], "dataset": spec.name, "task": spec.task,
+            "input_shape": list(spec.input_shape), "num_classes": spec.num_classes, "split": s["split"],
+            "holdout": s["holdout"], "classes": list(getattr(test, "classes", []) or []),
+            "vocab": list(getattr(train, "itos", []) or []), "data_dir": s["data_dir"],
+            "run": {**{k: s[k] for k in RUN_SETTINGS}, "changes": changes}}
+    if spec.task == "seq2seq":
+        meta.update(src_vocab=list(test.src_vocab.itos), tgt_vocab=list(test.tgt_vocab.itos),
+                    target_length=int(test.tensors[-1].shape[1]))
+    return meta
+
+
+def _announce(plan: _Plan, trainer: Any, spec: Any, n_params: int, n_train: int, n_test: int, dev: Any) -> None:
+    """The run's first lines on stderr: what trains on what, how; and where a resumed run picks up."""
+    s, state, log = plan.settings, plan.state, sys.stderr
+    if plan.notice:
+        print(plan.notice, file=log)
+    rule = type(trainer.optimizer).__name__ if trainer.optimizer is not None else "perceptron rule"
+    if isinstance(trainer.optimizer, dict):  # one per network (a GAN)
+        rule = " + ".join(f"{type(o).__name__} ({k})" for k, o in trainer.optimizer.items())
+    print(f"nabla train: {s['model']} ({n_params:,} parameters) on {spec.name}: {n_train:,} training samples, "
+          f"{n_test:,} held out; {plural(s['epochs'], 'epoch')}, batch {s['batch_size']}, {rule} lr {s['lr']:g}"
+          f"{', cosine schedule' if s['schedule'] == 'cosine' else ''}, device {dev}", file=log)
+    if state is not None:
+        step = int(state.get("step", 0))
+        changed = ", ".join(f"{_flag(k)} {_show(o)} -> {_show(n)}" for k, (o, n) in plan.changes.items())
+        print(f"(resumed from epoch {int(state['epoch'])}" + (f", batch {step}" if step else "")
+              + (f"; {changed}" if changed else "") + ")", file=log)
+
+
+def _write_outputs(out: Path, report: dict[str, Any], history: Any, title: str) -> None:
+    """metrics.json and curves.png next to the checkpoint, and the summary on stdout."""
+    from ..train import plot_history
+
     (out / "metrics.json").write_text(json.dumps(report, indent=2, default=json_default) + "\n")
     if history.epoch:
-        plot_history(history, out / "curves.png", title=f"{s['model']} on {spec.name}")
-    summary = ", ".join(f"test {k}: {v:.4f}" for k, v in final.items())
-    print(f"{summary} ({seconds:.1f} s)")
+        plot_history(history, out / "curves.png", title=title)
+    summary = ", ".join(f"test {k}: {v:.4f}" for k, v in report["test"].items())
+    print(f"{summary} ({report['seconds']:.1f} s)")
     print(f"wrote {out / CHECKPOINT}, {out / 'metrics.json'}" + (f", {out / 'curves.png'}" if history.epoch else ""))
-    return 0
 
 
 def _blas_threads(n: int | None) -> Any:
