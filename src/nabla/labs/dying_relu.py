@@ -62,8 +62,8 @@ def run(ctx) -> LabResult:
 
                 opt = nabla.optim.SGD(model.parameters(), lr=lr)
                 curve = C.train(model, opt, data, steps, batch_size=32, seed=seed, on_step=record)
-                # a unit with NaN/inf pre-activations is not "dead" (z <= 0 is False): divergence is counted apart
-                dead[name].append(dead_fraction(model, probe))
+                # a diverged run's weights are inf/NaN: its dead fraction is the last one measured before that
+                dead[name].append(trace[-1][1] if curve.diverged else dead_fraction(model, probe))
                 diverged[name].append(float(curve.diverged))
                 acc[name].append(C.evaluate(model, data.x_test, data.y_test)[0] if not curve.diverged else 0.0)
                 traces[name].append(trace)
@@ -95,7 +95,8 @@ def run(ctx) -> LabResult:
     accs = "; ".join(f"lr {lr:g}: ReLU {f(acc[f'relu/lr={lr:g}'], 2)}, leaky {f(acc[f'leaky_relu/lr={lr:g}'], 2)}, "
                      f"ELU {f(acc[f'elu/lr={lr:g}'], 2)}" for lr in lrs)
     divs = ", ".join(f"{n} {int(sum(v))}/{len(v)}" for n, v in diverged.items() if sum(v))
-    reading = (f"Dead fraction of the {sum(HIDDEN)} hidden units after {steps} SGD steps — {parts}. Test accuracy "
+    reading = (f"Dead fraction of the {sum(HIDDEN)} hidden units after {steps} SGD steps (for a run that diverged, "
+               f"the last one measured before it did, every {every} steps) — {parts}. Test accuracy "
                f"(0 where the run diverged) — {accs}. Runs that diverged (loss NaN/inf): {divs or 'none'}. "
                f"Leaky ReLU and ELU units with "
                f"all-negative inputs still get a gradient (slope 0.01 / e^z), so they cannot die in ReLU's sense; "
