@@ -19,8 +19,9 @@ $(VENV)/.installed-test: $(VENV)/.installed
 demo: $(VENV)/.installed            ## the main job: train an MLP on the 8x8 digits (<1 min, >=97%), curves in runs/
 	$(VENV)/bin/nabla train mlp --dataset digits --force  # a second make demo replaces the first run
 
-lint: $(VENV)/.installed-test       ## ruff with the rules in pyproject.toml ([tool.ruff.lint])
+lint: $(VENV)/.installed-test       ## ruff with the rules in pyproject.toml ([tool.ruff.lint]); hadolint on the Dockerfiles
 	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/hadolint Dockerfile Dockerfile.cuda
 
 test: lint                          ## lint, then run the whole test suite (PyTorch is the oracle)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 tests
