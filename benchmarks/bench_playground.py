@@ -13,6 +13,13 @@ the server's step counts at the window's ends), their total, and the same for on
 the cost of sharing the machine shows. Not a timed test and not in ``make bench`` (it takes about a
 minute): run it by hand. The results go into RESULTS.md between ``<!-- keep:playground -->`` markers,
 which ``benchmarks/run.py`` carries over when it rewrites the file.
+
+"Under attack" (issue 19): a second server with every default limit; one victim session plays a run
+and polls it every 0.1 s for ``--attack-seconds`` while nothing else happens, then during a step
+flood (two sessions with batch-size-1 runs sending steps, 8 in flight), a sign-up flood (waves of
+60 concurrent registrations, real argon2id) and a slowloris (``--slow-sockets`` sockets dripping
+header lines). Reported: the victim's steps/s (and its ratio to the quiet figure), GET p50/p95,
+and what the attack achieved. ``--skip-load`` runs only this part (printed, not written).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -44,12 +52,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, db: str, workers: int | None) -> subprocess.Popen:
-    code = ("import uvicorn; from nabla.playground import create_app; "
-            f"uvicorn.run(create_app({db!r}, workers={workers!r}, max_runs=1000, max_runs_per_client=4), "
-            f"host='127.0.0.1', port={port}, log_level='warning')")
+def start_server(port: int, db: str, workers: int | None, load_test: bool = True) -> subprocess.Popen:
+    """The real ``serve()`` (hardened uvicorn) in a child process.
+
+    ``load_test``: one client process plays every browser from one address, so the per-address run
+    quotas are lifted; the "under attack" runs keep every default limit (that is what they test).
+    """
+    limits = ("Limits(max_runs=1000, runs_per_anonymous=1000, runs_per_address=1000, runs_per_client=4)"
+              if load_test else "Limits()")
+    code = ("from nabla.playground import serve; from nabla.playground.limits import Limits; "
+            f"serve('127.0.0.1', {port}, {db!r}, workers={workers!r}, limits={limits})")
     env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.Popen([sys.executable, "-c", code], env=env)
+    return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -147,6 +161,227 @@ async def measure(base: str, n: int, seconds: float) -> dict:
         await asyncio.gather(*(c.aclose() for c in clients))
 
 
+# ================================================================================ under attack
+
+VICTIM = {"dataset": "spiral", "layers": [8, 8], "activation": "tanh", "optimizer": "adam", "learning_rate": 0.01}
+HEAVY = {"dataset": "spiral", "n_points": 2000, "test_ratio": 0.1, "batch_size": 1, "layers": [8] * 6,
+         "optimizer": "nadam", "learning_rate": 0.001,
+         "features": ["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]}
+
+
+def peak_rss_mib(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+async def victim_window(base: str, seconds: float, attack: str | None = None, port: int = 0,
+                        slow_sockets: int = 2000) -> dict:
+    """One victim session plays a run and polls its state every 0.1 s for ``seconds`` while the
+    attack ``attack`` runs in a child process (its own interpreter: the attacker's work must not
+    slow the victim's client); returns the victim's steps/s, its polls' latencies and the attack's
+    summary."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base, timeout=60) as c:
+        tok = (await c.get("/api/session")).json()["csrf_token"]
+        r = await c.post("/api/runs", json={"config": VICTIM}, headers={"X-CSRF-Token": tok})
+        r.raise_for_status()
+        run = r.json()["run_id"]
+        await c.post(f"/api/runs/{run}/play", headers={"X-CSRF-Token": tok})
+        await asyncio.sleep(1.0)
+        child = None
+        if attack:
+            child = await asyncio.create_subprocess_exec(
+                sys.executable, os.path.abspath(__file__), "--attack", attack, "--base", base, "--port", str(port),
+                "--attack-seconds", str(seconds + 2.0), "--slow-sockets", str(slow_sockets),
+                stdout=asyncio.subprocess.PIPE)
+            await asyncio.sleep(2.0)  # the attack is under way before the window opens
+        lat: list[float] = []
+        samples: list[tuple[float, int]] = []
+        t_end = time.perf_counter() + seconds
+        while time.perf_counter() < t_end:
+            t0 = time.perf_counter()
+            r = await c.get(f"/api/runs/{run}")
+            lat.append(time.perf_counter() - t0)
+            if r.status_code == 200:
+                samples.append((time.perf_counter(), r.json()["steps"] or 0))
+            await asyncio.sleep(0.1)
+        stats = {}
+        if child is not None:
+            out, _ = await child.communicate()
+            stats = json.loads(out.decode().strip().splitlines()[-1])
+        await c.delete(f"/api/runs/{run}", headers={"X-CSRF-Token": tok})
+    (ta, sa), (tb, sb) = samples[0], samples[-1]
+    return {"steps_per_s": (sb - sa) / (tb - ta), "get_p50_ms": 1000 * pct(lat, 50),
+            "get_p95_ms": 1000 * pct(lat, 95), "polls": len(lat), **stats}
+
+
+async def step_flood(base: str, stop: asyncio.Event) -> dict:
+    """Two anonymous sessions, each with the report's heavy run, send step commands as fast as the
+    server answers (8 in flight)."""
+    import httpx
+
+    codes: dict[int, int] = {}
+    async with httpx.AsyncClient(base_url=base, timeout=60) as a, httpx.AsyncClient(base_url=base, timeout=60) as b:
+        targets = []
+        for c in (a, b):
+            tok = (await c.get("/api/session")).json()["csrf_token"]
+            run = (await c.post("/api/runs", json={"config": HEAVY}, headers={"X-CSRF-Token": tok})).json()["run_id"]
+            targets.append((c, tok, run))
+
+        async def hammer(c, tok, run) -> None:
+            while not stop.is_set():
+                r = await c.post(f"/api/runs/{run}/step", headers={"X-CSRF-Token": tok})
+                codes[r.status_code] = codes.get(r.status_code, 0) + 1
+
+        await asyncio.gather(*(hammer(*t) for t in targets for _ in range(4)))
+        for c, tok, run in targets:
+            await c.delete(f"/api/runs/{run}", headers={"X-CSRF-Token": tok})
+    return {"attack": f"{sum(codes.values())} step commands: {codes.get(202, 0)} accepted, {codes.get(429, 0)} "
+                      f"answered 429"}
+
+
+async def registration_flood(base: str, stop: asyncio.Event) -> dict:
+    """Waves of 60 concurrent sign-ups (real argon2id hashing), each from a fresh cookie jar."""
+    import httpx
+
+    codes: dict[int, int] = {}
+    i = 0
+
+    async def one(n: int) -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as c:
+            tok = (await c.get("/api/session")).json()["csrf_token"]
+            r = await c.post("/register", json={"username": f"flood{n}", "password": f"flood password {n}"},
+                             headers={"X-CSRF-Token": tok})
+            codes[r.status_code] = codes.get(r.status_code, 0) + 1
+
+    while not stop.is_set():
+        await asyncio.gather(*(one(i + k) for k in range(60)))
+        i += 60
+    return {"attack": f"{sum(codes.values())} sign-ups: {codes.get(201, 0)} made, {codes.get(429, 0)} answered 429, "
+                      f"{codes.get(503, 0)} 503"}
+
+
+def slowloris_thread(port: int, n: int, stop: threading.Event, stats: dict) -> None:
+    """``n`` sockets dripping one header line every 0.5 s, reopened when the server closes them."""
+    def open_one() -> socket.socket:
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.setblocking(False)
+        s.send(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        stats["opened"] = stats.get("opened", 0) + 1
+        return s
+
+    socks = []
+    for _ in range(n):
+        try:
+            socks.append(open_one())
+        except OSError:
+            stats["refused"] = stats.get("refused", 0) + 1
+    while not stop.is_set():
+        time.sleep(0.5)
+        alive = []
+        for s in socks:
+            try:
+                if s.recv(1, socket.MSG_PEEK) == b"":
+                    raise ConnectionResetError
+            except BlockingIOError:
+                try:
+                    s.send(b"X-Slow: 1\r\n")
+                    alive.append(s)
+                    continue
+                except OSError:
+                    pass
+            except OSError:
+                pass
+            s.close()
+            stats["closed_by_server"] = stats.get("closed_by_server", 0) + 1
+            try:
+                alive.append(open_one())
+            except OSError:
+                stats["refused"] = stats.get("refused", 0) + 1
+        socks = alive
+    for s in socks:
+        s.close()
+
+
+async def slowloris(port: int, n: int, stop: asyncio.Event) -> dict:
+    stats: dict = {}
+    halt = threading.Event()
+    t = threading.Thread(target=slowloris_thread, args=(port, n, halt, stats), daemon=True)
+    t.start()
+    await stop.wait()
+    halt.set()
+    await asyncio.get_running_loop().run_in_executor(None, t.join, 30)
+    return {"attack": f"{n} slow sockets held open ({stats.get('opened', 0)} opened, "
+                      f"{stats.get('closed_by_server', 0)} closed by the server)"}
+
+
+def run_attack(kind: str, base: str, port: int, seconds: float, slow_sockets: int) -> dict:
+    """The child process's side: run one attack for ``seconds``; its summary is the last line printed."""
+    async def main() -> dict:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(seconds, stop.set)
+        if kind == "step-flood":
+            return await step_flood(base, stop)
+        if kind == "signup-flood":
+            return await registration_flood(base, stop)
+        if kind == "slowloris":
+            return await slowloris(port, slow_sockets, stop)
+        raise SystemExit(f"--attack: unknown attack {kind!r}; use step-flood, signup-flood or slowloris")
+
+    return asyncio.run(main())
+
+
+def under_attack(base: str, port: int, pid: int, seconds: float, slow_sockets: int) -> list[tuple[str, dict]]:
+    rows = []
+    for name, kind in (("quiet", None), ("step flood", "step-flood"), ("sign-up flood", "signup-flood"),
+                       ("slowloris", "slowloris")):
+        before = peak_rss_mib(pid)
+        d = asyncio.run(victim_window(base, seconds, kind, port, slow_sockets))
+        d["server_peak_mib"] = (before, peak_rss_mib(pid))
+        if kind == "signup-flood":
+            d["attack"] += f"; server peak memory {before:.0f} -> {d['server_peak_mib'][1]:.0f} MiB"
+        rows.append((name, d))
+        print(f"{name}:", d, flush=True)
+    return rows
+
+
+def render_attack(rows: list[tuple[str, dict]], workers: int, load: str) -> str:
+    quiet = rows[0][1]
+    lines = ["| victim's situation | steps/s (x quiet) | GET state p50 / p95 (ms) | the attack |", "|---|---|---|---|"]
+    for name, d in rows:
+        ratio = d["steps_per_s"] / quiet["steps_per_s"] if quiet["steps_per_s"] else float("nan")
+        lines.append(f"| {name} | {d['steps_per_s']:.0f} ({ratio:.2f}) | {d['get_p50_ms']:.1f} / "
+                     f"{d['get_p95_ms']:.1f} | {d.get('attack', '—')} |")
+    table = "\n".join(lines)
+    return f"""
+### Under attack
+
+The same server with every default limit (`Limits()`), {workers} worker processes: one victim
+session plays a run (spiral, 2-8-8-2, Adam, batch 10) and polls its state every 0.1 s while an
+attacker (another process on the same machine and address) runs one of the attacks of issue 19 (see
+`tests/playground/test_attack_*.py` for the asserted versions). The victim's steps/s come from the
+server's step counts across the window. The attacker, the victim, the server and its workers share
+this machine's cores with other jobs (load average at the end: {load}), so read the ratios, not the
+absolute figures.
+
+{table}
+
+Time-fair scheduling gives each busy run an equal share of its worker whatever its epoch length, so
+a step flood costs the victim roughly the share the flooding runs take (and each run's backlog stops
+at 8 commands: the rest are 429). Sign-ups hash behind a two-slot gate (one slot kept for logins)
+with at most two in flight per address, so memory stays bounded and the rest are 429 at once.
+Slow sockets are evicted in favour of new connections beyond 1,000 and cut after 10 s without a
+complete request head.
+"""
+
+
 def wait_ready(base: str, proc: subprocess.Popen, timeout: float = 60) -> None:
     import httpx
 
@@ -219,24 +454,50 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sessions", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=20.0, help="measurement window")
     ap.add_argument("--workers", type=int, default=None, help="training worker processes (default: CPU count)")
+    ap.add_argument("--attack-seconds", type=float, default=8.0, help="window of each under-attack measurement")
+    ap.add_argument("--slow-sockets", type=int, default=2000, help="sockets the slowloris attack holds")
+    ap.add_argument("--skip-load", action="store_true", help="only the under-attack section (print; never writes)")
+    ap.add_argument("--attack", default=None, help=argparse.SUPPRESS)  # the attacker's child process
+    ap.add_argument("--base", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     ap.add_argument("--output", default=os.path.join(HERE, "RESULTS.md"))
     args = ap.parse_args(argv)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    if args.attack:
+        print(json.dumps(run_attack(args.attack, args.base, args.port, args.attack_seconds, args.slow_sockets)))
+        return 0
+    workers = args.workers or min(os.cpu_count() or 1, 8)
     with tempfile.TemporaryDirectory() as tmp:
-        proc = start_server(port, f"sqlite:///{tmp}/bench.sqlite3", args.workers)
+        if not args.skip_load:
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            proc = start_server(port, f"sqlite:///{tmp}/bench.sqlite3", args.workers)
+            try:
+                wait_ready(base, proc)
+                alone = asyncio.run(measure(base, 1, min(args.seconds, 10)))
+                print("1 session:", json.dumps({k: round(v, 2) for k, v in alone.items()}))
+                many = asyncio.run(measure(base, args.sessions, args.seconds))
+                load = " / ".join(open("/proc/loadavg").read().split()[:3]) if os.path.exists("/proc/loadavg") \
+                    else "n/a"
+                print(f"{args.sessions} sessions:", json.dumps({k: round(v, 2) for k, v in many.items()}))
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        proc = start_server(port, f"sqlite:///{tmp}/attack.sqlite3", args.workers, load_test=False)
         try:
             wait_ready(base, proc)
-            alone = asyncio.run(measure(base, 1, min(args.seconds, 10)))
-            print("1 session:", json.dumps({k: round(v, 2) for k, v in alone.items()}))
-            many = asyncio.run(measure(base, args.sessions, args.seconds))
-            load = " / ".join(open("/proc/loadavg").read().split()[:3]) if os.path.exists("/proc/loadavg") else "n/a"
-            print(f"{args.sessions} sessions:", json.dumps({k: round(v, 2) for k, v in many.items()}))
+            rows = under_attack(base, port, proc.pid, args.attack_seconds, args.slow_sockets)
+            attack_load = " / ".join(open("/proc/loadavg").read().split()[:3]) if os.path.exists("/proc/loadavg") \
+                else "n/a"
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    workers = args.workers or min(os.cpu_count() or 1, 8)
+    attack_section = render_attack(rows, workers, attack_load)
+    if args.skip_load:
+        print(attack_section)
+        return 0
     cpu = platform.processor() or platform.machine()
     try:
         sys.path.insert(0, HERE)
@@ -245,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
         cpu = machine.cpu_model()
     except Exception:  # machine.py is optional here
         pass
-    section = render(alone, many, workers, cpu, load)
+    section = render(alone, many, workers, cpu, load).replace(END, attack_section.lstrip("\n") + END)
     print(section)
     if not args.no_write:
         write_results(section, args.output)

@@ -32,6 +32,7 @@ import ipaddress
 import logging
 import socket
 import time
+from collections import OrderedDict
 from typing import Any
 
 import h11
@@ -53,15 +54,29 @@ class GuardedH11Protocol(H11Protocol):
 
     header_timeout: float = 10.0
     max_connections: int = 1000
+    # evictable connections of this server, oldest first: sending a request head, or idle between
+    # requests (per server: server_config makes a subclass with its own two dicts)
+    _heads: OrderedDict = OrderedDict()
+    _idles: OrderedDict = OrderedDict()
 
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._head_timer: Any = None
-        # (0, since): sending a request head; (1, since): idle between requests; None: a request runs
-        self._evictable: tuple[int, float] | None = (0, time.monotonic())
+        self._mark("head")
         self._arm_head_timer()
         if len(self.connections) > self.max_connections:
             self._evict()
+
+    def _mark(self, state: str | None) -> None:
+        """Record the connection as sending its head, idle, or (None) running a request or gone."""
+        if state == "head" and self in self._heads:
+            return  # still the same head: keep its age
+        self._heads.pop(self, None)
+        self._idles.pop(self, None)
+        if state == "head":
+            self._heads[self] = None
+        elif state == "idle":
+            self._idles[self] = None
 
     def _arm_head_timer(self) -> None:
         if self._head_timer is None:
@@ -75,36 +90,42 @@ class GuardedH11Protocol(H11Protocol):
     def _head_timed_out(self) -> None:
         self._head_timer = None
         if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+            self._mark(None)
             self.transport.close()  # no request head in time: a slow or silent client
 
     def _evict(self) -> None:
         """Close the connection that has been sending its request head longest (else the one idle
-        longest between requests); this new one if every other connection is running a request."""
-        victims = [c for c in self.connections
-                   if c is not self and getattr(c, "_evictable", None) is not None and not c.transport.is_closing()]
-        victim = min(victims, key=lambda c: c._evictable) if victims else self
-        victim._evictable = None
-        victim.transport.close()
+        longest between requests); this new one if every other connection is running a request.
+        O(1): the candidates are kept in arrival order."""
+        for pool in (self._heads, self._idles):
+            for conn in pool:
+                if conn is not self:
+                    conn._mark(None)
+                    conn.transport.close()
+                    return
+        self._mark(None)
+        self.transport.close()
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
         if self.transport.is_closing():
+            self._mark(None)
             return
         if self.conn.their_state is h11.IDLE:  # a request head is (still) arriving
             self._arm_head_timer()
-            if self._evictable is None or self._evictable[0] == 1:
-                self._evictable = (0, time.monotonic())
+            self._mark("head")
         else:  # the head is complete: the request runs
             self._disarm_head_timer()
-            self._evictable = None
+            self._mark(None)
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        self._evictable = (1, time.monotonic())
+        if not self.transport.is_closing():
+            self._mark("idle")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_head_timer()
-        self._evictable = None
+        self._mark(None)
         super().connection_lost(exc)
 
 
@@ -170,7 +191,8 @@ def server_config(app: Any, host: str = "127.0.0.1", port: int = 8000, *, proxy_
 
     forwarded_allow_ips = _check_proxy(proxy_headers, forwarded_allow_ips)
     protocol = type("GuardedH11Protocol", (GuardedH11Protocol,),
-                    {"header_timeout": header_timeout, "max_connections": max_connections})
+                    {"header_timeout": header_timeout, "max_connections": max_connections,
+                     "_heads": OrderedDict(), "_idles": OrderedDict()})
     return uvicorn.Config(
         app, host=host, port=port, http=protocol, log_level="warning", log_config=None, access_log=False,
         timeout_graceful_shutdown=5, timeout_keep_alive=keep_alive, h11_max_incomplete_event_size=16 * 1024,
