@@ -3,10 +3,11 @@
 The network is PyTorch's example (784-400-20 encoder to a mean and a log-variance, 20-400-784 Bernoulli
 decoder) trained the same way: Adam 1e-3, batch 128, 10 epochs, on the first 8,000 of MNIST's t10k
 images; the last 2,000 are held out. It prints the held-out negative ELBO (nats per image; the loss)
-and the importance-weighted log-likelihood estimate with k samples (a tighter bound), then writes
-``vae_samples.png`` (64 digits from z ~ N(0, I)) and ``vae_reconstructions.png`` (held-out digits over
-their reconstructions). Measured (seeds 0-2, ~1 s an epoch on one core): negative ELBO about 125 nats,
-within 0.5% of PyTorch's with the same recipe (benchmarks/bench_generative.py).
+and the importance-weighted log-likelihood estimate with k samples (a tighter bound), then writes into
+``--out`` (default ``runs/vae_mnist``) ``vae_samples.png`` (64 digits from z ~ N(0, I)) and
+``vae_reconstructions.png`` (held-out digits over their reconstructions). Measured (seeds 0-2, ~1 s an
+epoch on one core): negative ELBO about 125 nats, within 0.5% of PyTorch's with the same recipe
+(benchmarks/bench_generative.py).
 
 Run: ``python examples/vae_mnist.py [--data-dir ../shared/datasets/mnist] [--epochs 10]``; without the
 MNIST files it uses scikit-learn's 8x8 digits.
@@ -32,7 +33,7 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, default=DEFAULT_MNIST)
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--k", type=int, default=200, help="importance samples for the log-likelihood estimate")
-    ap.add_argument("--out", type=Path, default=Path("."))
+    ap.add_argument("--out", type=Path, default=Path("runs/vae_mnist"), help="folder for the two pictures")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
