@@ -107,7 +107,7 @@ def run(ctx) -> LabResult:
     else:
         verdict, condition = Verdict.REFUTED, None
     f = C.fmt
-    r = {n: f(ratio[n], 2) for n in names}
+    r = {n: f(ratio[n], 3) for n in names}
     best = max(names, key=lambda n: numpy.mean(acc[n]))
     reading = (f"At initialisation with PyTorch's default init, the first layer of the {DEPTH}-layer net gets a "
                f"gradient 10^{r['sigmoid/default']} times the last layer's with sigmoid, 10^{r['tanh/default']} with "
@@ -119,7 +119,8 @@ def run(ctx) -> LabResult:
                f"0.25, so it vanishes under either init; ReLU's (and tanh's) fate is set by the weight scale.")
     wrong = (f"'ReLU's derivative is 1' (003, 004): only where the input is positive. At initialisation "
              f"{f(relu_zero, 2)} of the ReLU inputs are <= 0 (derivative 0), so about half the paths are cut, and "
-             f"each layer scales the backward signal by fan_out·Var(w)·P(active): 1/6 with the default init, which "
+             f"each layer scales the backward signal's variance by fan_out·Var(w)·P(active): 1/6 with the default "
+             f"init, which "
              f"vanishes over {DEPTH} layers (10^{r['relu/default']}) as surely as sigmoid does. ReLU fixes "
              f"vanishing gradients together with an initialisation that compensates the cut half (He: 2/fan_in), "
              f"not by itself; 000's 'weights too small' is that half of the story.")
