@@ -1,4 +1,4 @@
-"""Shape ops: reshape, permute, expand, cat/stack, split/chunk/narrow, pad, flip, repeat.
+"""Shape ops: reshape, permute, expand, cat/stack, split/chunk/narrow, pad, flip, repeat, pixel (un)shuffle.
 
 Reshape, permute and expand return views that share storage (and the version counter) with their
 input, as in PyTorch.
@@ -365,6 +365,43 @@ def _pad_index(n: int, lo: int, hi: int, mode: str, dim: int, shape: tuple) -> A
         idx = numpy.abs(pos) % period
         idx = numpy.where(idx > n - 1, period - idx, idx)
     return idx.astype(numpy.int64)
+
+
+def pixel_shuffle(x: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C r^2, H, W) -> (*, C, H r, W r): the sub-pixel convolution's rearrangement (Shi et al., 2016),
+    a reshape and a permute (so its gradient is the inverse rearrangement)."""
+    r = _factor(upscale_factor, "pixel_shuffle", "upscale_factor")
+    if x.ndim < 3 or x.shape[-3] % (r * r):
+        raise ValueError(
+            f"pixel_shuffle: expected input (*, C * {r}^2, H, W) with at least 3 dimensions and channels divisible "
+            f"by upscale_factor^2 = {r * r}, got shape {x.shape}"
+        )
+    *lead, c, h, w = x.shape
+    nl = len(lead)
+    y = reshape(x, (*lead, c // (r * r), r, r, h, w))
+    y = permute(y, (*range(nl), nl, nl + 3, nl + 1, nl + 4, nl + 2))
+    return reshape(y, (*lead, c // (r * r), h * r, w * r))
+
+
+def pixel_unshuffle(x: Tensor, downscale_factor: int) -> Tensor:
+    """(*, C, H r, W r) -> (*, C r^2, H, W): the inverse of :func:`pixel_shuffle`."""
+    r = _factor(downscale_factor, "pixel_unshuffle", "downscale_factor")
+    if x.ndim < 3 or x.shape[-1] % r or x.shape[-2] % r:
+        raise ValueError(
+            f"pixel_unshuffle: expected input (*, C, H, W) with H and W divisible by downscale_factor {r}, "
+            f"got shape {x.shape}"
+        )
+    *lead, c, h, w = x.shape
+    nl = len(lead)
+    y = reshape(x, (*lead, c, h // r, r, w // r, r))
+    y = permute(y, (*range(nl), nl, nl + 2, nl + 4, nl + 1, nl + 3))
+    return reshape(y, (*lead, c * r * r, h // r, w // r))
+
+
+def _factor(value: Any, op: str, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{op}: {name} must be a positive int, got {value!r}")
+    return value
 
 
 def flip(x: Tensor, dims: Any) -> Tensor:
