@@ -87,3 +87,16 @@ def test_ddp_in_one_process_leaves_gradients_alone():
     ddp.remove_hooks()
     with pytest.raises(TypeError, match="expected a nabla.nn.Module"):
         dist.DistributedDataParallel(object())
+
+
+def test_trainers_with_a_step_of_their_own_are_refused_for_data_parallel_training():
+    from nabla.models import perceptron
+    from nabla.train import PerceptronTrainer, Trainer
+
+    with pytest.raises(ValueError, match="PerceptronTrainer has a train_step of its own"):
+        dist.wrap(PerceptronTrainer(perceptron(2), lr=0.1))
+    model = nb.nn.Linear(2, 1)
+    ddp = dist.wrap(Trainer(model, nb.optim.SGD(model.parameters(), lr=0.1), nb.nn.MSELoss()))
+    assert isinstance(ddp, dist.DistributedDataParallel) and ddp.module is model
+    assert dist.end_epoch(ddp, {"loss": 1.5, "note": "x"}) == {"loss": 1.5, "note": "x"}
+    ddp.remove_hooks()

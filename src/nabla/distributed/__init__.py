@@ -29,10 +29,10 @@ from .comm import (
 )
 from .ddp import DistributedDataParallel
 from .sampler import DistributedSampler
-from .training import reduce_logs, rescale_resume, shard_loader
+from .training import end_epoch, reduce_logs, rescale_resume, shard_loader, wrap
 
 __all__ = [
     "init", "is_initialized", "launched", "rank", "world_size", "is_main_process", "all_reduce", "broadcast",
     "barrier", "all_reduce_floats", "abort", "abort_on_error", "mpiexec", "timeout", "DistributedDataParallel",
-    "DistributedSampler", "shard_loader", "reduce_logs", "rescale_resume",
+    "DistributedSampler", "wrap", "shard_loader", "reduce_logs", "end_epoch", "rescale_resume",
 ]

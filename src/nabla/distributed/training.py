@@ -22,9 +22,24 @@ import numpy
 from .. import backend
 from ..data import DataLoader, RandomSampler
 from . import comm
+from .ddp import DistributedDataParallel
 from .sampler import DistributedSampler
 
-__all__ = ["shard_loader", "reduce_logs", "rescale_resume"]
+__all__ = ["wrap", "shard_loader", "reduce_logs", "end_epoch", "rescale_resume"]
+
+
+def wrap(trainer: Any) -> DistributedDataParallel:
+    """``DistributedDataParallel`` around the trainer's model, for a trainer whose step is the plain one
+    (loss, ``backward()``, ``optimizer.step()``): a step of its own (a GAN's two optimizers, the perceptron
+    rule) would not average its updates the way the gradient hooks assume, so it is refused."""
+    from ..train.trainer import Trainer
+
+    if type(trainer).train_step is not Trainer.train_step or hasattr(trainer.model, "train_step"):
+        who = type(trainer.model).__name__ if hasattr(trainer.model, "train_step") else type(trainer).__name__
+        raise ValueError(f"data-parallel training (mpiexec -n {comm.world_size()}) supports Trainer's own step "
+                         f"(loss.backward(), optimizer.step()); {who} has a train_step of its own. Run it in one "
+                         "process, or average its gradients yourself with nabla.distributed.all_reduce")
+    return DistributedDataParallel(trainer.model)
 
 
 def shard_loader(loader: Any) -> Any:
@@ -56,6 +71,22 @@ def reduce_logs(logs: dict[str, Any]) -> dict[str, Any]:
     out = dict(logs)
     out.update(comm.all_reduce_floats(numbers, "mean"))
     return out
+
+
+def end_epoch(ddp: DistributedDataParallel, logs: dict[str, Any]) -> dict[str, Any]:
+    """After an epoch: the ranks' logs averaged, rank 0's buffers copied to all, and a check that the
+    replicas still hold the same weights (a sum of every parameter, compared across ranks)."""
+    logs = reduce_logs(logs)
+    ddp.sync_buffers()
+    total = numpy.array([sum(float(numpy.asarray(p.detach().numpy(), dtype=numpy.float64).sum())
+                             for p in ddp.module.parameters())])
+    low, high = total.copy(), total.copy()
+    comm.all_reduce(low, "min")
+    comm.all_reduce(high, "max")
+    if not low[0] == high[0]:
+        raise RuntimeError(f"data-parallel training: the ranks' weights differ after the epoch (parameter sums "
+                           f"{low[0]!r} to {high[0]!r}); every rank must run the same steps on the same model")
+    return logs
 
 
 def rescale_resume(resume: dict[str, Any], world: int) -> dict[str, Any]:

@@ -184,7 +184,7 @@ class Trainer:
         ddp = None
         if distributed.launched() > 1:  # started by mpiexec -n N: data-parallel (see nabla.distributed.training)
             loader = distributed.shard_loader(loader)
-            ddp = distributed.DistributedDataParallel(self.model)
+            ddp = distributed.wrap(self)
             if not distributed.is_main_process():  # rank 0 alone prints and writes
                 verbose = 0
                 callbacks = [cb for cb in callbacks if not getattr(
@@ -220,9 +220,8 @@ class Trainer:
             if hasattr(sampler, "set_epoch"):  # a DistributedSampler: this epoch's shuffle
                 sampler.set_epoch(epoch)
             logs = self._run_epoch(loader, callbacks, resume if resume is not None and epoch == start else None)
-            if ddp is not None:  # the ranks' training logs averaged; BatchNorm statistics from rank 0
-                logs = distributed.reduce_logs(logs)
-                ddp.sync_buffers()
+            if ddp is not None:  # training logs averaged over the ranks, buffers from rank 0, replicas checked
+                logs = distributed.end_epoch(ddp, logs)
             if val_loader is not None and not self.stop_training:
                 logs.update({"val_" + k: v for k, v in self.evaluate(val_loader).items()})
             for cb in callbacks:
