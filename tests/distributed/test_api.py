@@ -100,3 +100,16 @@ def test_trainers_with_a_step_of_their_own_are_refused_for_data_parallel_trainin
     assert isinstance(ddp, dist.DistributedDataParallel) and ddp.module is model
     assert dist.end_epoch(ddp, {"loss": 1.5, "note": "x"}) == {"loss": 1.5, "note": "x"}
     ddp.remove_hooks()
+
+
+def test_a_launcher_that_does_not_match_mpi4py_is_named_with_the_fix():
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("mpi4py", reason="nabla.distributed needs mpi4py: pip install 'nabla[mpi]'")
+    env = {**os.environ, "OMPI_COMM_WORLD_SIZE": "4"}  # as if Open MPI's mpirun had started it
+    r = subprocess.run([sys.executable, "-c", "import nabla.distributed as d; d.init()"], capture_output=True,
+                       text=True, timeout=120, env=env)
+    assert r.returncode != 0
+    assert "the launcher started 4 processes but MPI sees 1" in r.stderr and "Launch with" in r.stderr

@@ -37,8 +37,8 @@ __all__ = ["init", "is_initialized", "launched", "rank", "world_size", "is_main_
            "broadcast", "barrier", "all_reduce_floats", "abort", "abort_on_error", "mpiexec", "timeout"]
 
 # Environment variables the common MPI launchers set in every process they start (MPICH/Hydra, Intel MPI,
-# Open MPI, PMIx, Slurm's srun): the number of processes in the job.
-_SIZE_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS")
+# Open MPI, PMIx): the number of processes in the job.
+_SIZE_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS")
 
 _OPS = ("sum", "mean", "max", "min", "prod")
 
@@ -92,6 +92,13 @@ def init() -> None:
     if _state.comm is not None:
         return
     MPI = _import_mpi()
+    expected = launched()
+    if expected > 1 and MPI.COMM_WORLD.Get_size() != expected:
+        library = MPI.Get_library_version().splitlines()[0].strip()
+        raise RuntimeError(f"the launcher started {expected} processes but MPI sees {MPI.COMM_WORLD.Get_size()}: this "
+                           f"mpiexec does not belong to the MPI that mpi4py uses ({library}). Launch with "
+                           f"{mpiexec()} (nabla.distributed.mpiexec()), or install mpi4py built against your MPI "
+                           "(pip install --no-binary mpi4py mpi4py)")
     _state.MPI = MPI
     _state.comm = MPI.COMM_WORLD
     if _state.comm.Get_size() > 1 and not _state.hook_installed:
