@@ -53,7 +53,7 @@ def relu_zero_derivative_fraction(model: nn.Module, x: numpy.ndarray) -> float:
 
 
 def run(ctx) -> LabResult:
-    steps = 80 if ctx.quick else 1000
+    steps = 80 if ctx.quick else 600
     every = 40 if ctx.quick else 100
     data = C.digits(0)
     sizes = [data.features] + [WIDTH] * DEPTH + [data.classes]
