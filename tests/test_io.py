@@ -17,7 +17,7 @@ from safetensors import safe_open
 
 import nabla
 from nabla import io as nio
-from nabla.io import safetensors_io
+from nabla.io import atomic
 
 ALL_DTYPES = ["float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool"]
 
@@ -234,7 +234,7 @@ def test_failed_write_leaves_the_previous_file_intact(tmp_path, monkeypatch):
         f.write(data[: len(data) // 2])
         raise OSError("simulated crash: disk full")
 
-    monkeypatch.setattr(safetensors_io, "_write_all", crash_half_way)
+    monkeypatch.setattr(atomic, "_write_all", crash_half_way)
     with pytest.raises(OSError, match="simulated crash"):
         nio.save({"w": nabla.zeros(100)}, path)
     assert path.read_bytes() == before
@@ -250,7 +250,7 @@ def test_interrupt_before_rename_leaves_the_previous_file_intact(tmp_path, monke
     def interrupted(src, dst):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(safetensors_io.os, "replace", interrupted)
+    monkeypatch.setattr(atomic.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         nio.save({"w": nabla.zeros(3)}, path)
     monkeypatch.undo()
@@ -260,9 +260,9 @@ def test_interrupt_before_rename_leaves_the_previous_file_intact(tmp_path, monke
 def test_write_fsyncs_the_file_and_the_directory_and_renames(tmp_path, monkeypatch):
     calls = []
     real_fsync, real_replace = os.fsync, os.replace
-    monkeypatch.setattr(safetensors_io.os, "fsync", lambda fd: (calls.append(("fsync", fd)), real_fsync(fd))[1])
+    monkeypatch.setattr(atomic.os, "fsync", lambda fd: (calls.append(("fsync", fd)), real_fsync(fd))[1])
     monkeypatch.setattr(
-        safetensors_io.os, "replace", lambda a, b: (calls.append(("replace", b)), real_replace(a, b))[1]
+        atomic.os, "replace", lambda a, b: (calls.append(("replace", b)), real_replace(a, b))[1]
     )
     path = tmp_path / "w.safetensors"
     nio.save({"w": nabla.ones(2)}, path)

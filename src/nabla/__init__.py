@@ -1,13 +1,18 @@
 """nabla: a deep-learning framework written from scratch, readable and fast.
 
 Reverse-mode autograd over NumPy (CPU) and CuPy (GPU) arrays, with PyTorch's names.
+
+``import nabla`` loads the core: tensors, autograd, ops, ``functional``, ``nn`` and ``optim``. The
+heavier layers above them (``data``, ``models``, ``train``, ``io``, ``viz``, ``playground``, ...)
+load on first use (``nabla.models``, ``nabla.save``, ...) through the module ``__getattr__`` below, so
+``import nabla`` stays fast and a layer is only loaded by what uses it (docs/architecture.md).
 """
 
 from .tensor import Tensor  # first: it pulls in ops and autograd in the order they need
 
 # isort: split
 
-from . import accelerator, autograd, backend, backends, cuda, data, io, models, nn, ops, optim, train
+from . import accelerator, autograd, backend, backends, cuda, functional, nn, ops, optim
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import (
     Generator,
@@ -58,7 +63,6 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from .io import load, save
 from .nn import summary
 from .ops import (
     abs,
@@ -162,3 +166,44 @@ subtract = sub
 divide = true_divide = div
 
 __version__ = "0.1.0"
+
+# ------------------------------------------------------------------------------- lazy layers
+# Subpackages above nn/optim, imported on first attribute access (PEP 562), and the names they give.
+_LAZY_MODULES = frozenset({"data", "models", "train", "io", "viz", "playground", "labs", "distributed", "cli"})
+_LAZY_NAMES = {"load": "io", "save": "io"}
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"{__name__}.{name}")  # the import also sets it on this package
+    if name in _LAZY_NAMES:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY_NAMES[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _LAZY_MODULES | set(_LAZY_NAMES))
+
+
+def _keras_forwarder(name: str):
+    """``Module.<name>`` until nabla.train is imported: import it (which binds the real Keras-style
+    method onto nn.Module, see nabla/train/keras.py) and call that. nn itself never imports train."""
+
+    def method(self, *args, **kwargs):
+        from .train import keras
+
+        return keras.KERAS_METHODS[name](self, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"Keras-style ``{name}``: see :func:`nabla.train.keras.{name}` (loads nabla.train)."
+    return method
+
+
+for _name in ("compile", "fit", "evaluate", "predict"):
+    if _name not in nn.Module.__dict__:
+        setattr(nn.Module, _name, _keras_forwarder(_name))
+del _name

@@ -25,6 +25,8 @@ def _to_array(data: Any, dtype: numpy.dtype | None, dev: backend.device | None, 
             dev = data.device
     elif isinstance(data, numpy.ndarray) or type(data).__module__.startswith("cupy"):
         arr = data
+    elif isinstance(data, numpy.generic):  # a NumPy scalar keeps its dtype, as in PyTorch (np.float64 -> float64)
+        arr = numpy.asarray(data)
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in data):
             data = [v.numpy() if isinstance(v, Tensor) else v for v in data]
@@ -40,7 +42,10 @@ def _to_array(data: Any, dtype: numpy.dtype | None, dev: backend.device | None, 
                 f"tensor: cannot build a tensor from {type(data).__name__} of mixed or ragged content; "
                 "give a number, a (nested) list of numbers with equal lengths, or an array"
             )
-        if dtype is None:
+        # A flat list of NumPy scalars keeps their dtype too (as in PyTorch).
+        numpy_scalars = isinstance(data, (list, tuple)) and len(data) > 0 and all(
+            isinstance(v, numpy.generic) for v in data)
+        if dtype is None and not numpy_scalars:
             # Python floats become the default float dtype (float32), ints int64, as in PyTorch.
             if arr.dtype.kind == "f":
                 arr = arr.astype(backend.get_default_dtype())

@@ -11,7 +11,8 @@ import torch.nn.functional as TF
 from oracle.helpers import F32, F64, check, check_double, gradcheck, ints, rng
 
 import nabla
-from nabla.nn import losses as NL, losses_functional as NF
+from nabla.functional import loss as NF
+from nabla.nn import losses as NL
 
 DTYPES = [F32, F64]
 RED = ["none", "mean", "sum"]

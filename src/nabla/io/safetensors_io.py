@@ -20,6 +20,8 @@ File layout written by :func:`save`:
 * a file without the ``"nabla"`` entry (e.g. ``safetensors.torch.save_file(model.state_dict())``)
   loads as a flat ``{name: Tensor}`` dict.
 
+The structure codec is ``codec.py``; the crash-safe write, ``atomic.py``.
+
 dtypes: float16/32/64, int8/16/32/64, uint8 and bool round-trip bit for bit. ``bfloat16`` tensors (common
 in PyTorch / Hugging Face checkpoints) load as float32 with a warning: NumPy has no bfloat16, and
 widening is exact (every bfloat16 value is a float32 value with the low 16 bits zero). Other
@@ -28,12 +30,9 @@ safetensors dtypes (uint16/32/64, float8, complex) are a clear ``ValueError``.
 
 from __future__ import annotations
 
-import errno
 import json
 import math
 import os
-import secrets
-import stat
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -45,10 +44,11 @@ from safetensors import safe_open
 
 from .. import backend
 from ..tensor import Tensor
+from .atomic import atomic_write
+from .codec import FORMAT_VERSION, decode_structure, encode, type_name
 
 __all__ = ["save", "load"]
 
-_FORMAT_VERSION = 1
 _HEADER_LIMIT = 100_000_000  # bytes; safetensors refuses larger headers too
 
 # safetensors dtype name -> NumPy dtype, for the dtypes nabla holds.
@@ -80,13 +80,13 @@ def save(obj: Mapping, path: str | os.PathLike[str]) -> None:
     owners: dict[str, str] = {}
     if not isinstance(obj, Mapping):
         raise TypeError(
-            f"nabla.save: expected a dict such as a model's state_dict(), got {_type_name(obj)}; "
+            f"nabla.save: expected a dict such as a model's state_dict(), got {type_name(obj)}; "
             "to save a single tensor, wrap it: nabla.save({'weight': t}, path)"
         )
     try:
-        tree = _encode(obj, [], "obj", tensors, owners, set(), fspath)
+        tree = encode(obj, [], "obj", tensors, owners, set(), fspath)
         structure = json.dumps(
-            {"format_version": _FORMAT_VERSION, "tree": tree}, allow_nan=False, separators=(",", ":")
+            {"format_version": FORMAT_VERSION, "tree": tree}, allow_nan=False, separators=(",", ":")
         )
     except RecursionError:
         raise ValueError(f"nabla.save: {fspath!r}: the object is nested too deeply to save") from None
@@ -101,140 +101,12 @@ def save(obj: Mapping, path: str | os.PathLike[str]) -> None:
             "(os.makedirs(dirname, exist_ok=True))"
         )
     data = _serialize(tensors, metadata)
-    _atomic_write(fspath, directory, data)
+    atomic_write(fspath, directory, data)
 
 
 def _serialize(tensors: dict[str, numpy.ndarray], metadata: dict[str, str]) -> bytes:
     """The whole file as bytes (safetensors' NumPy API). Peak memory while saving is about twice the tensors."""
     return _st_numpy.save(tensors, metadata=metadata)
-
-
-def _write_all(f: Any, data: bytes) -> None:
-    """Write ``data`` into the open temporary file; its own function so tests can make it fail part-way."""
-    f.write(data)
-
-
-def _atomic_write(path: str, directory: str, data: bytes) -> None:
-    """Write ``data`` to a temporary file in ``directory``, fsync it, rename it over ``path``, fsync the directory."""
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp")
-    # O_EXCL: never follow or reuse someone else's file; mode 0o666 lets the umask decide, as open() does.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if os.path.exists(path):  # overwriting keeps the old file's permissions (a private file stays private)
-                os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
-            _write_all(f, data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory: str) -> None:
-    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError as e:  # some file systems (certain network mounts) do not support it
-        if e.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
-            raise
-    finally:
-        os.close(fd)
-
-
-def _encode(obj: Any, parts: list[str], where: str, tensors: dict, owners: dict, active: set, path: str) -> Any:
-    """The JSON node for ``obj``; Tensor leaves go into ``tensors`` under their dotted name."""
-    if isinstance(obj, Tensor):
-        name = ".".join(parts)
-        if name == "__metadata__":
-            raise ValueError(
-                f"nabla.save: {path!r}: the tensor at {where} would be stored as '__metadata__', a name the "
-                "safetensors format reserves; rename that key"
-            )
-        if name in tensors:
-            raise ValueError(
-                f"nabla.save: {path!r}: the tensors at {owners[name]} and {where} would both be stored under "
-                f"the name {name!r} (nested keys are joined with '.'); rename one of the keys"
-            )
-        arr = backend.transfer(obj._data, backend.CPU)
-        tensors[name] = arr if arr.flags.c_contiguous else arr.copy(order="C")  # (ascontiguousarray makes 0-d 1-d)
-        owners[name] = where
-        return {"tensor": name}
-    if obj is None or isinstance(obj, bool):
-        return obj
-    if isinstance(obj, str):
-        return str(obj)
-    if isinstance(obj, int):
-        return int(obj)
-    if isinstance(obj, float):
-        return _encode_float(float(obj))
-    if isinstance(obj, numpy.generic) and obj.dtype.kind in "biuf":  # NumPy scalars: stored as Python numbers
-        return _encode(obj.item(), parts, where, tensors, owners, active, path)
-    if isinstance(obj, (Mapping, list, tuple)):
-        if id(obj) in active:
-            raise ValueError(f"nabla.save: {path!r}: the object at {where} contains itself; it cannot be saved")
-        active.add(id(obj))
-        try:
-            if isinstance(obj, Mapping):
-                items = []
-                for k, v in obj.items():
-                    key = _encode_key(k, where, path)
-                    items.append([key, _encode(v, parts + [str(k)], f"{where}[{k!r}]", tensors, owners, active, path)])
-                return {"dict": items}
-            items = [
-                _encode(v, parts + [str(i)], f"{where}[{i}]", tensors, owners, active, path) for i, v in enumerate(obj)
-            ]
-            return items if isinstance(obj, list) else {"tuple": items}
-        finally:
-            active.discard(id(obj))
-    raise TypeError(f"nabla.save: {path!r}: cannot store {_type_name(obj)} at {where}; {_hint(obj)}")
-
-
-def _encode_float(x: float) -> Any:
-    return x if math.isfinite(x) else {"float": repr(x)}  # repr gives 'nan', 'inf', '-inf'
-
-
-def _encode_key(k: Any, where: str, path: str) -> Any:
-    if isinstance(k, numpy.generic) and k.dtype.kind in "biuf":
-        k = k.item()
-    if k is None or isinstance(k, bool):
-        return k
-    if isinstance(k, str):
-        return str(k)
-    if isinstance(k, int):
-        return int(k)
-    if isinstance(k, float):
-        return _encode_float(float(k))
-    raise TypeError(
-        f"nabla.save: {path!r}: the dict at {where} has a key {k!r} of type {_type_name(k)}; "
-        "keys must be str, int, float, bool or None"
-    )
-
-
-def _type_name(obj: Any) -> str:
-    t = type(obj)
-    return t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
-
-
-def _hint(obj: Any) -> str:
-    if isinstance(obj, numpy.ndarray):
-        return "wrap the array in a tensor: nabla.tensor(array)"
-    if type(obj).__module__.startswith("torch"):
-        return "convert it to a nabla tensor first: nabla.tensor(t.detach().cpu().numpy())"
-    if type(obj).__module__.startswith("cupy"):
-        return "wrap the array in a tensor: nabla.tensor(array)"
-    return (
-        "only nabla Tensors and plain values (None, bool, int, float, str, and lists/tuples/dicts of those) "
-        "can be saved; convert it to one of those (e.g. a str or a number) or leave it out"
-    )
 
 
 # ============================================================================================== load
@@ -265,14 +137,14 @@ def load(path: str | os.PathLike[str], map_location: Any = None) -> Any:
     structure = (metadata or {}).get("nabla")
     if structure is None:
         return tensors
-    return _decode_structure(structure, tensors, fspath)
+    return decode_structure(structure, tensors, fspath)
 
 
 def _fspath(path: Any, op: str) -> str:
     try:
         p = os.fspath(path)
     except TypeError:
-        raise TypeError(f"nabla.{op}: expected a file path (str or os.PathLike), got {_type_name(path)}") from None
+        raise TypeError(f"nabla.{op}: expected a file path (str or os.PathLike), got {type_name(path)}") from None
     if isinstance(p, bytes):
         p = os.fsdecode(p)
     return p
@@ -284,7 +156,7 @@ def _resolve_device(map_location: Any) -> backend.device:
     if not isinstance(map_location, (str, backend.device)):
         raise TypeError(
             "nabla.load: map_location must be 'cpu', 'cuda', 'cuda:N' or a nabla.device, "
-            f"got {_type_name(map_location)}"
+            f"got {type_name(map_location)}"
         )
     try:
         return backend.to_device(map_location)
@@ -433,63 +305,3 @@ def _read_arrays(path: str, entries: list) -> dict[str, numpy.ndarray]:
     return {e[0]: arrays[e[0]] for e in entries}
 
 
-def _decode_structure(structure: str, tensors: dict[str, Tensor], path: str) -> Any:
-    def corrupt(why: str) -> ValueError:
-        return ValueError(
-            f"nabla.load: {path!r}: the nabla structure stored in the file's metadata is corrupted ({why}); "
-            "save the file again"
-        )
-
-    try:
-        doc = json.loads(structure)
-    except (ValueError, RecursionError) as e:
-        raise corrupt(f"not valid JSON: {e}") from None
-    if not isinstance(doc, dict) or "tree" not in doc or not isinstance(doc.get("format_version"), int):
-        raise corrupt("no format_version/tree")
-    if doc["format_version"] > _FORMAT_VERSION:
-        raise ValueError(
-            f"nabla.load: {path!r} was written by a newer nabla (structure format {doc['format_version']}, this "
-            f"nabla reads up to {_FORMAT_VERSION}); upgrade nabla"
-        )
-    used: set[str] = set()
-
-    def scalar(node: Any) -> Any:
-        if node is None or isinstance(node, (bool, int, float, str)):
-            return node
-        if isinstance(node, dict) and len(node) == 1 and node.get("float") in ("nan", "inf", "-inf"):
-            return float(node["float"])
-        raise corrupt(f"bad dict key {node!r}")
-
-    def decode(node: Any) -> Any:
-        if node is None or isinstance(node, (bool, int, float, str)):
-            return node
-        if isinstance(node, list):
-            return [decode(v) for v in node]
-        if isinstance(node, dict) and len(node) == 1:
-            (tag, value), = node.items()
-            if tag == "tensor" and isinstance(value, str):
-                if value not in tensors:
-                    raise corrupt(f"it refers to a tensor {value!r} that the file does not hold")
-                used.add(value)
-                return tensors[value]
-            if tag == "tuple" and isinstance(value, list):
-                return tuple(decode(v) for v in value)
-            if tag == "dict" and isinstance(value, list):
-                out = {}
-                for pair in value:
-                    if not (isinstance(pair, list) and len(pair) == 2):
-                        raise corrupt(f"bad dict item {pair!r}")
-                    out[scalar(pair[0])] = decode(pair[1])
-                return out
-            if tag == "float" and value in ("nan", "inf", "-inf"):
-                return float(value)
-        raise corrupt(f"unknown node {str(node)[:80]!r}")
-
-    try:
-        obj = decode(doc["tree"])
-    except RecursionError:
-        raise corrupt("nested too deeply") from None
-    unused = sorted(set(tensors) - used)
-    if unused:
-        raise corrupt(f"the file holds tensors the structure does not mention: {unused[:5]}")
-    return obj

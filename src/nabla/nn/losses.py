@@ -1,14 +1,14 @@
 """Loss modules with PyTorch's names: ``loss_fn = nn.CrossEntropyLoss(); loss = loss_fn(logits, y)``.
 
-Each module keeps its settings and calls the function of the same name in ``losses_functional``
+Each module keeps its settings and calls the function of the same name in ``nabla.functional.loss``
 (where the math lives). Class weights are buffers, so ``loss_fn.to("cuda")`` moves them along.
 ``reduction`` is "mean" (the default), "sum" or "none" (one loss per element / sample).
 """
 
 from __future__ import annotations
 
+from ..functional import loss as F
 from ..tensor import Tensor
-from . import losses_functional as F
 from .module import Module
 
 __all__ = [

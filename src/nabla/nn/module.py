@@ -391,35 +391,9 @@ class Module:
                     target._version[0] += 1
         return IncompatibleKeys(missing, unexpected)
 
-    # ------------------------------------------------------------------------- Keras-style API
-    # Thin entry points into nabla.train.keras, imported lazily: nn sits below train and must not
-    # import it when nabla.nn loads.
-
-    def compile(self, optimizer: Any = "adam", loss: Any = "cross_entropy", metrics: Any = None,
-                lr: float | None = None, device: Any = None) -> Any:
-        """Set up training: ``optimizer`` ("adam", "sgd", ... or an Optimizer), ``loss``
-        ("cross_entropy", "mse", "bce", "bce_with_logits", "mae", ... or a callable), ``metrics``
-        (names such as "accuracy"). Returns the :class:`nabla.train.Trainer` it made."""
-        from ..train import keras
-        return keras.compile(self, optimizer=optimizer, loss=loss, metrics=metrics, lr=lr, device=device)
-
-    def fit(self, x: Any, y: Any = None, epochs: int = 1, batch_size: int = 32, validation_data: Any = None,
-            validation_split: float = 0.0, callbacks: Any = None, shuffle: bool = True, verbose: int = 1) -> Any:
-        """Train the compiled model on ``x``/``y`` (arrays/Tensors) or a Dataset/DataLoader ``x``;
-        returns a :class:`nabla.train.History`."""
-        from ..train import keras
-        return keras.fit(self, x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
-                         validation_split=validation_split, callbacks=callbacks, shuffle=shuffle, verbose=verbose)
-
-    def evaluate(self, x: Any, y: Any = None, batch_size: int = 32) -> dict:
-        """Mean loss and metrics of the compiled model on ``x``/``y`` (eval mode, no gradients)."""
-        from ..train import keras
-        return keras.evaluate(self, x, y, batch_size=batch_size)
-
-    def predict(self, x: Any, batch_size: int = 32) -> Any:
-        """The model's outputs for ``x``, batched (eval mode, no gradients)."""
-        from ..train import keras
-        return keras.predict(self, x, batch_size=batch_size)
+    # Keras-style compile / fit / evaluate / predict are bound onto Module by nabla.train.keras (train
+    # knows nn; nn does not know train). Until nabla.train is imported, nabla/__init__.py binds
+    # forwarders that import it on first use.
 
     # ------------------------------------------------------------------------------- display
 

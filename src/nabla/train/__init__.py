@@ -14,6 +14,7 @@ from .callbacks import (
 from .checkpoint import BackupAndRestore, load_checkpoint, restore_checkpoint, save_checkpoint
 from .image_grid import ImageGrid, make_grid, save_image_grid
 from .keras import LOSSES, OPTIMIZERS, get_loss, get_optimizer
+from .keras_losses import BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy
 from .metrics import (
     METRIC_NAMES,
     Accuracy,

@@ -1,8 +1,14 @@
 """Keras-style ``compile`` / ``fit`` / ``evaluate`` / ``predict`` for any ``nn.Module``.
 
-``nn.Module`` has thin methods of the same names that import this module lazily (``nn`` sits below
-``train`` and never imports it at load time). The compiled state is a :class:`Trainer` kept on the
-model as ``model._trainer``.
+Importing this module binds the four functions onto ``nn.Module`` as methods (``model.fit(x, y)``):
+``train`` knows ``nn``, ``nn`` does not know ``train``. (Before ``nabla.train`` is imported,
+``nabla/__init__.py`` binds forwarders that import it on first use.) The compiled state is a
+:class:`Trainer` kept on the model as ``model._trainer``.
+
+``verbose`` takes Keras' values: 0 silent; 1, 2 or ``"auto"`` a progress bar (``fit``) or one result
+line (``evaluate``). Defaults: ``fit`` 1, ``evaluate`` and ``predict`` 0 (nabla's quiet default). The Keras loss names ``"categorical_crossentropy"``,
+``"sparse_categorical_crossentropy"`` and ``"binary_crossentropy"`` take probabilities, as in Keras
+(see ``keras_losses.py``; pass e.g. ``CategoricalCrossentropy(from_logits=True)`` for logits).
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ from .. import optim
 from ..data.dataset import Dataset, Subset, TensorDataset
 from ..data.loader import DataLoader
 from ..nn import losses
+from ..nn.module import Module
 from ..tensor import Tensor
+from .keras_losses import BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy
 from .trainer import History, Trainer
 
 __all__ = ["compile", "fit", "evaluate", "predict", "get_optimizer", "get_loss", "OPTIMIZERS", "LOSSES"]
@@ -28,13 +36,16 @@ OPTIMIZERS: dict[str, Any] = {
 _DEFAULT_LR = {"sgd": 1e-2}  # Keras' default; the other optimizers keep their own
 
 LOSSES: dict[str, Callable[[], Any]] = {
-    "cross_entropy": losses.CrossEntropyLoss, "categorical_crossentropy": losses.CrossEntropyLoss,
-    "sparse_categorical_crossentropy": losses.CrossEntropyLoss,
+    "cross_entropy": losses.CrossEntropyLoss,  # logits, as PyTorch
+    # Keras' names take probabilities (from_logits=False), as in Keras
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "binary_crossentropy": BinaryCrossentropy,
     "nll": losses.NLLLoss,
     "mse": losses.MSELoss, "mean_squared_error": losses.MSELoss,
     "mae": losses.L1Loss, "l1": losses.L1Loss, "mean_absolute_error": losses.L1Loss,
     "huber": losses.HuberLoss,
-    "bce": losses.BCELoss, "binary_crossentropy": losses.BCELoss,
+    "bce": losses.BCELoss,
     "bce_with_logits": losses.BCEWithLogitsLoss,
     "kl_div": losses.KLDivLoss,
 }
@@ -122,9 +133,21 @@ def _split_off(data: Any, fraction: float) -> tuple[Any, Any]:
     return Subset(data, range(n - n_val)), Subset(data, range(n - n_val, n))
 
 
+def _verbose(verbose: Any, what: str) -> int:
+    """Keras' ``verbose``: 0, 1, 2 or "auto" (= 1)."""
+    if verbose == "auto":
+        return 1
+    if isinstance(verbose, bool) or not isinstance(verbose, int) or verbose not in (0, 1, 2):
+        raise ValueError(f"{what}: verbose must be 0 (silent), 1, 2 or 'auto', got {verbose!r}")
+    return verbose
+
+
 def fit(model: Any, x: Any, y: Any = None, epochs: int = 1, batch_size: int = 32, validation_data: Any = None,
         validation_split: float = 0.0, callbacks: Sequence[Any] | None = None, shuffle: bool = True,
-        verbose: int = 1) -> History:
+        verbose: Any = 1) -> History:
+    """Train the compiled model on ``x``/``y`` (arrays/Tensors) or a Dataset/DataLoader ``x``; returns a
+    :class:`History`. ``verbose``: 0 silent; 1, 2 or "auto" a progress bar."""
+    verbose = _verbose(verbose, "fit")
     trainer = _trainer(model, "fit")
     data = _dataset(x, y)
     val = None
@@ -138,11 +161,25 @@ def fit(model: Any, x: Any, y: Any = None, epochs: int = 1, batch_size: int = 32
                        batch_size=batch_size, shuffle=shuffle)
 
 
-def evaluate(model: Any, x: Any, y: Any = None, batch_size: int = 32) -> dict[str, Any]:
-    return _trainer(model, "evaluate").evaluate(_dataset(x, y), batch_size=batch_size)
+def evaluate(model: Any, x: Any, y: Any = None, batch_size: int = 32, verbose: Any = 0) -> dict[str, Any]:
+    """Mean loss and metrics of the compiled model on ``x``/``y`` (eval mode, no gradients).
+    ``verbose`` 1, 2 or "auto" prints them on one line (``loss: 0.1234 - accuracy: 0.9750``), 0 is silent."""
+    verbose = _verbose(verbose, "evaluate")
+    logs = _trainer(model, "evaluate").evaluate(_dataset(x, y), batch_size=batch_size)
+    if verbose:
+        print(" - ".join(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in logs.items()))
+    return logs
 
 
-def predict(model: Any, x: Any, batch_size: int = 32) -> Tensor:
-    """Outputs of ``model`` for ``x`` (works without ``compile``)."""
+def predict(model: Any, x: Any, batch_size: int = 32, verbose: Any = 0) -> Tensor:
+    """Outputs of ``model`` for ``x``, batched (eval mode, no gradients; works without ``compile``).
+    ``verbose`` is accepted as in Keras (0, 1, 2 or "auto"); prediction prints nothing."""
+    _verbose(verbose, "predict")
     t = model.__dict__.get("_trainer") or Trainer(model, None, None)
     return t.predict(_dataset(x), batch_size=batch_size)
+
+
+KERAS_METHODS = {"compile": compile, "fit": fit, "evaluate": evaluate, "predict": predict}
+for _name, _fn in KERAS_METHODS.items():  # model.fit(...) etc.: bound here, so that nn never imports train
+    setattr(Module, _name, _fn)
+del _name, _fn

@@ -1,4 +1,5 @@
-"""Loss functions in functional form, with PyTorch's names, arguments and numbers.
+"""Loss functions in functional form, with PyTorch's names, arguments and numbers: the one home of
+nabla's loss maths (the loss modules in ``nn/losses.py`` keep settings and call these).
 
 ``input`` is the prediction, ``target`` what it should have been; ``reduction`` is "mean", "sum" or
 "none" (one loss per element / sample). Shapes must match exactly where PyTorch would broadcast

@@ -1,0 +1,106 @@
+"""Normalisation: ``batch_norm`` (batch statistics in training, running ones in evaluation) and
+``layer_norm``; both call the fused ops of ``ops/norm.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..autograd import no_grad
+from ..ops.norm import BatchNormTrain, LayerNorm, channel_shape
+from ..tensor import Tensor, updating
+from .common import check_float
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each channel (dimension 1) of ``input`` (N, C, *) and apply ``weight``/``bias``.
+
+    Training: batch statistics (mean and biased variance over every dimension but 1) normalise the
+    input, and when given, the running statistics are updated in place, as in PyTorch:
+    ``running = (1 - momentum) * running + momentum * batch`` with the **unbiased** batch variance
+    for ``running_var``. Evaluation: the running statistics normalise (they are required).
+    """
+    op = "batch_norm"
+    check_float(input, "input", op)
+    if input.ndim < 2:
+        raise ValueError(f"{op}: expected input (N, C, *) with at least 2 dimensions, got {input.shape}")
+    c = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise ValueError(
+                f"{op}: {name} must have shape ({c},) for input {input.shape} with {c} channels, got {t.shape}"
+            )
+    xp = input._xp
+    dt = input.dtype
+    if training:
+        count = input.numel() // c if c else 0
+        if count <= 1:
+            raise ValueError(
+                f"{op}: expected more than 1 value per channel when training, got input size {input.shape}"
+            )
+        x = input._data
+        axes = (0,) + tuple(range(2, x.ndim))
+        mean = x.mean(axis=axes)
+        xc = x - mean.reshape(channel_shape(x.ndim, c))
+        var = (xc * xc).mean(axis=axes)
+        del xc
+        if running_mean is not None or running_var is not None:
+            with no_grad():
+                if running_mean is not None:
+                    _blend(running_mean, mean, momentum)
+                if running_var is not None:
+                    _blend(running_var, var * (count / (count - 1)), momentum)
+        w = weight if weight is not None else Tensor._wrap(xp.ones(c, dtype=dt))
+        b = bias if bias is not None else Tensor._wrap(xp.zeros(c, dtype=dt))
+        return BatchNormTrain.apply(input, w, b, mean=mean, var=var, eps=eps)
+    if running_mean is None or running_var is None:
+        raise ValueError(f"{op}: running_mean and running_var are required when training=False")
+    shape = channel_shape(input.ndim, c)
+    inv_std = Tensor._wrap((1.0 / xp.sqrt(running_var._data + eps)).astype(dt, copy=False))
+    scale = inv_std if weight is None else weight * inv_std
+    shift = -running_mean.detach() * scale
+    if bias is not None:
+        shift = shift + bias
+    return input * scale.reshape(shape) + shift.reshape(shape)
+
+
+def _blend(running: Tensor, batch: Any, momentum: float) -> None:
+    """``running = (1 - momentum) * running + momentum * batch``, in place (version bumped)."""
+    with updating(running) as r:
+        r *= 1.0 - momentum
+        r += (momentum * batch).astype(r.dtype, copy=False)
+
+
+def layer_norm(
+    input: Tensor,
+    normalized_shape: int | Sequence[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise over the trailing ``normalized_shape`` dimensions of each sample (biased variance),
+    then apply ``weight``/``bias`` of that shape."""
+    op = "layer_norm"
+    check_float(input, "input", op)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(int(s) for s in normalized_shape)
+    k = len(shape)
+    if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
+        want = "(*, " + ", ".join(str(s) for s in shape) + ")"
+        raise ValueError(f"{op}: expected input {want}, got {input.shape}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise ValueError(f"{op}: {name} must have shape {shape}, got {t.shape}")
+    xp = input._xp
+    w = weight if weight is not None else Tensor._wrap(xp.ones(shape, dtype=input.dtype))
+    b = bias if bias is not None else Tensor._wrap(xp.zeros(shape, dtype=input.dtype))
+    return LayerNorm.apply(input, w, b, k=k, eps=eps)
