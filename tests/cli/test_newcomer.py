@@ -135,6 +135,9 @@ def test_resume_with_no_checkpoint_yet_starts_afresh(tmp_path):
     assert (tmp_path / "new" / "checkpoint.safetensors").exists()
     r = nabla_cmd("train", "--resume", "--out", tmp_path / "nothing")
     assert r.returncode == 2 and "give MODEL and --dataset" in r.stderr
+    (tmp_path / "new" / "checkpoint.safetensors").unlink()  # a finished run's metrics, its checkpoint gone
+    r = nabla_cmd("train", "mlp", "--dataset", "circle", "--epochs", "1", "--out", tmp_path / "new", "--resume")
+    assert r.returncode == 2 and "metrics.json but no checkpoint.safetensors" in r.stderr and "--force" in r.stderr
 
 
 def test_ctrl_c_prints_a_resume_command_that_works(tmp_path):

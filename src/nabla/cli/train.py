@@ -293,15 +293,19 @@ def _plan(args: argparse.Namespace, given: dict[str, Any]) -> _Plan:
 
 def _plan_new(args: argparse.Namespace, out: Path, notice: str = "") -> _Plan:
     settings = _new_settings(args)
-    _refuse_overwrite(out, args.force)
+    _refuse_overwrite(out, args.force, resuming=args.resume is not None)
     return _Plan(out, settings, notice=notice)
 
 
-def _refuse_overwrite(out: Path, force: bool) -> None:
+def _refuse_overwrite(out: Path, force: bool, resuming: bool = False) -> None:
     held = [f for f in (CHECKPOINT, "metrics.json") if (out / f).exists()]
-    if held and not force:
-        raise UsageError(f"{out} already holds a run ({', '.join(held)}). Carry it on with --resume "
-                         f"(nabla train --resume --out {out}), replace it with --force, or choose a new --out DIR")
+    if not held or force:
+        return
+    if resuming and CHECKPOINT not in held:  # a finished run's metrics whose checkpoint was removed
+        raise UsageError(f"--resume: {out} has metrics.json but no {CHECKPOINT} to carry on; start the run afresh "
+                         "over it with --force (without --resume), or choose a new --out DIR")
+    raise UsageError(f"{out} already holds a run ({', '.join(held)}). Carry it on with --resume "
+                     f"(nabla train --resume --out {out}), replace it with --force, or choose a new --out DIR")
 
 
 # -------------------------------------------------------------------------------------------- output
