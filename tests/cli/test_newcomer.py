@@ -341,3 +341,33 @@ def test_an_unexpected_error_is_one_line_unless_the_traceback_is_asked_for(tmp_p
     r = nabla_cmd("evaluate", tmp_path / "odd.safetensors")
     assert r.returncode == 2 and "does not record its dataset, input_shape, num_classes" in r.stderr
     one_clear_line(r)
+
+
+SHAKESPEARE = ROOT.parent / "shared" / "datasets" / "tinyshakespeare"
+
+
+@pytest.mark.skipif(not (SHAKESPEARE / "input.txt").exists(), reason="needs ../shared/datasets/tinyshakespeare")
+def test_a_long_training_run_says_how_long_early_and_ctrl_c_before_a_checkpoint_leaves_nothing(tmp_path):
+    """`nabla train char_lstm --dataset tinyshakespeare` (minutes an epoch): an estimate within seconds;
+    Ctrl-C then prints the whole command to start it again and leaves no empty --out folder."""
+    out = tmp_path / "runs" / "lstm"
+    p = subprocess.Popen([sys.executable, "-m", "nabla", "train", "char_lstm", "--dataset", "tinyshakespeare",
+                          "--data-dir", str(SHAKESPEARE), "--out", str(out)], env=ENV, stderr=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    lines = []
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        line = p.stderr.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith("estimate:"):
+            break
+    p.send_signal(signal.SIGINT)
+    _, rest = p.communicate(timeout=120)
+    assert any(line.startswith("estimate: about ") and " per epoch, " in line and "more for 5 epochs" in line
+               for line in lines), lines
+    assert p.returncode == 130
+    hint = rest.strip().splitlines()[-1]
+    assert "train char_lstm --dataset tinyshakespeare --out" in hint and "--resume" in hint and "--data-dir" in hint
+    assert not (tmp_path / "runs").exists()
