@@ -375,10 +375,15 @@ absolute figures.
 
 Time-fair scheduling gives each busy run an equal share of its worker whatever its epoch length, so
 a step flood costs the victim roughly the share the flooding runs take (and each run's backlog stops
-at 8 commands: the rest are 429). Sign-ups hash behind a two-slot gate (one slot kept for logins)
-with at most two in flight per address, so memory stays bounded and the rest are 429 at once.
+at 8 commands: the rest are 429); the rest of the drop is the attacker's and the server's own CPU
+on the two shared cores, where the workers run at nice 5. Sign-ups hash behind a two-slot gate (one
+slot kept for logins) with at most two in flight per address, so the server's peak memory grows by
+one hash or two, and the rest are 429 at once (before: 60 sign-ups took it from 200 MB to 2.56 GB).
 Slow sockets are evicted in favour of new connections beyond 1,000 and cut after 10 s without a
-complete request head.
+complete request head, so the server keeps answering (before: /healthz timed out); what remains is
+the cost of the attacker's reconnections (it reopens every evicted socket: over a thousand new
+connections a second here), which a per-address connection limit at the reverse proxy removes (the
+victim here shares the attacker's address, 127.0.0.1, so the server cannot tell them apart).
 """
 
 

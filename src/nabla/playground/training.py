@@ -36,7 +36,7 @@ log = logging.getLogger("nabla.playground")
 # ================================================================================ worker side
 
 
-SLICE_SECONDS = 0.02  # a run trains at most about this long before the worker looks at the others
+SLICE_SECONDS = 0.05  # per turn a run trains about this long (at least one mini-batch): small nets a whole epoch
 
 
 class _Slot:
@@ -131,8 +131,11 @@ def worker_loop(commands: Any, events: Any, frame_interval: float, slice_seconds
     def turn(run_id: str, slot: _Slot) -> None:
         """One turn of a run: its next command, or (playing, nothing waiting) one slice of training."""
         if not slot.pending:
-            _train(run_id, slot)
-            if slot.status != "playing" or time.monotonic() - slot.last_frame >= frame_interval:
+            epoch_done = _train(run_id, slot)
+            # frames at epoch ends (at most one per frame_interval); an epoch split over many slices
+            # shows progress once a second, so slicing does not multiply the cost of frames
+            wait = frame_interval if epoch_done else max(frame_interval, 1.0)
+            if slot.status != "playing" or time.monotonic() - slot.last_frame >= wait:
                 send_frame(run_id, slot)
             return
         cmd = slot.pending[0]
