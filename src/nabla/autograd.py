@@ -210,11 +210,6 @@ class Function:
             if box[0] != v:
                 raise RuntimeError(_modified_message(type(self).__name__, "output", tuple(data.shape), v, box[0]))
 
-    def _release(self) -> None:
-        """Free what backward kept (inputs, output, masks) once the graph is no longer needed."""
-        self.parents = None
-        self.__dict__.clear()
-
     def __repr__(self) -> str:
         return f"<{self.name()}>"
 

@@ -77,10 +77,6 @@ def to_dtype(dtype: Any) -> numpy.dtype:
     raise TypeError(f"unknown or unsupported dtype {dtype!r}; use one of: {names}")
 
 
-def is_floating(dtype: numpy.dtype) -> bool:
-    return dtype.kind == "f"
-
-
 # ---------------------------------------------------------------------------------------- devices
 
 

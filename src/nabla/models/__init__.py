@@ -1,7 +1,10 @@
 """The model zoo: ``nabla.models.get_model("mlp", in_features=784, num_classes=10)``.
 
-Each model file registers its builders with ``register_model``; later issues add the CNNs and
-sequence models.
+Each model file registers its builders with ``register_model`` (``registry.py``), so the zoo grows
+without touching the registry; ``nabla models`` lists them. What is here: the perceptron and MLPs
+(``mlp.py``); CNNs: LeNet-5, AlexNet, VGG, GoogLeNet, ResNet; recurrent character models
+(``rnn.py``) and the attention seq2seq (``seq2seq.py``); Transformers: GPT and BERT; generative
+models: autoencoders (``ae``, ``dae``), the VAE and GANs (``gan``, ``dcgan``, ``cgan``).
 """
 
 from .alexnet import AlexNet, alexnet

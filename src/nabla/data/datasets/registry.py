@@ -176,10 +176,6 @@ def load_dataset(name: str, root: str | Path | None = None, split: str | None = 
     return _slice(base, 0, n - holdout), _slice(base, n - holdout, n), spec
 
 
-def input_features(spec: DatasetSpec) -> int:
-    return int(math.prod(spec.input_shape))
-
-
 def as_array_batch(x: numpy.ndarray, spec: DatasetSpec) -> numpy.ndarray:
     """Shape user-supplied samples to ``(N, *input_shape)``: one sample or a batch, flat or not."""
     shape = spec.input_shape
