@@ -8,11 +8,11 @@ load on first use (``nabla.models``, ``nabla.save``, ...) through the module ``_
 ``import nabla`` stays fast and a layer is only loaded by what uses it (docs/architecture.md).
 """
 
-from .tensor import Tensor  # first: it pulls in ops and autograd in the order they need
+from .tensor import Tensor, is_tensor, numel  # first: it pulls in ops and autograd in the order they need
 
 # isort: split
 
-from . import accelerator, autograd, backend, backends, cuda, functional, nn, ops, optim
+from . import accelerator, autograd, backend, backends, cuda, functional, nn, ops, optim, utils
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import (
     Generator,
@@ -68,6 +68,7 @@ from .ops import (
     abs,
     add,
     all,
+    allclose,
     amax,
     amin,
     any,
@@ -84,10 +85,12 @@ from .ops import (
     concatenate,
     cos,
     cross_entropy,
+    cumsum,
     div,
     dot,
     elu,
     eq,
+    equal,
     erf,
     exp,
     expand,
@@ -152,11 +155,13 @@ from .ops import (
     transpose,
     tril,
     triu,
+    unbind,
     unsqueeze,
     var,
     view,
     where,
 )
+from .ops.reduce import norm
 
 bool = bool_
 float = float32

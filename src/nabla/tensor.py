@@ -548,6 +548,19 @@ class Tensor:
     def zero_(self) -> Tensor:
         return _ops.fill_(self, 0)
 
+    def masked_fill_(self, mask: Any, value: Any) -> Tensor:
+        return _ops.inplace(self, lambda x, _: _ops.masked_fill(x, mask, value), None, "masked_fill_")
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
+        """Fill with samples of N(mean, std^2) from nabla's generator (e.g. ``w.data.normal_(0, 0.02)``)."""
+        return _ops.inplace(self, lambda x, _: _creation.randn(x.shape, dtype=x.dtype, device=x.device,
+                                                               generator=generator) * std + mean, None, "normal_")
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
+        """Fill with samples of U(a, b) from nabla's generator."""
+        return _ops.inplace(self, lambda x, _: _creation.rand(x.shape, dtype=x.dtype, device=x.device,
+                                                              generator=generator) * (b - a) + a, None, "uniform_")
+
     def fill_(self, value: Any) -> Tensor:
         return _ops.fill_(self, value)
 
@@ -726,6 +739,19 @@ class Tensor:
     def mm(self, other: Tensor) -> Tensor:
         return _ops.mm(self, other)
 
+    def type_as(self, other: Tensor) -> Tensor:
+        """This tensor with ``other``'s dtype (and device)."""
+        return self.to(other)
+
+    def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
+        return _ops.unbind(self, dim)
+
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+        return _ops.reduce.norm(self, p, dim, keepdim, dtype)
+
+    def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
+        return _ops.cumsum(self, dim, dtype=dtype)
+
     def bmm(self, other: Tensor) -> Tensor:
         return _ops.bmm(self, other)
 
@@ -848,6 +874,16 @@ def updating(t: Tensor) -> Iterator[Any]:
         yield t._data
     finally:
         t._version[0] += 1
+
+def is_tensor(obj: Any) -> bool:
+    """Whether ``obj`` is a nabla Tensor (``torch.is_tensor``)."""
+    return isinstance(obj, Tensor)
+
+
+def numel(t: Tensor) -> int:
+    """The number of elements of ``t``."""
+    return t.numel()
+
 
 def _grad_enabled() -> bool:
     return _autograd._mode.enabled

@@ -130,7 +130,8 @@ def test_small_cnn_matches_torch_end_to_end():
     (lambda: nn.Conv2d(3, 4, 3, groups=2), r"in_channels \(3\) must be divisible by groups \(2\)"),
     (lambda: nn.Conv2d(4, 3, 3, groups=2), r"out_channels \(3\) must be divisible by groups \(2\)"),
     (lambda: nn.Conv2d(3, 4, 0), r"kernel_size must be an int >= 1"),
-    (lambda: nn.Conv2d(3, 4, 3, padding_mode="reflect"), r"padding_mode 'reflect' is not supported"),
+    (lambda: nn.Conv2d(3, 4, 3, padding_mode="mirror"), r"padding_mode must be one of zeros, reflect, replicate, "
+                                                        r"circular, got 'mirror'"),
     (lambda: nn.Conv2d(3, 4, 3, stride=2, padding="same"), r"'same' is not supported for strided"),
     (lambda: nn.ConvTranspose2d(3, 4, 3, padding="same"), r"padding must be ints"),
     (lambda: nn.ZeroPad2d((1, 2)), r"4-tuple \(left, right, top, bottom\)"),

@@ -19,10 +19,10 @@ batch norm (training mode), layer norm, the embedding lookup and cross-entropy a
 measured faster than their compositions (``benchmarks/bench_layers.py``).
 """
 
-from ..ops import cross_entropy
+from ..ops import cross_entropy, one_hot
 from ..ops.conv import conv1d, conv2d, conv_transpose2d
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
-from ..ops.shape import pad
+from ..ops.shape import pad, pixel_shuffle, pixel_unshuffle
 from ..ops.upsample import interpolate, upsample
 from .activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, step, tanh
 from .attention import scaled_dot_product_attention
@@ -36,9 +36,10 @@ from .loss import (
     mse_loss,
     nll_loss,
     sequence_cross_entropy,
+    smooth_l1_loss,
 )
-from .norm import batch_norm, layer_norm
-from .regularization import dropout
+from .norm import batch_norm, group_norm, instance_norm, layer_norm
+from .regularization import dropout, dropout1d, dropout2d, dropout3d
 
 __all__ = [
     "linear", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
@@ -48,4 +49,6 @@ __all__ = [
     "conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "interpolate",
     "upsample", "pad",
     "scaled_dot_product_attention",
+    "smooth_l1_loss", "group_norm", "instance_norm", "dropout1d", "dropout2d", "dropout3d", "pixel_shuffle",
+    "pixel_unshuffle", "one_hot",
 ]

@@ -7,6 +7,7 @@ nabla's loss maths (the loss modules in ``nn/losses.py`` keep settings and call 
 
 * ``mse_loss``: ``(x - y)^2``;  ``l1_loss``: ``|x - y|``;
 * ``huber_loss``: ``0.5 (x - y)^2`` where ``|x - y| < delta``, else ``delta (|x - y| - delta / 2)``;
+* ``smooth_l1_loss``: ``huber_loss(delta=beta) / beta`` (``l1_loss`` at ``beta = 0``);
 * ``binary_cross_entropy``: ``-w [y log(x) + (1 - y) log(1 - x)]``, logs clamped at -100;
 * ``binary_cross_entropy_with_logits``: ``-w [pw y log(sigmoid(x)) + (1 - y) log(1 - sigmoid(x))]``;
 * ``cross_entropy``: ``-sum_c q_c log_softmax(x)_c`` (the fused op of ``nabla/ops/loss.py``);
@@ -32,7 +33,7 @@ from ..ops.loss import cross_entropy
 from ..tensor import Tensor
 
 __all__ = [
-    "mse_loss", "l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "cross_entropy", "nll_loss", "kl_div",
 ]
 
@@ -120,6 +121,23 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     return _reduce(where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta)), reduction)
 
 
+def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """Smooth L1 (Fast R-CNN's box loss): ``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``.
+
+    It is ``huber_loss(delta=beta) / beta``: L1 far from the target with a quadratic core of width
+    ``beta``; ``beta = 0`` is exactly ``l1_loss``.
+    """
+    _check_reduction(reduction, "smooth_l1_loss")
+    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or beta < 0:
+        raise ValueError(f"smooth_l1_loss does not support negative values for beta (got {beta!r}); use beta >= 0")
+    x, y = _pair(input, target, "smooth_l1_loss")
+    d = x - y
+    a = d.abs()
+    if beta == 0:
+        return _reduce(a, reduction)
+    return _reduce(where(a < beta, (0.5 / beta) * d * d, a - 0.5 * beta), reduction)
+
+
 # ---------------------------------------------------------------------------- binary cross-entropy
 
 
@@ -174,6 +192,13 @@ def binary_cross_entropy(
             f"binary_cross_entropy: input must hold probabilities in [0, 1], got {bad.size} value(s) outside "
             f"(e.g. {float(bad.reshape(-1)[0])}); apply sigmoid first, or use binary_cross_entropy_with_logits "
             "(BCEWithLogitsLoss) on raw scores"
+        )
+    yd = y._data
+    if yd.size and not bool(xp.all((yd >= 0) & (yd <= 1))):
+        bad = yd[~((yd >= 0) & (yd <= 1))]
+        raise ValueError(
+            f"binary_cross_entropy: all elements of target should be between 0 and 1 (as PyTorch requires), got "
+            f"{bad.size} value(s) outside (e.g. {float(bad.reshape(-1)[0])}); rescale the targets to [0, 1]"
         )
     w = _weight_array(weight, x.shape, x.dtype, "binary_cross_entropy")
     return _reduce(BinaryCrossEntropy.apply(x, y, weight=w), reduction)

@@ -1,4 +1,4 @@
-"""Dropout: inverted dropout with nabla's random generator."""
+"""Dropout: inverted dropout (elementwise, or whole channels: dropout1d/2d/3d) with nabla's random generator."""
 
 from __future__ import annotations
 
@@ -35,6 +35,48 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         mask = (u >= p).astype(data.dtype)
         mask *= data.dtype.type(1.0 / (1.0 - p))
     return Mask.apply(input, mask=mask)
+
+
+def _feature_dropout(input: Tensor, p: float, training: bool, spatial: int, op: str) -> Tensor:
+    """Zero whole channels: one keep/drop draw per (sample, channel) over ``spatial`` trailing dims."""
+    check_tensor(input, "input", op)
+    if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p!r}")
+    if input.ndim not in (spatial + 1, spatial + 2):
+        raise ValueError(
+            f"{op}: expected a {spatial + 2}-D input (N, C, {', '.join('*' * spatial)}) or {spatial + 1}-D without "
+            f"the batch dimension, got shape {input.shape}"
+        )
+    if not training or p == 0.0:
+        return input
+    check_float(input, "input", op)
+    data = input._data
+    mask_shape = data.shape[: data.ndim - spatial] + (1,) * spatial
+    if p == 1.0:
+        mask = _xp_of(data).zeros(mask_shape, dtype=data.dtype)
+    else:
+        gen = backend.default_generator.for_device(input.device)
+        u = gen.random(mask_shape) if input.device.type == "cpu" else gen.random_sample(mask_shape)
+        mask = (u >= p).astype(data.dtype)
+        mask *= data.dtype.type(1.0 / (1.0 - p))
+    return Mask.apply(input, mask=mask)
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Channel dropout for (N, C, L): each channel of each sample is zeroed whole with probability ``p``
+    (kept ones scaled by ``1/(1-p)``), since neighbouring positions are correlated and plain dropout
+    would barely regularise them (Tompson et al., 2015)."""
+    return _feature_dropout(input, p, training, 1, "dropout1d")
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Channel dropout for (N, C, H, W): whole feature maps are zeroed with probability ``p``."""
+    return _feature_dropout(input, p, training, 2, "dropout2d")
+
+
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Channel dropout for (N, C, D, H, W)."""
+    return _feature_dropout(input, p, training, 3, "dropout3d")
 
 
 def _xp_of(a: Any):

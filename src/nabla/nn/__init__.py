@@ -35,6 +35,7 @@ from .losses import (
     L1Loss,
     MSELoss,
     NLLLoss,
+    SmoothL1Loss,
 )
 from .module import Module
 from .parameter import Parameter
@@ -47,7 +48,7 @@ __all__ += [
 ]
 __all__ += [
     "utils", "MSELoss", "L1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
-    "KLDivLoss",
+    "KLDivLoss", "SmoothL1Loss",
 ]
 from .layers import (  # noqa: E402
     AdaptiveAvgPool2d,
@@ -80,6 +81,28 @@ __all__ += [
     "MultiheadAttention", "SinusoidalPositionalEncoding", "LearnedPositionalEncoding", "Transformer",
     "TransformerEncoder", "TransformerDecoder", "TransformerEncoderLayer", "TransformerDecoderLayer",
 ]
+from .layers import (  # noqa: E402
+    CircularPad1d,
+    CircularPad2d,
+    Dropout1d,
+    Dropout2d,
+    Dropout3d,
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    PixelShuffle,
+    PixelUnshuffle,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+)
+
+__all__ += [
+    "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d",
+    "PixelShuffle", "PixelUnshuffle", "Dropout1d", "Dropout2d", "Dropout3d", "GroupNorm", "InstanceNorm1d",
+    "InstanceNorm2d",
+]
 from .layers import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: E402
 
 __all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -89,3 +112,5 @@ __all__ += ["AdditiveAttention", "MultiplicativeAttention"]
 from .layers import SubwordEmbedding  # noqa: E402
 
 __all__ += ["SubwordEmbedding"]
+
+from . import modules  # noqa: E402  (torch.nn.modules.* paths; needs the names above)

@@ -13,7 +13,7 @@ from .module import Module
 
 __all__ = [
     "MSELoss", "L1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
-    "KLDivLoss",
+    "KLDivLoss", "SmoothL1Loss",
 ]
 
 
@@ -90,6 +90,23 @@ class HuberLoss(_Loss):
 
     def _settings(self) -> dict:
         return {"delta": self.delta, **super()._settings()}
+
+
+class SmoothL1Loss(_Loss):
+    """Smooth L1 loss (``F.smooth_l1_loss``): ``0.5 (x - y)^2 / beta`` where ``|x - y| < beta``, else
+    ``|x - y| - 0.5 beta``; it equals ``HuberLoss(delta=beta) / beta``."""
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(reduction)
+        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or beta < 0:
+            raise ValueError(f"SmoothL1Loss: beta must be a non-negative number, got {beta!r}")
+        self.beta = beta
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+    def _settings(self) -> dict:
+        return {"beta": self.beta, **super()._settings()}
 
 
 class BCELoss(_WeightedLoss):

@@ -4,7 +4,8 @@
 ``math``         exp, log, sqrt, sin/cos, abs, erf, sign, maximum/minimum, clamp
 ``comparison``   eq/ne/lt/le/gt/ge, logical_*, isnan/isfinite, where, masked_fill
 ``activation``   tanh, sigmoid, relu, leaky_relu, elu, gelu, softplus, step
-``reduce``       sum, mean, max/min, var/std, logsumexp, prod, argmax
+``reduce``       sum, mean, max/min, var/std, logsumexp, prod, argmax, cumsum, norm (``ops.reduce.norm``:
+                 the name ``ops.norm`` is the normalisation module below)
 ``linalg``       matmul, bmm, mm, dot, tril/triu, and the fused Linear (``x @ w.T + b``)
 ``shape``        reshape, permute, expand, cat/stack, split/chunk/narrow, pad, flip, repeat
 ``sort``         sort, argsort, topk (the order on arrays, the values by gather)
@@ -26,7 +27,9 @@ from .activation import elu, gelu, leaky_relu, relu, sigmoid, softplus, tanh
 from .arithmetic import add, div, mul, neg, pow, sub
 from .common import normalize_dim
 from .comparison import (
+    allclose,
     eq,
+    equal,
     ge,
     gt,
     isfinite,
@@ -47,7 +50,23 @@ from .linalg import bmm, dot, matmul, mm, tril, triu
 from .loss import cross_entropy
 from .math import abs, clamp, cos, erf, exp, log, log1p, maximum, minimum, rsqrt, sign, sin, sqrt
 from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
-from .reduce import all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, prod, std, sum, var
+from .reduce import (
+    all,
+    amax,
+    amin,
+    any,
+    argmax,
+    argmin,
+    cumsum,
+    logsumexp,
+    max,
+    mean,
+    min,
+    prod,
+    std,
+    sum,
+    var,
+)
 from .shape import (
     Transpose,
     broadcast_to,
@@ -68,6 +87,7 @@ from .shape import (
     stack,
     swapaxes,
     transpose,
+    unbind,
     unsqueeze,
     view,
 )

@@ -51,6 +51,22 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     return where(mask, value, x)
 
 
+def allclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    """Whether ``|a - b| <= atol + rtol * |b|`` everywhere (shapes broadcast), as ``torch.allclose``."""
+    a, b = operands(a, b, "allclose")
+    err = broadcast_error("allclose", a.shape, b.shape)
+    if err is not None:
+        raise err
+    return bool(_xp(a._data).allclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(a: Tensor, b: Tensor) -> bool:
+    """True when both have the same shape and the same values (``torch.equal``)."""
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+        raise TypeError(f"equal: expected two Tensors, got {type(a).__name__} and {type(b).__name__}")
+    return a.shape == b.shape and bool((a._data == b._data).all())
+
+
 def _compare(a: Any, b: Any, op: str, fn: Any) -> Tensor:
     a, b = operands(a, b, op)
     try:

@@ -1,4 +1,4 @@
-"""Reductions over ``dim`` (an int, a tuple of ints, or None for all) with ``keepdim``."""
+"""Reductions over ``dim`` (an int, a tuple of ints, or None for all) with ``keepdim``; norms; cumsum."""
 
 from __future__ import annotations
 
@@ -298,6 +298,53 @@ def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     return LogSumExp.apply(x, dims=dims, keepdim=keepdim)
 
 
+class CumSum(Function):
+    """Running sum along ``dim``; the gradient is the running sum of ``g`` from the other end."""
+
+    def forward(self, x, dim):
+        self.dim = dim
+        out = _xp(x).cumsum(x, axis=dim)
+        return out.astype("int64", copy=False) if x.dtype.kind in "biu" else out
+
+    def backward(self, g):
+        return flip(CumSum.apply(flip(g, self.dim), dim=self.dim), self.dim)
+
+
+def cumsum(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """``out[i] = x[0] + ... + x[i]`` along ``dim`` (ints and bools sum to int64, as in PyTorch)."""
+    d = normalize_dim(dim, x.ndim, "cumsum")
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.ndim == 0:
+        return x.clone()
+    return CumSum.apply(x, dim=d)
+
+
+def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+    """The vector ``p``-norm over ``dim`` (all elements by default; ``"fro"`` is 2): ``(sum |x|^p)^(1/p)``,
+    ``inf``/``-inf`` the largest/smallest ``|x|``, 0 the count of non-zeros. The 2-norm's gradient is 0
+    at a zero vector (as PyTorch's), not NaN."""
+    if x.dtype.kind != "f":
+        raise TypeError(f"norm: needs a floating tensor, got {x.dtype}; call .float() first")
+    if dtype is not None:
+        x = x.to(dtype)
+    dims = _dims(x, dim, "norm")
+    if p == "fro" or p == 2:
+        return StdFromVar.apply(sum(x * x, dims, keepdim))
+    if p == "nuc" or isinstance(p, str):
+        raise ValueError(f"norm: p={p!r} is not supported; use a number, inf, -inf or 'fro'")
+    a = x.abs()
+    if p == float("inf"):
+        return amax(a, dims, keepdim)
+    if p == float("-inf"):
+        return amin(a, dims, keepdim)
+    if p == 0:
+        return sum((a != 0).to(x.dtype), dims, keepdim)
+    if p == 1:
+        return sum(a, dims, keepdim)
+    return sum(a ** p, dims, keepdim) ** (1.0 / p)
+
+
 def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the largest value (over the flattened tensor when ``dim`` is None)."""
     if dim is None:
@@ -324,4 +371,4 @@ def any(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
 from .comparison import where  # noqa: E402
 from .index import scatter_add  # noqa: E402
 from .math import exp  # noqa: E402
-from .shape import Expand, Reshape, permute, reshape, unsqueeze  # noqa: E402
+from .shape import Expand, Reshape, flip, permute, reshape, unsqueeze  # noqa: E402

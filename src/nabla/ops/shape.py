@@ -286,6 +286,13 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor,
     return tuple(out)
 
 
+def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """The slices of ``x`` along ``dim``, that dimension removed (views): ``a, b = pair.unbind()``."""
+    d = normalize_dim(dim, x.ndim, "unbind")
+    lead = (slice(None),) * d
+    return tuple(getitem(x, lead + (i,)) for i in range(x.shape[d]))
+
+
 def narrow(x: Tensor, dim: int, start: Any, length: int) -> Tensor:
     """``length`` entries of ``x`` along ``dim`` from ``start`` (negative counts from the end): a view."""
     d = normalize_dim(dim, x.ndim, "narrow")

@@ -14,6 +14,7 @@ from typing import Any
 
 from ...creation import empty
 from ...ops.conv import _int_tuple, conv1d, conv2d, conv_transpose2d
+from ...ops.shape import pad
 from ...tensor import Tensor
 from .. import init
 from ..module import Module
@@ -38,8 +39,9 @@ class _ConvNd(Module):
             raise ValueError(f"{name}: in_channels ({in_channels}) must be divisible by groups ({groups})")
         if out_channels % groups:
             raise ValueError(f"{name}: out_channels ({out_channels}) must be divisible by groups ({groups})")
-        if padding_mode != "zeros":
-            raise ValueError(f"{name}: padding_mode {padding_mode!r} is not supported; nabla pads with 'zeros'")
+        modes = ("zeros",) if self._transposed else ("zeros", "reflect", "replicate", "circular")
+        if padding_mode not in modes:
+            raise ValueError(f"{name}: padding_mode must be one of {', '.join(modes)}, got {padding_mode!r}")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = _int_tuple(kernel_size, n, "kernel_size", name, 1)
         self.stride = _int_tuple(stride, n, "stride", name, 1)
@@ -86,6 +88,22 @@ class _ConvNd(Module):
             raise ValueError(f"expected input {want}, got {input.shape}")
         return input
 
+    def _padded(self, x: Tensor) -> tuple[Tensor, Any]:
+        """For ``padding_mode`` other than zeros: ``x`` padded by ``F.pad(mode=...)`` and padding 0 for the
+        convolution; otherwise ``x`` and the layer's padding unchanged."""
+        if self.padding_mode == "zeros":
+            return x, self.padding
+        n = self._n
+        if self.padding == "same":
+            total = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
+            sides = [(t // 2, t - t // 2) for t in total]
+        elif self.padding == "valid":
+            sides = [(0, 0)] * n
+        else:
+            sides = [(p, p) for p in self.padding]
+        widths = [w for lo_hi in reversed(sides) for w in lo_hi]  # F.pad order: last dimension first
+        return pad(x, widths, mode=self.padding_mode), (0,) * n
+
     def extra_repr(self) -> str:
         n = self._n
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -99,6 +117,8 @@ class _ConvNd(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s
 
 
@@ -114,15 +134,17 @@ class Conv1d(_ConvNd):
                          padding_mode, device=device, dtype=dtype)
 
     def forward(self, input: Tensor) -> Tensor:
-        p = self.padding if isinstance(self.padding, str) else self.padding[0]
-        return conv1d(self._check(input), self.weight, self.bias, self.stride[0], p, self.dilation[0], self.groups)
+        x, p = self._padded(self._check(input))
+        p = p if isinstance(p, str) else p[0]
+        return conv1d(x, self.weight, self.bias, self.stride[0], p, self.dilation[0], self.groups)
 
 
 class Conv2d(_ConvNd):
     """2-D convolution over (N, C_in, H, W) -> (N, C_out, H_out, W_out).
 
     ``H_out = (H + 2*ph - dh*(kh-1) - 1) // sh + 1``; ``padding`` may be ``"same"`` (stride 1) or
-    ``"valid"``; ``groups=in_channels`` makes it depthwise.
+    ``"valid"``; ``groups=in_channels`` makes it depthwise. ``padding_mode``: "zeros", "reflect", "replicate" or
+    "circular" (the input is padded by ``F.pad`` with that mode, then convolved without padding).
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
@@ -132,7 +154,8 @@ class Conv2d(_ConvNd):
                          padding_mode, device=device, dtype=dtype)
 
     def forward(self, input: Tensor) -> Tensor:
-        return conv2d(self._check(input), self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        x, p = self._padded(self._check(input))
+        return conv2d(x, self.weight, self.bias, self.stride, p, self.dilation, self.groups)
 
 
 class ConvTranspose2d(_ConvNd):

@@ -1,4 +1,4 @@
-"""Dropout (inverted): drops in training, identity in evaluation."""
+"""Dropout (inverted): drops in training, identity in evaluation; Dropout1d/2d/3d drop whole channels."""
 
 from __future__ import annotations
 
@@ -27,3 +27,31 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class _FeatureDropout(Dropout):
+    _fn = "dropout2d"
+
+    def forward(self, input: Tensor) -> Tensor:
+        if not isinstance(input, Tensor):
+            raise TypeError(f"expected a Tensor input, got {type(input).__name__}")
+        return getattr(F, self._fn)(input, self.p, self.training)
+
+
+class Dropout1d(_FeatureDropout):
+    """Zero whole channels of (N, C, L) inputs with probability ``p`` in training (``F.dropout1d``)."""
+
+    _fn = "dropout1d"
+
+
+class Dropout2d(_FeatureDropout):
+    """Zero whole feature maps of (N, C, H, W) inputs with probability ``p`` in training (``F.dropout2d``):
+    for convolutional features, where neighbouring pixels are correlated."""
+
+    _fn = "dropout2d"
+
+
+class Dropout3d(_FeatureDropout):
+    """Zero whole channels of (N, C, D, H, W) inputs with probability ``p`` in training (``F.dropout3d``)."""
+
+    _fn = "dropout3d"

@@ -1,4 +1,4 @@
-"""Normalisation layers: BatchNorm1d, BatchNorm2d, LayerNorm.
+"""Normalisation layers: BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, InstanceNorm1d/2d.
 
 Batch norm follows PyTorch exactly: in training it normalises with the batch's statistics and, when
 ``track_running_stats``, updates ``running_mean``/``running_var`` (unbiased variance) in place with
@@ -176,3 +176,81 @@ class LayerNorm(Module):
             f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
             f"bias={self.bias is not None}"
         )
+
+
+class _InstanceNorm(_BatchNorm):
+    """Instance norm: statistics per sample and channel (``F.instance_norm``). As PyTorch: no affine
+    parameters and no running statistics by default; with ``track_running_stats`` the running
+    statistics are updated in training and used in evaluation."""
+
+    _spatial = 2
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = False,
+                 track_running_stats: bool = False, device: Any = None, dtype: Any = None) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+
+    def forward(self, input: Tensor) -> Tensor:
+        if not isinstance(input, Tensor):
+            raise TypeError(f"expected a Tensor input, got {type(input).__name__}")
+        d, c = self._spatial, self.num_features
+        if input.ndim not in (d + 1, d + 2):
+            dims = "L" if d == 1 else "H, W"
+            raise ValueError(
+                f"{type(self).__name__}: expected input (N, {c}, {dims}) or ({c}, {dims}), got {input.shape}"
+            )
+        unbatched = input.ndim == d + 1
+        x = input.unsqueeze(0) if unbatched else input
+        if x.shape[1] != c:
+            raise ValueError(f"{type(self).__name__}: expected {c} channels (num_features), got input {input.shape}")
+        factor = 0.1 if self.momentum is None else self.momentum
+        out = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                              self.training or not self.track_running_stats, factor, self.eps)
+        return out.squeeze(0) if unbatched else out
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance norm over (N, C, L): each channel of each sequence normalised over its positions."""
+
+    _spatial = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance norm over (N, C, H, W): each feature map of each image normalised over its pixels
+    (style transfer; contrast information removed per image)."""
+
+
+class GroupNorm(Module):
+    """Group norm (Wu & He, 2018) over (N, C, *): channels in ``num_groups`` groups, each normalised per
+    sample (``F.group_norm``); per-channel ``weight`` (ones) and ``bias`` (zeros) when ``affine``."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        for name, v in (("num_groups", num_groups), ("num_channels", num_channels)):
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise ValueError(f"GroupNorm: {name} must be a positive int, got {v!r}")
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels must be divisible by num_groups (got {num_channels} channels, "
+                             f"{num_groups} groups)")
+        self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
+        if affine:
+            self.weight = Parameter(ones(num_channels, device=device, dtype=dtype))
+            self.bias = Parameter(zeros(num_channels, device=device, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        if self.affine:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        if not isinstance(input, Tensor):
+            raise TypeError(f"expected a Tensor input, got {type(input).__name__}")
+        if input.ndim < 2 or input.shape[1] != self.num_channels:
+            raise ValueError(f"GroupNorm: expected input (N, {self.num_channels}, *), got {input.shape}")
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
