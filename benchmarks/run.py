@@ -8,11 +8,11 @@
 
 Both frameworks are measured in the same run, interleaved (see timing.py), with the same initial
 weights, after a check that a few steps give the same losses. A run first waits (``--wait``) for a quiet
-machine, since ratios taken under load flatter nabla; a run that could not get one is marked so. RESULTS.md is overwritten every run
-(``--output`` writes elsewhere). For each model benchmark that misses its target, analysis.py adds
-what the profile shows (phase split, cProfile summary, one generated sentence). Adding a benchmark:
-write ``bench_<name>.py`` with ``NAME`` and ``run(settings) -> list[Row]``, and add the module to
-``BENCHMARKS`` below.
+machine, since ratios taken under load flatter nabla; a run that could not get one is marked so.
+RESULTS.md is overwritten every run (``--output`` writes elsewhere). For each model benchmark that
+misses its target, analysis.py adds what the profile shows (phase split, cProfile summary, one
+generated sentence). Adding a benchmark: write ``bench_<name>.py`` with ``NAME`` and
+``run(settings) -> list[Row]``, and add the module to ``BENCHMARKS`` below.
 """
 
 from __future__ import annotations

@@ -6,9 +6,11 @@ Importing this module binds the four functions onto ``nn.Module`` as methods (``
 :class:`Trainer` kept on the model as ``model._trainer``.
 
 ``verbose`` takes Keras' values: 0 silent; 1, 2 or ``"auto"`` a progress bar (``fit``) or one result
-line (``evaluate``). Defaults: ``fit`` 1, ``evaluate`` and ``predict`` 0 (nabla's quiet default). The Keras loss names ``"categorical_crossentropy"``,
-``"sparse_categorical_crossentropy"`` and ``"binary_crossentropy"`` take probabilities, as in Keras
-(see ``keras_losses.py``; pass e.g. ``CategoricalCrossentropy(from_logits=True)`` for logits).
+line (``evaluate``). Defaults: ``fit`` 1, ``evaluate`` and ``predict`` 0 (nabla's quiet default).
+
+The Keras loss names ``"categorical_crossentropy"``, ``"sparse_categorical_crossentropy"`` and
+``"binary_crossentropy"`` take probabilities, as in Keras (see ``keras_losses.py``; pass e.g.
+``CategoricalCrossentropy(from_logits=True)`` for logits).
 """
 
 from __future__ import annotations
