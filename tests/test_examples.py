@@ -24,7 +24,7 @@ def test_xor_perceptron_fails_and_mlp_succeeds():
     ("gpt_shakespeare", {"minutes": 1.0, "eval_every": 30.0, "eval_batches": 5},
      {"minutes": 30.0, "eval_every": 60.0, "eval_batches": 20}),
     ("char_lstm", {"minutes": 0.75}, {"minutes": 3.0}),
-    ("bert_finetune", {"pretrain_steps": 400, "finetune_epochs": 6}, {"pretrain_steps": 1500, "finetune_epochs": 12}),
+    ("bert_finetune", {"pretrain_steps": 800, "finetune_epochs": 6}, {"pretrain_steps": 1500, "finetune_epochs": 12}),
 ])
 def test_slow_examples_are_quick_by_default_and_full_with_one_flag(example, quick, full):
     mod = runpy.run_path(str(EXAMPLES / f"{example}.py"), run_name=f"{example}_example")
