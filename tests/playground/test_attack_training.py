@@ -99,6 +99,7 @@ def test_step_flood_does_not_stall_other_runs_and_is_bounded(app, client, browse
 
 def test_run_backlog_answers_429_and_drains(client):
     run = make_run(client, HEAVY)
+    wait_for(lambda: client.get(f"/api/runs/{run}").json()["status"] == "paused")  # created: no backlog
     tok = csrf(client)
     codes = [client.post(f"/api/runs/{run}/step", headers={"X-CSRF-Token": tok}).status_code for _ in range(30)]
     assert codes[:8] == [202] * 8 and 429 in codes

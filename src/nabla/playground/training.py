@@ -1,11 +1,15 @@
 """Training off the event loop: a pool of workers (processes by default) that own the runs.
 
 The web server never trains. Each run lives in one worker, chosen as the least busy when the run is
-made. A worker loops: take every waiting command (create, play, pause, step, reset, close, snapshot),
-then give each playing run one epoch in turn (round robin, so runs on a worker share it fairly), and
-send a frame (losses, heat maps, gradient norms, as JSON made in the worker) at most every
-``frame_interval`` seconds per run, and after every command. A reader thread in the server hands the
-frames to the event loop, which passes them to the run's subscribers (the page's event stream).
+made. A worker loops: file every waiting command under its run (create and close act at once), then
+give one turn to the runnable run that has used the least worker time (time-fair, see
+:func:`worker_loop`): its next command, or a slice of training of about 50 ms. It sends a frame
+(losses, heat maps, gradient norms, as JSON made in the worker) after every command and at epoch
+ends, at most every ``frame_interval`` seconds per run. Each run has at most ``max_pending``
+commands waiting (then :class:`RunBusy`, a 429), so no client can queue unbounded work. A reader
+thread in the server hands the frames to the event loop, which passes them to the run's subscribers
+(the page's event stream). Worker processes exit when the server dies, even by SIGKILL
+(:func:`_exit_with_parent`).
 
 With ``mode="process"`` (the default) the workers are separate processes, so training uses every
 core and never holds the server's GIL; ``mode="thread"`` keeps them in the server process (cheap to
