@@ -143,11 +143,11 @@ def cuda_is_available() -> bool:
 _default_device = CPU
 
 
-def set_default_device(spec: str | device | None) -> None:
+def set_default_device(device: str | device | None) -> None:
     """Where factory functions (``zeros``, ``randn``, ``tensor([...])``, ...) put tensors when no
     ``device=`` is given; ``None`` restores the CPU. Tensors made from arrays stay where the array is."""
     global _default_device
-    _default_device = CPU if spec is None else to_device(spec)
+    _default_device = CPU if device is None else to_device(device)
 
 
 def get_default_device() -> device:
