@@ -78,6 +78,8 @@ class Measurement:
     def fmt(self, digits: int = 3) -> str:
         """``mean ± std`` with ``digits`` significant digits (and the unit)."""
         unit = f" {self.unit}" if self.unit else ""
+        if not math.isfinite(self.mean):  # a diverged run: no spread to speak of
+            return f"{self.mean}{unit}"
         return f"{_num(self.mean, digits)} ± {_num(self.std, digits)}{unit}"
 
     def to_dict(self) -> dict[str, Any]:
