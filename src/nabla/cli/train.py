@@ -78,15 +78,15 @@ def add_parser(subparsers) -> None:
                    help="a model name (see 'nabla models'); on --resume, default: the run's")
     t.add_argument("--dataset", default=None, metavar="NAME",
                    help="a data set name (see 'nabla datasets'); required unless resuming")
-    t.add_argument("--epochs", type=positive_int, default=None,
+    t.add_argument("--epochs", type=positive_int, default=None, metavar="N",
                    help=f"total passes over the training data (default: the data set's recipe, else "
                    f"{DEFAULT_RECIPE.epochs}); on --resume, more than the run's carries it on")
-    t.add_argument("--batch-size", type=positive_int, default=None,
+    t.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
                    help=f"samples per step (default: the data set's recipe, else {DEFAULT_RECIPE.batch_size})")
-    t.add_argument("--lr", type=positive_float, default=None,
+    t.add_argument("--lr", type=positive_float, default=None, metavar="RATE",
                    help="learning rate (default: the data set's recipe, else the optimizer's own: 1e-3 for adam, "
                    "1e-2 for sgd; 0.1 for the perceptron rule)")
-    t.add_argument("--optimizer", default=None, type=str.lower,
+    t.add_argument("--optimizer", default=None, type=str.lower, metavar="NAME",
                    help=f"adam, adamw, sgd, rmsprop, adagrad, adamax or nadam (default {DEFAULT_RECIPE.optimizer})")
     t.add_argument("--schedule", choices=SCHEDULES, default=None,
                    help="learning-rate schedule over the epochs (default: the data set's recipe, else constant)")
@@ -106,7 +106,7 @@ def add_parser(subparsers) -> None:
                    help="start a new run even if --out holds one (its checkpoint, metrics and curves are replaced)")
     t.add_argument("--save-every", type=save_freq, default=None, metavar="N",
                    help="also checkpoint every N batches (default: after each epoch only)")
-    t.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+    t.add_argument("--seed", type=int, default=None, metavar="N", help="random seed (default 0)")
     t.add_argument("--arg", "-a", dest="model_args", type=model_arg, action="append", default=None,
                    metavar="KEY=VALUE", help="a model argument, e.g. -a hidden=256,128 -a dropout=0.1 (see 'nabla "
                    "models MODEL' for a model's arguments, types and defaults)")
