@@ -1,4 +1,5 @@
-"""``save`` / ``load`` for state dicts in the safetensors format.
+"""``save`` / ``load`` for state dicts (and any nesting of dicts, lists, tuples, Tensors and plain values) in
+the safetensors format, to a path or a binary file object.
 
 Why safetensors and not pickle: a pickle file can run any code when it is loaded, so a checkpoint
 downloaded from somewhere is a program. A safetensors file is a JSON header plus raw little-endian
@@ -33,9 +34,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import tempfile
 import warnings
-from collections.abc import Mapping
-from typing import Any
+from typing import IO, Any
 
 import numpy
 import safetensors
@@ -65,33 +66,24 @@ _SafetensorError = getattr(safetensors, "SafetensorError", Exception)
 # ============================================================================================== save
 
 
-def save(obj: Mapping, path: str | os.PathLike[str]) -> None:
-    """Write a state dict to ``path`` in the safetensors format, atomically.
+def save(obj: Any, path: str | os.PathLike[str] | IO[bytes]) -> None:
+    """Write ``obj`` to ``path`` (or a binary file object) in the safetensors format, atomically.
 
-    ``obj`` is a dict (possibly nested) whose leaves are nabla Tensors or plain values: None, bool,
-    int, float, str, and lists/tuples/dicts of those (dict keys: str, int, float, bool or None).
-    Tensors are stored detached, on the CPU, under their keys joined with ``'.'``.
+    ``obj`` is a state dict or any nesting of dicts, lists and tuples whose leaves are nabla Tensors or
+    plain values: None, bool, int, float, str (dict keys: str, int, float, bool or None); a single
+    Tensor too. Tensors are stored detached, on the CPU, under their keys joined with ``'.'`` (a lone
+    Tensor as ``"tensor"``).
 
-    The file is written to a temporary file in the same directory, flushed to disk and then renamed
-    over ``path``: a crash or an error part-way leaves any previous file at ``path`` untouched.
+    A path is written to a temporary file in the same directory, flushed to disk and then renamed
+    over ``path``: a crash or an error part-way leaves any previous file at ``path`` untouched. A file
+    object (anything with ``write``, e.g. ``io.BytesIO`` or ``open(p, "wb")``) gets the bytes written
+    at its current position.
     """
+    if _is_file_object(path, "write"):
+        path.write(_encode_file(obj, f"<{type_name(path)}>"))
+        return
     fspath = _fspath(path, "save")
-    tensors: dict[str, numpy.ndarray] = {}
-    owners: dict[str, str] = {}
-    if not isinstance(obj, Mapping):
-        raise TypeError(
-            f"nabla.save: expected a dict such as a model's state_dict(), got {type_name(obj)}; "
-            "to save a single tensor, wrap it: nabla.save({'weight': t}, path)"
-        )
-    try:
-        tree = encode(obj, [], "obj", tensors, owners, set(), fspath)
-        structure = json.dumps(
-            {"format_version": FORMAT_VERSION, "tree": tree}, allow_nan=False, separators=(",", ":")
-        )
-    except RecursionError:
-        raise ValueError(f"nabla.save: {fspath!r}: the object is nested too deeply to save") from None
-    metadata = {"format": "pt", "nabla": structure}
-
+    data = _encode_file(obj, fspath)
     directory = os.path.dirname(os.path.abspath(fspath))
     if os.path.isdir(fspath):
         raise IsADirectoryError(f"nabla.save: {fspath!r} is a directory; give a file name such as 'model.safetensors'")
@@ -100,8 +92,25 @@ def save(obj: Mapping, path: str | os.PathLike[str]) -> None:
             f"nabla.save: cannot write {fspath!r}: the directory {directory!r} does not exist; create it first "
             "(os.makedirs(dirname, exist_ok=True))"
         )
-    data = _serialize(tensors, metadata)
     atomic_write(fspath, directory, data)
+
+
+def _is_file_object(f: Any, method: str) -> bool:
+    return callable(getattr(f, method, None)) and not isinstance(f, (str, bytes, os.PathLike))
+
+
+def _encode_file(obj: Any, fspath: str) -> bytes:
+    """The safetensors bytes of ``obj``: its tensors and, in the metadata, the structure document."""
+    tensors: dict[str, numpy.ndarray] = {}
+    owners: dict[str, str] = {}
+    try:
+        tree = encode(obj, ["tensor"] if isinstance(obj, Tensor) else [], "obj", tensors, owners, set(), fspath)
+        structure = json.dumps(
+            {"format_version": FORMAT_VERSION, "tree": tree}, allow_nan=False, separators=(",", ":")
+        )
+    except RecursionError:
+        raise ValueError(f"nabla.save: {fspath!r}: the object is nested too deeply to save") from None
+    return _serialize(tensors, {"format": "pt", "nabla": structure})
 
 
 def _serialize(tensors: dict[str, numpy.ndarray], metadata: dict[str, str]) -> bytes:
@@ -112,8 +121,10 @@ def _serialize(tensors: dict[str, numpy.ndarray], metadata: dict[str, str]) -> b
 # ============================================================================================== load
 
 
-def load(path: str | os.PathLike[str], map_location: Any = None) -> Any:
-    """Read a file written by :func:`save` (or any safetensors file) back.
+def load(path: str | os.PathLike[str] | IO[bytes], map_location: Any = None, *, weights_only: bool | None = None,
+         mmap: bool | None = None) -> Any:
+    """Read a file written by :func:`save` (or any safetensors file) back, from a path or a binary file
+    object (anything with ``read``: ``io.BytesIO``, ``open(p, "rb")``; read from its current position).
 
     Returns the saved object with new, independent Tensors (copies, not views of the file). A file
     without nabla's structure entry, such as ``safetensors.torch.save_file(model.state_dict(), p)``,
@@ -121,8 +132,20 @@ def load(path: str | os.PathLike[str], map_location: Any = None) -> Any:
     ``nabla.device``; default ``"cpu"``) is the device of the loaded tensors. bfloat16 tensors load as
     float32 (exactly) with a warning.
 
-    Only data is read: nothing in the file is ever executed (no pickle).
+    Only data is read: nothing in the file is ever executed (no pickle), so PyTorch's ``weights_only``
+    is always in effect and the argument is accepted for compatibility, as is ``mmap``.
     """
+    if _is_file_object(path, "read"):
+        data = path.read()
+        if not isinstance(data, bytes):
+            raise TypeError(f"nabla.load: the file object gave {type_name(data)}, not bytes; open it in binary "
+                            "mode ('rb')")
+        # The reader validates a file on disk (sizes, offsets, dtypes) before reading it: one code path.
+        with tempfile.TemporaryDirectory() as d:
+            tmp = os.path.join(d, "buffer.safetensors")
+            with open(tmp, "wb") as out:
+                out.write(data)
+            return load(tmp, map_location)
     fspath = _fspath(path, "load")
     dev = _resolve_device(map_location)
     if not os.path.exists(fspath):
