@@ -53,9 +53,9 @@ SURFACES = {
     "rosenbrock": (rosenbrock, (-1.5, 2.0), (1.0, 1.0), (-2.0, 2.0, -1.0, 3.2)),
     "saddle": (saddle, (1.0, 0.001), None, (-1.2, 1.2, -1.2, 1.2)),
 }
-GRIDS = {"GD": (1e-4, 3e-4, 1e-3, 3e-3), "SGD": (1e-4, 3e-4, 1e-3, 3e-3), "Momentum": (1e-5, 3e-5, 1e-4, 3e-4, 1e-3),
-         "Nesterov": (1e-5, 3e-5, 1e-4, 3e-4, 1e-3)}
-ADAPTIVE_GRID = (3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
+GRIDS = {"GD": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2), "SGD": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2),
+         "Momentum": (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3), "Nesterov": (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3)}
+ADAPTIVE_GRID = (3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)
 SADDLE_LR = 0.01
 
 
@@ -196,31 +196,33 @@ def run(ctx) -> LabResult:
 
 
 def plot_frames(ctx, surf: str, paths: dict, lrs: dict | None) -> None:
+    """One panel per optimizer: the path coloured by step (dark = early), with the positions at 5%, 20% and
+    100% of the run marked as frames 1, 2, 3."""
     import matplotlib.pyplot as plt
 
     fn, start, minimum, (x0, x1, y0, y1) = SURFACES[surf]
-    xs, ys = numpy.meshgrid(numpy.linspace(x0, x1, 300), numpy.linspace(y0, y1, 300))
+    xs, ys = numpy.meshgrid(numpy.linspace(x0, x1, 200), numpy.linspace(y0, y1, 200))
     z = fn(xs, ys)
-    longest = max(len(p) for p in paths.values())
-    frames = [max(2, int(longest * q)) for q in (0.05, 0.2, 1.0)]
-    fig, axes = plt.subplots(1, 3, figsize=(18, 5.6))
-    for ax, upto in zip(axes, frames):
-        if surf == "saddle":
-            ax.contour(xs, ys, z, levels=20, cmap="viridis", linewidths=0.6)
-        else:
-            ax.contour(xs, ys, numpy.log10(z + 1e-3), levels=25, cmap="viridis", linewidths=0.6)
-        for i, (name, p) in enumerate(paths.items()):
-            q = p[:upto]
-            label = f"{name} (lr {lrs[name]:g})" if lrs else name
-            ax.plot(q[:, 0], q[:, 1], "-", color=f"C{i}", lw=1.3, label=label)
-            ax.plot(q[-1, 0], q[-1, 1], "o", color=f"C{i}", ms=4)
+    levels = numpy.log10(z + 1e-3) if surf != "saddle" else z
+    fig, axes = plt.subplots(3, 3, figsize=(15, 13), sharex=True, sharey=True)
+    for ax, (name, p) in zip(axes.ravel(), paths.items()):
+        ax.contour(xs, ys, levels, levels=20, cmap="Greys", linewidths=0.5)
+        q = p[numpy.isfinite(p).all(1)]
+        ax.plot(q[:, 0], q[:, 1], "-", color="0.6", lw=0.6)
+        ax.scatter(q[:, 0], q[:, 1], c=numpy.arange(len(q)), cmap="viridis", s=6, zorder=3)
+        for k, frac in enumerate((0.05, 0.2, 1.0), start=1):
+            i = max(1, int(round((len(q) - 1) * frac)))
+            ax.annotate(str(k), q[i], color="red", fontsize=11, fontweight="bold", zorder=4)
         if minimum:
-            ax.plot(*minimum, "k*", ms=14)
+            ax.plot(*minimum, "r*", ms=13, zorder=5)
+        ax.plot(*q[0], "ks", ms=5, zorder=5)
+        label = f"{name} (lr {lrs[name]:g})" if lrs else f"{name} (lr {SADDLE_LR:g})"
+        ax.set_title(f"{label}, {len(q) - 1} steps")
         ax.set_xlim(x0, x1)
         ax.set_ylim(y0, y1)
-        ax.set_title(f"{surf}: first {upto - 1} steps")
-    axes[0].legend(fontsize=7, loc="lower left")
-    fig.suptitle(f"{surf}: optimizer paths (seed {0}); frames at 5%, 20% and 100% of the run")
+    fig.suptitle(f"{surf}: paths of the nine optimizers (seed 0); colour = step (dark early, yellow late), "
+                 "red 1/2/3 = position at 5% / 20% / 100% of the run, ■ start"
+                 + ("" if minimum is None else ", ★ minimum"))
     fig.tight_layout()
     ctx.savefig(fig, f"paths_{surf}")
 
