@@ -16,14 +16,14 @@ from . import _common as C
 from .base import Lab, LabResult, Measurement, Verdict
 
 OPTIMIZERS: dict[str, tuple[Callable, tuple[float, ...]]] = {
-    "SGD": (lambda p, lr: nabla.optim.SGD(p, lr=lr), (0.03, 0.1, 0.3)),
-    "Momentum": (lambda p, lr: nabla.optim.SGD(p, lr=lr, momentum=0.9), (0.003, 0.01, 0.03)),
-    "Nesterov": (lambda p, lr: nabla.optim.SGD(p, lr=lr, momentum=0.9, nesterov=True), (0.003, 0.01, 0.03)),
-    "Adagrad": (lambda p, lr: nabla.optim.Adagrad(p, lr=lr), (0.003, 0.01, 0.03)),
-    "RMSprop": (lambda p, lr: nabla.optim.RMSprop(p, lr=lr), (3e-4, 1e-3, 3e-3)),
-    "Adam": (lambda p, lr: nabla.optim.Adam(p, lr=lr), (3e-4, 1e-3, 3e-3)),
-    "AdaMax": (lambda p, lr: nabla.optim.Adamax(p, lr=lr), (3e-4, 1e-3, 3e-3)),
-    "NAdam": (lambda p, lr: nabla.optim.NAdam(p, lr=lr), (3e-4, 1e-3, 3e-3)),
+    "SGD": (lambda p, lr: nabla.optim.SGD(p, lr=lr), (0.1, 0.3, 1.0)),
+    "Momentum": (lambda p, lr: nabla.optim.SGD(p, lr=lr, momentum=0.9), (0.01, 0.03, 0.1)),
+    "Nesterov": (lambda p, lr: nabla.optim.SGD(p, lr=lr, momentum=0.9, nesterov=True), (0.01, 0.03, 0.1)),
+    "Adagrad": (lambda p, lr: nabla.optim.Adagrad(p, lr=lr), (0.01, 0.03, 0.1)),
+    "RMSprop": (lambda p, lr: nabla.optim.RMSprop(p, lr=lr), (1e-3, 3e-3, 1e-2)),
+    "Adam": (lambda p, lr: nabla.optim.Adam(p, lr=lr), (1e-3, 3e-3, 1e-2)),
+    "AdaMax": (lambda p, lr: nabla.optim.Adamax(p, lr=lr), (1e-3, 3e-3, 1e-2)),
+    "NAdam": (lambda p, lr: nabla.optim.NAdam(p, lr=lr), (1e-3, 3e-3, 1e-2)),
 }
 HIDDEN = (128,)
 FAST = ("Momentum", "RMSprop", "Adam")  # the notes' "fast optimizers"
@@ -89,6 +89,7 @@ def run(ctx) -> LabResult:
     else:
         verdict, condition = Verdict.REFUTED, None
     f = C.fmt
+    edge = [n for n in names if not ctx.quick and best_lr[n] in (OPTIMIZERS[n][1][0], OPTIMIZERS[n][1][-1])]
     order = sorted(names, key=lambda n: numpy.mean(mean_loss[n]))
     rows = "; ".join(f"{n} (lr {best_lr[n]:g}): mean train loss {f(mean_loss[n])}, test accuracy {f(test_acc[n])}"
                      for n in order)
@@ -96,7 +97,9 @@ def run(ctx) -> LabResult:
                f"each optimizer at its best learning rate. Sorted by mean training loss over the run (area under the "
                f"curve, lower = faster): {rows}. Time per step is within "
                f"{max(numpy.median(v) for v in ms_step.values()) / min(numpy.median(v) for v in ms_step.values()):.2f}x"
-               f" across optimizers, so the loss-vs-time picture matches loss-vs-steps.")
+               f" across optimizers, so the loss-vs-time picture matches loss-vs-steps."
+               + (f" The best learning rate sat at an edge of its grid for {', '.join(edge)}: their numbers may "
+                  f"improve with a wider grid." if edge else " Every best learning rate is inside its grid."))
     wrong = None
     if not beats["Momentum"] or not all(beats.values()):
         wrong = ("The notes call Momentum, RMSProp and Adam 'fast optimizers' without a condition. Against plain SGD "
@@ -105,6 +108,7 @@ def run(ctx) -> LabResult:
     return LabResult(
         measurements=ms, verdict=verdict, condition=condition, reading=reading, notes_wrong=wrong,
         extra={"steps": steps, "hidden": HIDDEN, "batch_size": 64, "best_lr": best_lr, "grid_val_loss": grid_scores,
+               "best_lr_at_grid_edge": edge,
                "data": data.describe(), "data_note": data.note, "beats_sgd": beats},
     )
 
