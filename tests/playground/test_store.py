@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -145,6 +146,33 @@ def test_uploads_are_pruned_unless_an_experiment_uses_them(store):
     store.delete_expired(upload_age=-1)  # everything counts as old
     assert store.get_upload(keep) == {"x": [[0, 0]], "y": [0]}
     assert store.get_upload(drop) is None and store.get_upload(freed) is None
+
+
+def test_migration_2_keeps_accounts_that_differ_only_in_case(url):
+    """A version-1 database may hold ``Admin`` and ``admin``: both keep logging in by their exact
+    names after migration 2, other spellings find the older one, and no new case-variant can be made."""
+    from nabla.playground.store import MIGRATIONS, T
+
+    old = Store(url, migrate=False)
+    old.migrate(MIGRATIONS[:1])
+    with old.engine.begin() as conn:
+        for name in ("Admin", "admin"):
+            conn.execute(sa.text("INSERT INTO users (username, password_hash, created_at) VALUES (:u, 'h', 0)"),
+                         {"u": name})
+        uid = conn.execute(sa.text("SELECT id FROM users WHERE username = 'Admin'")).scalar_one()
+        conn.execute(sa.text("INSERT INTO experiments (id, owner_id, name, config, epoch, shared, created_at, "
+                             "updated_at) VALUES ('e1', :o, 'x', :c, 0, false, 0, 0)"),
+                     {"o": uid, "c": json.dumps({"dataset": "upload", "upload_id": "u1"})})
+    old.close()
+    store = Store(url)
+    assert store.schema_version() == 2
+    assert store.get_login("Admin")[0].username == "Admin" and store.get_login("admin")[0].username == "admin"
+    assert store.get_login("ADMIN")[0].username == "Admin"
+    with pytest.raises(UserExists):
+        store.create_user("aDmIn", "h")
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(T["experiments"].c.upload_id)).scalar_one() == "u1"
+    store.close()
 
 
 def test_secret_is_made_once(store, url):

@@ -317,9 +317,10 @@ class Store:
         """The user called ``username`` (in any case) and its password hash, or None."""
         t = T["users"]
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(t).where(t.c.username_key == username.lower())).first()
-            if row is None:  # an account from before migration 2 that differs from another only in case
-                row = conn.execute(sa.select(t).where(t.c.username == username)).first()
+            # the exact name first: accounts from before migration 2 may differ only in case
+            row = conn.execute(sa.select(t).where(t.c.username == username)).first()
+            if row is None:
+                row = conn.execute(sa.select(t).where(t.c.username_key == username.lower())).first()
         return None if row is None else (_user(row), row.password_hash)
 
     def set_password_hash(self, user_id: int, password_hash: str) -> None:
