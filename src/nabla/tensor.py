@@ -739,6 +739,94 @@ class Tensor:
     def mm(self, other: Tensor) -> Tensor:
         return _ops.mm(self, other)
 
+    # PyTorch's other spellings of the same ops
+    def multiply(self, other: Any) -> Tensor:
+        return _ops.mul(self, other)
+
+    def subtract(self, other: Any, alpha: float = 1) -> Tensor:
+        return _ops.sub(self, other if alpha == 1 else _ops.mul(other, alpha))
+
+    def divide(self, other: Any) -> Tensor:
+        return _ops.div(self, other)
+
+    true_divide = divide
+
+    def negative(self) -> Tensor:
+        return _ops.neg(self)
+
+    def absolute(self) -> Tensor:
+        return _ops.abs(self)
+
+    def not_equal(self, other: Any) -> Tensor:
+        return _ops.ne(self, other)
+
+    def greater(self, other: Any) -> Tensor:
+        return _ops.gt(self, other)
+
+    def greater_equal(self, other: Any) -> Tensor:
+        return _ops.ge(self, other)
+
+    def less(self, other: Any) -> Tensor:
+        return _ops.lt(self, other)
+
+    def less_equal(self, other: Any) -> Tensor:
+        return _ops.le(self, other)
+
+    def clamp_min(self, min: Any) -> Tensor:
+        return _ops.clamp(self, min, None)
+
+    def clamp_max(self, max: Any) -> Tensor:
+        return _ops.clamp(self, None, max)
+
+    def swapdims(self, dim0: int, dim1: int) -> Tensor:
+        return _ops.transpose(self, dim0, dim1)
+
+    def movedim(self, source: Any, destination: Any) -> Tensor:
+        """Move dimension(s) ``source`` to position(s) ``destination``, the others keeping their order."""
+        src = [source] if isinstance(source, int) else list(source)
+        dst = [destination] if isinstance(destination, int) else list(destination)
+        if len(src) != len(dst):
+            raise ValueError(f"movedim: source {source} and destination {destination} must have the same length")
+        nd = self.ndim
+        src = [_ops.normalize_dim(d, nd, "movedim") for d in src]
+        dst = [_ops.normalize_dim(d, nd, "movedim") for d in dst]
+        if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+            raise ValueError(f"movedim: repeated dims in source {source} or destination {destination}")
+        rest = iter(d for d in range(nd) if d not in src)
+        placed = dict(zip(dst, src))
+        return _ops.permute(self, tuple(placed[i] if i in placed else next(rest) for i in range(nd)))
+
+    moveaxis = movedim
+
+    def ravel(self) -> Tensor:
+        return _ops.flatten(self)
+
+    def ndimension(self) -> int:
+        return self.ndim
+
+    def nelement(self) -> int:
+        return self.numel()
+
+    def tile(self, *dims: Any) -> Tensor:
+        """Repeat along each dimension; fewer ``dims`` than dimensions are padded with 1s in front."""
+        reps = tuple(dims[0]) if len(dims) == 1 and not isinstance(dims[0], int) else dims
+        reps = (1,) * (self.ndim - len(reps)) + tuple(reps)
+        return _ops.repeat(self, reps)
+
+    def select(self, dim: int, index: int) -> Tensor:
+        """The slice at ``index`` along ``dim``, that dimension removed (a view)."""
+        d = _ops.normalize_dim(dim, self.ndim, "select")
+        return _ops.getitem(self, (slice(None),) * d + (index,))
+
+    def allclose(self, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+        return _ops.allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other: Tensor) -> bool:
+        return _ops.equal(self, other)
+
+    def msort(self) -> Tensor:
+        return _ops.msort(self)
+
     def type_as(self, other: Tensor) -> Tensor:
         """This tensor with ``other``'s dtype (and device)."""
         return self.to(other)

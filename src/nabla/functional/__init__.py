@@ -4,7 +4,10 @@ Every function takes Tensors (and plain settings) and returns a Tensor; state su
 weights or BatchNorm's running statistics is passed in by the caller (the layers in ``nabla.nn``).
 Names, arguments and results follow ``torch.nn.functional``. One file per family:
 
-``activation``      relu, leaky_relu, elu, gelu, sigmoid, tanh, softplus, softmax, log_softmax, step
+``activation``      relu, leaky_relu, elu, gelu, sigmoid, tanh, softplus, softmax, log_softmax, step, silu,
+                    mish, hardtanh, relu6, hardsigmoid, hardswish, softsign, logsigmoid, softmin, selu, celu,
+                    glu, tanhshrink, threshold
+``distance``        normalize, cosine_similarity, pairwise_distance
 ``linear``          linear, embedding
 ``regularization``  dropout
 ``norm``            batch_norm, layer_norm
@@ -24,8 +27,34 @@ from ..ops.conv import conv1d, conv2d, conv_transpose2d
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from ..ops.shape import pad, pixel_shuffle, pixel_unshuffle
 from ..ops.upsample import interpolate, upsample
-from .activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, step, tanh
+from .activation import (
+    celu,
+    elu,
+    gelu,
+    glu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    leaky_relu,
+    log_softmax,
+    logsigmoid,
+    mish,
+    relu,
+    relu6,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softmin,
+    softplus,
+    softsign,
+    step,
+    tanh,
+    tanhshrink,
+    threshold,
+)
 from .attention import scaled_dot_product_attention
+from .distance import cosine_similarity, normalize, pairwise_distance
 from .linear import embedding, linear
 from .loss import (
     binary_cross_entropy,
@@ -51,4 +80,6 @@ __all__ = [
     "scaled_dot_product_attention",
     "smooth_l1_loss", "group_norm", "instance_norm", "dropout1d", "dropout2d", "dropout3d", "pixel_shuffle",
     "pixel_unshuffle", "one_hot",
+    "silu", "mish", "hardtanh", "relu6", "hardsigmoid", "hardswish", "softsign", "logsigmoid", "softmin", "selu",
+    "celu", "glu", "tanhshrink", "threshold", "normalize", "cosine_similarity", "pairwise_distance",
 ]

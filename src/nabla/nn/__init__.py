@@ -82,26 +82,43 @@ __all__ += [
     "TransformerEncoder", "TransformerDecoder", "TransformerEncoderLayer", "TransformerDecoderLayer",
 ]
 from .layers import (  # noqa: E402
+    CELU,
+    GLU,
+    SELU,
     CircularPad1d,
     CircularPad2d,
+    CosineSimilarity,
     Dropout1d,
     Dropout2d,
     Dropout3d,
     GroupNorm,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
     InstanceNorm1d,
     InstanceNorm2d,
+    LogSigmoid,
+    Mish,
+    PairwiseDistance,
     PixelShuffle,
     PixelUnshuffle,
     ReflectionPad1d,
     ReflectionPad2d,
+    ReLU6,
     ReplicationPad1d,
     ReplicationPad2d,
+    SiLU,
+    Softmin,
+    Softsign,
+    Tanhshrink,
+    Threshold,
 )
 
 __all__ += [
     "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d",
     "PixelShuffle", "PixelUnshuffle", "Dropout1d", "Dropout2d", "Dropout3d", "GroupNorm", "InstanceNorm1d",
-    "InstanceNorm2d",
+    "InstanceNorm2d", "SiLU", "Mish", "ReLU6", "Hardsigmoid", "Hardswish", "SELU", "Softsign", "LogSigmoid",
+    "Tanhshrink", "Hardtanh", "CELU", "GLU", "Softmin", "Threshold", "CosineSimilarity", "PairwiseDistance",
 ]
 from .layers import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: E402
 
