@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).parent / "torch_scripts" / "tutorial_cnn.py"
+SCRIPTS = Path(__file__).parent / "torch_scripts"
+SCRIPT = SCRIPTS / "tutorial_cnn.py"
 
 
 def _run(args, cwd, check=True):
@@ -30,6 +31,19 @@ def test_tutorial_cnn_runs_unmodified_and_matches_pytorch(tmp_path):
     np.testing.assert_allclose(n["losses"], t["losses"], rtol=1e-5)  # 12 SGD steps, momentum, StepLR
     assert n["top2"] == t["top2"] and n["reload_same"] and n["sample_shape"] == t["sample_shape"] == [32]
     assert "epoch 2: loss" in real.stdout
+
+
+def test_nanogpt_style_model_runs_unmodified_and_matches_pytorch(tmp_path):
+    script = SCRIPTS / "nanogpt_style.py"
+    _run(["-m", "nabla.compat.torch", str(script), "--out", str(tmp_path / "nabla.json")], tmp_path)
+    _run([str(script), "--out", str(tmp_path / "torch.json")], tmp_path)
+    n = json.loads((tmp_path / "nabla.json").read_text())
+    t = json.loads((tmp_path / "torch.json").read_text())
+    assert n["tensor_module"] == "nabla.tensor" and t["tensor_module"] == "torch"
+    # 8 AdamW steps (weight-decay groups, clipping, tied embeddings, ignore_index) agree to float32 rounding
+    np.testing.assert_allclose(n["losses"], t["losses"], rtol=1e-5)
+    assert n["greedy"] == t["greedy"] and n["n_params"] == t["n_params"]
+    assert n["sampled_shape"] == t["sampled_shape"] == [2, 21]
 
 
 PROBE = """
