@@ -186,3 +186,12 @@ def test_random_sampler_errors_match_torch():
         with pytest.raises(err) as et:
             torch.utils.data.RandomSampler(range(3), **kw)
         assert str(en.value) == str(et.value)
+
+
+def test_data_parallel_shard_keeps_the_worker_settings():
+    from nabla.distributed.training import shard_loader
+
+    dl = DataLoader(Squares(20), batch_size=4, shuffle=True, num_workers=2, persistent_workers=True, prefetch_factor=3)
+    shard = shard_loader(dl)  # one process: the whole data set, through the same worker settings
+    assert (shard.num_workers, shard.prefetch_factor, shard.persistent_workers) == (2, 3, True)
+    assert sorted(i for _, y, _ in shard for i in y.tolist()) == list(range(20))

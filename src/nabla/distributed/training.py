@@ -60,8 +60,13 @@ def shard_loader(loader: Any) -> Any:
     seed = numpy.array([int(backend.default_generator.numpy.integers(2**31)) if shuffle else 0], dtype=numpy.int64)
     comm.broadcast(seed, 0)
     sampler = DistributedSampler(loader.dataset, shuffle=shuffle, seed=int(seed[0]))
+    workers = getattr(loader, "num_workers", 0)  # the loader's worker processes carry over to the shard
     return DataLoader(loader.dataset, batch_size=loader.batch_size, sampler=sampler, drop_last=loader.drop_last,
-                      collate_fn=loader.collate_fn, prefetch=loader.prefetch)
+                      collate_fn=loader.collate_fn, prefetch=loader.prefetch, num_workers=workers,
+                      prefetch_factor=loader.prefetch_factor if workers else None,
+                      persistent_workers=loader.persistent_workers, worker_init_fn=loader.worker_init_fn,
+                      timeout=loader.timeout, multiprocessing_context=loader.multiprocessing_context,
+                      pin_memory=loader.pin_memory)
 
 
 def reduce_logs(logs: dict[str, Any]) -> dict[str, Any]:
