@@ -105,7 +105,8 @@ def create_app(db_url: str | None = None, *, store: Store | None = None, workers
     middleware = [
         Middleware(SecurityHeadersMiddleware),
         Middleware(NulGuardMiddleware),
-        Middleware(BodyLimitMiddleware, limit=64 * 1024, limits={"/api/uploads": MAX_UPLOAD_BYTES + 1024}),
+        Middleware(BodyLimitMiddleware, limit=64 * 1024, limits={"/api/uploads": MAX_UPLOAD_BYTES + 1024},
+                   timeout=limits.body_timeout),
         Middleware(SessionMiddleware, store=store, secret=secret_key or store.secret(), secure=secure_cookies,
                    skip_prefixes=("/static/", "/labs", "/healthz")),
     ]

@@ -44,3 +44,4 @@ class Limits:
     token_max_days: int = 365  # a token lives at most this long (default 90 days)
     # ---- request bodies
     json_max_depth: int = 32  # nesting of JSON bodies (deeper: 400, before the parser recurses)
+    body_timeout: float = 30.0  # seconds between chunks of a request body before 408 (slow-body attacks)

@@ -54,15 +54,17 @@ class GuardedH11Protocol(H11Protocol):
 
     header_timeout: float = 10.0
     max_connections: int = 1000
-    # evictable connections of this server, oldest first: sending a request head, or idle between
-    # requests (per server: server_config makes a subclass with its own two dicts)
+    # connections of this server by state, oldest first: part of a request head sent (slow clients:
+    # evicted first), idle between requests (evicted next), nothing sent yet (just connected: never
+    # evicted for a newer one). server_config gives each server its own dicts.
     _heads: OrderedDict = OrderedDict()
     _idles: OrderedDict = OrderedDict()
+    _silent: OrderedDict = OrderedDict()
 
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._head_timer: Any = None
-        self._mark("head")
+        self._mark("silent")
         self._arm_head_timer()
         if len(self.connections) > self.max_connections:
             self._evict()
@@ -73,8 +75,11 @@ class GuardedH11Protocol(H11Protocol):
             return  # still the same head: keep its age
         self._heads.pop(self, None)
         self._idles.pop(self, None)
+        self._silent.pop(self, None)
         if state == "head":
             self._heads[self] = None
+        elif state == "silent":
+            self._silent[self] = None
         elif state == "idle":
             self._idles[self] = None
 
@@ -95,7 +100,9 @@ class GuardedH11Protocol(H11Protocol):
 
     def _evict(self) -> None:
         """Close the connection that has been sending its request head longest (else the one idle
-        longest between requests); this new one if every other connection is running a request.
+        longest between requests); else this new one. Connections that have sent nothing yet are
+        never evicted for a newer one: in a burst of connections the newest give way, so a client
+        whose request is already on its way is not pushed out by the burst behind it.
         O(1): the candidates are kept in arrival order."""
         for pool in (self._heads, self._idles):
             for conn in pool:
@@ -192,7 +199,7 @@ def server_config(app: Any, host: str = "127.0.0.1", port: int = 8000, *, proxy_
     forwarded_allow_ips = _check_proxy(proxy_headers, forwarded_allow_ips)
     protocol = type("GuardedH11Protocol", (GuardedH11Protocol,),
                     {"header_timeout": header_timeout, "max_connections": max_connections,
-                     "_heads": OrderedDict(), "_idles": OrderedDict()})
+                     "_heads": OrderedDict(), "_idles": OrderedDict(), "_silent": OrderedDict()})
     return uvicorn.Config(
         app, host=host, port=port, http=protocol, log_level="warning", log_config=None, access_log=False,
         timeout_graceful_shutdown=5, timeout_keep_alive=keep_alive, h11_max_incomplete_event_size=16 * 1024,

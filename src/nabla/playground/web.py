@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -117,14 +118,23 @@ class BodyTooLarge(Exception):
     pass
 
 
+class BodyTimeout(Exception):
+    pass
+
+
 class BodyLimitMiddleware:
     """Refuse request bodies over ``limit`` bytes (``limits`` per path prefix) with 413, before or while
-    they arrive — a Content-Length that is too big is refused without reading anything."""
+    they arrive — a Content-Length that is too big is refused without reading anything — and bodies
+    that take longer than ``timeout`` seconds between chunks with 408 (a slow-body "slowloris" would
+    otherwise hold a connection and a task for as long as it likes). Once the body is complete,
+    ``receive`` is passed through untouched: event streams wait on it for the disconnect."""
 
-    def __init__(self, app: Any, limit: int = 64 * 1024, limits: dict[str, int] | None = None) -> None:
+    def __init__(self, app: Any, limit: int = 64 * 1024, limits: dict[str, int] | None = None,
+                 timeout: float = 30.0) -> None:
         self.app = app
         self.limit = limit
         self.limits = limits or {}
+        self.timeout = timeout
 
     def _limit(self, path: str) -> int:
         for prefix, n in self.limits.items():
@@ -144,18 +154,25 @@ class BodyLimitMiddleware:
                 except ValueError:
                     too_big = True
                 if too_big:
-                    await _too_large(send, limit)
+                    await _refuse(send, 413, f"request body too large; the limit here is {limit} bytes")
                     return
         seen = 0
         started = False
+        complete = False
 
         async def limited_receive() -> dict:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, complete
+            if complete:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.timeout)
+            except asyncio.TimeoutError:
+                raise BodyTimeout() from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
                     raise BodyTooLarge()
+                complete = not message.get("more_body", False)
             return message
 
         async def tracking_send(message: dict) -> None:
@@ -168,12 +185,15 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await _too_large(send, limit)
+                await _refuse(send, 413, f"request body too large; the limit here is {limit} bytes")
+        except BodyTimeout:
+            if not started:
+                await _refuse(send, 408, f"the request body did not arrive within {self.timeout:g} s")
 
 
-async def _too_large(send: Any, limit: int) -> None:
-    body = json.dumps({"error": f"request body too large; the limit here is {limit} bytes"}).encode()
-    await send({"type": "http.response.start", "status": 413,
+async def _refuse(send: Any, status: int, message: str) -> None:
+    body = json.dumps({"error": message}).encode()
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})
