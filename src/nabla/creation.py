@@ -230,6 +230,30 @@ def multinomial(
     out = out.astype(backend.int64, copy=False)
     return _finish(out.reshape(-1) if input.ndim == 1 else out, False)
 
+
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any = None, dtype: Any = None,
+           device: Any = None) -> Tensor:
+    """Samples of N(mean, std^2): ``normal(0.0, 0.01, size=(n,))``, or elementwise for Tensor ``mean`` and/or
+    ``std`` (broadcast together; ``size`` must then be None). Not differentiable, as in PyTorch."""
+    tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
+    if tensors:
+        if size is not None:
+            raise ValueError("normal: give size only with a number mean and std; with Tensors the shape is theirs")
+        like = tensors[0]
+        m = mean.detach() if isinstance(mean, Tensor) else mean
+        sd = std.detach() if isinstance(std, Tensor) else std
+        if bool(((sd._data if isinstance(sd, Tensor) else numpy.asarray(sd)) < 0).any()):
+            raise RuntimeError("normal: std must be >= 0")
+        shape = numpy.broadcast_shapes(*[t.shape for t in tensors])
+        z = randn(shape, dtype=dtype or like.dtype, device=device or like.device, generator=generator)
+        return (z * sd + m).detach()
+    if size is None:
+        raise TypeError("normal: with a number mean and std, give size= (e.g. normal(0.0, 1.0, size=(3,)))")
+    if std < 0:
+        raise RuntimeError(f"normal: std must be >= 0, got {std}")
+    shape = _size(size if isinstance(size, tuple) else (size,), "normal")
+    return randn(shape, dtype=dtype, device=device, generator=generator) * std + mean
+
 def _like(x: Tensor, dtype: Any, device: Any) -> dict:
     return {"dtype": x.dtype if dtype is None else dtype, "device": x.device if device is None else device}
 

@@ -739,6 +739,62 @@ class Tensor:
     def mm(self, other: Tensor) -> Tensor:
         return _ops.mm(self, other)
 
+    # more elementwise math (see ops/math.py)
+    def tan(self) -> Tensor:
+        return _ops.tan(self)
+
+    def sinh(self) -> Tensor:
+        return _ops.sinh(self)
+
+    def cosh(self) -> Tensor:
+        return _ops.cosh(self)
+
+    def asin(self) -> Tensor:
+        return _ops.asin(self)
+
+    def acos(self) -> Tensor:
+        return _ops.acos(self)
+
+    def atan(self) -> Tensor:
+        return _ops.atan(self)
+
+    def expm1(self) -> Tensor:
+        return _ops.expm1(self)
+
+    def log2(self) -> Tensor:
+        return _ops.log2(self)
+
+    def log10(self) -> Tensor:
+        return _ops.log10(self)
+
+    def reciprocal(self) -> Tensor:
+        return _ops.reciprocal(self)
+
+    def floor(self) -> Tensor:
+        return _ops.floor(self)
+
+    def ceil(self) -> Tensor:
+        return _ops.ceil(self)
+
+    def trunc(self) -> Tensor:
+        return _ops.trunc(self)
+
+    def isinf(self) -> Tensor:
+        return _ops.isinf(self)
+
+    arcsin, arccos, arctan, fix = asin, acos, atan, trunc
+
+    def round(self, *, decimals: int = 0) -> Tensor:
+        return _ops.round(self, decimals=decimals)
+
+    def atan2(self, other: Any) -> Tensor:
+        return _ops.atan2(self, other)
+
+    arctan2 = atan2
+
+    def outer(self, other: Tensor) -> Tensor:
+        return _ops.outer(self, other)
+
     # PyTorch's other spellings of the same ops
     def multiply(self, other: Any) -> Tensor:
         return _ops.mul(self, other)

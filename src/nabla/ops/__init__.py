@@ -1,7 +1,8 @@
 """nabla's primitive ops, one family per file; each op's forward and backward sit side by side.
 
 ``arithmetic``   add, sub, mul, div, pow, neg
-``math``         exp, log, sqrt, sin/cos, abs, erf, sign, maximum/minimum, clamp
+``math``         exp, log, sqrt, sin/cos, abs, erf, sign, maximum/minimum, clamp, tan/sinh/cosh, asin/acos/atan,
+                 atan2, expm1, log2/log10, reciprocal, floor/ceil/round/trunc
 ``comparison``   eq/ne/lt/le/gt/ge, logical_*, isnan/isfinite, where, masked_fill
 ``activation``   tanh, sigmoid, relu, leaky_relu, elu, gelu, softplus, step
 ``reduce``       sum, mean, max/min, var/std, logsumexp, prod, argmax, cumsum, norm (``ops.reduce.norm``:
@@ -33,6 +34,7 @@ from .comparison import (
     ge,
     gt,
     isfinite,
+    isinf,
     isnan,
     le,
     logical_and,
@@ -46,9 +48,38 @@ from .comparison import (
 from .conv import conv1d, conv2d, conv_transpose2d
 from .convert import cast, clone, to_device
 from .index import fill_, gather, getitem, index_select, inplace, one_hot, scatter_add, setitem
-from .linalg import bmm, dot, matmul, mm, tril, triu
+from .linalg import bmm, dot, matmul, mm, outer, tril, triu
 from .loss import cross_entropy
-from .math import abs, clamp, cos, erf, exp, log, log1p, maximum, minimum, rsqrt, sign, sin, sqrt
+from .math import (
+    abs,
+    acos,
+    asin,
+    atan,
+    atan2,
+    ceil,
+    clamp,
+    cos,
+    cosh,
+    erf,
+    exp,
+    expm1,
+    floor,
+    log,
+    log1p,
+    log2,
+    log10,
+    maximum,
+    minimum,
+    reciprocal,
+    round,
+    rsqrt,
+    sign,
+    sin,
+    sinh,
+    sqrt,
+    tan,
+    trunc,
+)
 from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .reduce import (
     all,
@@ -77,6 +108,7 @@ from .shape import (
     expand,
     flatten,
     flip,
+    meshgrid,
     narrow,
     pad,
     permute,

@@ -121,3 +121,7 @@ def isnan(x: Tensor) -> Tensor:
 
 def isfinite(x: Tensor) -> Tensor:
     return Tensor._wrap(_xp(x._data).isfinite(x._data))
+
+
+def isinf(x: Tensor) -> Tensor:
+    return Tensor._wrap(_xp(x._data).isinf(x._data))

@@ -1,5 +1,6 @@
 """Matrix multiplication for 1-D, 2-D and batched (broadcast) operands, as ``torch.matmul``, the fused
-linear layer ``x @ w.T + b`` (one graph node), and the triangular parts of matrices (tril, triu)."""
+linear layer ``x @ w.T + b`` (one graph node), and the triangular parts of matrices (tril, triu) and
+outer products."""
 
 from __future__ import annotations
 
@@ -109,6 +110,14 @@ def tril(x: Tensor, diagonal: int = 0) -> Tensor:
 def triu(x: Tensor, diagonal: int = 0) -> Tensor:
     """The upper triangle: entries with ``j - i >= diagonal`` kept, the rest zero."""
     return _triangle(x, diagonal, False, "triu")
+
+
+def outer(a: Tensor, b: Tensor) -> Tensor:
+    """``a[i] * b[j]`` for 1-D ``a`` and ``b``: an (n, m) matrix."""
+    a, b = tensor_arg(a, "outer"), tensor_arg(b, "outer")
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(f"outer: expects 1-D vectors, got shapes {a.shape} and {b.shape}")
+    return a.reshape(-1, 1) * b.reshape(1, -1)
 
 class Linear(Function):
     """``x @ w.T (+ b)`` for x (*, in), w (out, in), b (out,): one node instead of three.

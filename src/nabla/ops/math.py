@@ -1,4 +1,5 @@
-"""Math functions: exp, log, log1p, sqrt, rsqrt, sin, cos, abs, erf, sign, maximum/minimum, clamp.
+"""Math functions: exp, log, log1p, sqrt, rsqrt, sin, cos, abs, erf, sign, maximum/minimum, clamp; and tan,
+sinh, cosh, asin, acos, atan, atan2, expm1, log2, log10, reciprocal, floor/ceil/round/trunc.
 
 ``erf`` uses the special-function module of the input's device (``backend.special``).
 """
@@ -222,3 +223,173 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
             out = where(out > max, max, out)
         return out
     return Clamp.apply(x, lo=min, hi=max)
+
+
+
+# ------------------------------------------------------------------------ more of PyTorch's math
+
+
+class Tan(Function):
+    save_output = True
+
+    def forward(self, x):
+        return _xp(x).tan(x)
+
+    def backward(self, g):
+        out = self.saved_output()
+        return g * (out * out + 1)
+
+
+def tan(x: Tensor) -> Tensor:
+    return Tan.apply(float_tensor(x, "tan"))
+
+
+class Sinh(Function):
+    save_inputs = True
+
+    def forward(self, x):
+        return _xp(x).sinh(x)
+
+    def backward(self, g):
+        return g * cosh(self.inputs[0])
+
+
+def sinh(x: Tensor) -> Tensor:
+    return Sinh.apply(float_tensor(x, "sinh"))
+
+
+class Cosh(Function):
+    save_inputs = True
+
+    def forward(self, x):
+        return _xp(x).cosh(x)
+
+    def backward(self, g):
+        return g * sinh(self.inputs[0])
+
+
+def cosh(x: Tensor) -> Tensor:
+    return Cosh.apply(float_tensor(x, "cosh"))
+
+
+class Asin(Function):
+    """``d asin(x) = 1 / sqrt(1 - x^2)``; ``acos`` is ``pi/2 - asin``."""
+
+    save_inputs = True
+
+    def forward(self, x):
+        return _xp(x).arcsin(x)
+
+    def backward(self, g):
+        x = self.inputs[0]
+        return g * rsqrt(1 - x * x)
+
+
+def asin(x: Tensor) -> Tensor:
+    return Asin.apply(float_tensor(x, "asin"))
+
+
+def acos(x: Tensor) -> Tensor:
+    return (math.pi / 2) - asin(x)
+
+
+class Atan(Function):
+    save_inputs = True
+
+    def forward(self, x):
+        return _xp(x).arctan(x)
+
+    def backward(self, g):
+        x = self.inputs[0]
+        return g / (x * x + 1)
+
+
+def atan(x: Tensor) -> Tensor:
+    return Atan.apply(float_tensor(x, "atan"))
+
+
+class Atan2(Function):
+    """The angle of the point (x, y): ``d/dy = x / r^2``, ``d/dx = -y / r^2``."""
+
+    save_inputs = True
+
+    def forward(self, y, x):
+        return _xp(y).arctan2(y, x)
+
+    def backward(self, g):
+        y, x = self.inputs
+        r2 = x * x + y * y
+        gy = unbroadcast(g * x / r2, y.shape) if self.parents[0] is not None else None
+        gx = unbroadcast(-g * y / r2, x.shape) if self.parents[1] is not None else None
+        return gy, gx
+
+
+def atan2(input: Tensor, other: Tensor) -> Tensor:
+    """``atan2(y, x)`` elementwise (``input`` is y), in (-pi, pi]."""
+    return binary(Atan2, float_tensor(input, "atan2"), other, "atan2")
+
+
+class Expm1(Function):
+    """``exp(x) - 1`` without cancellation near 0."""
+
+    save_output = True
+
+    def forward(self, x):
+        return _xp(x).expm1(x)
+
+    def backward(self, g):
+        return g * (self.saved_output() + 1)
+
+
+def expm1(x: Tensor) -> Tensor:
+    return Expm1.apply(float_tensor(x, "expm1"))
+
+
+def log2(x: Tensor) -> Tensor:
+    return log(x) * (1 / math.log(2))
+
+
+def log10(x: Tensor) -> Tensor:
+    return log(x) * (1 / math.log(10))
+
+
+def reciprocal(x: Tensor) -> Tensor:
+    return 1.0 / float_tensor(x, "reciprocal")
+
+
+class Rounding(Function):
+    """floor / ceil / round (half to even, as PyTorch) / trunc: piecewise constant, gradient 0."""
+
+    def forward(self, x, how):
+        self.shape = x.shape
+        return getattr(_xp(x), how)(x)
+
+    def backward(self, g):
+        return Tensor._wrap(g._xp.zeros(self.shape, dtype=g.dtype))
+
+
+def _rounding(x: Any, how: str, op: str) -> Tensor:
+    x = tensor_arg(x, op)
+    if x.dtype.kind != "f":
+        return x.clone()  # integers are already whole
+    return Rounding.apply(x, how=how)
+
+
+def floor(x: Tensor) -> Tensor:
+    return _rounding(x, "floor", "floor")
+
+
+def ceil(x: Tensor) -> Tensor:
+    return _rounding(x, "ceil", "ceil")
+
+
+def round(x: Tensor, *, decimals: int = 0) -> Tensor:
+    """Round half to even; ``decimals`` digits after the point (negative: before it)."""
+    if decimals:
+        scale = 10.0 ** decimals
+        return _rounding(x * scale, "rint", "round") / scale
+    return _rounding(x, "rint", "round")
+
+
+def trunc(x: Tensor) -> Tensor:
+    return _rounding(x, "trunc", "trunc")

@@ -411,6 +411,30 @@ def _factor(value: Any, op: str, name: str) -> int:
     return value
 
 
+def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
+    """Coordinate grids from 1-D tensors (views): with ``indexing="ij"`` output ``k`` varies along
+    dimension ``k``; ``"xy"`` swaps the first two dimensions (NumPy's and MATLAB's convention)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    for t in tensors:
+        if not isinstance(t, Tensor) or t.ndim > 1:
+            raise ValueError(f"meshgrid: expects 0-D or 1-D Tensors, got {getattr(t, 'shape', type(t).__name__)}")
+    ts = [reshape(t, (-1,)) for t in tensors]
+    if indexing == "xy" and len(ts) >= 2:
+        ts[0], ts[1] = ts[1], ts[0]
+    shape = tuple(t.shape[0] for t in ts)
+    grids = []
+    for k, t in enumerate(ts):
+        view = [1] * len(ts)
+        view[k] = shape[k]
+        grids.append(expand(reshape(t, tuple(view)), shape))
+    if indexing == "xy" and len(ts) >= 2:  # the grids of the swapped inputs, handed back in input order
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
 def flip(x: Tensor, dims: Any) -> Tensor:
     """Reverse the order of elements along ``dims``."""
     d = normalize_dims(dims, x.ndim, "flip")
