@@ -172,6 +172,8 @@ def run(ctx) -> LabResult:
     verdict = Verdict.SUPPORTED if not failed else (Verdict.REFUTED if len(failed) == len(checks) else Verdict.DEPENDS)
     condition = f"these parts did not hold in every seed: {', '.join(failed)}" if verdict is Verdict.DEPENDS else None
     esc = ", ".join(f"{n} {f(escape[n], 3)}" for n in names)
+    edge = sorted({f"{n} on {surf}" for surf, lrs in best_lr.items() for n, lr in lrs.items()
+                   if not ctx.quick and lr in (GRIDS.get(n, ADAPTIVE_GRID)[0], GRIDS.get(n, ADAPTIVE_GRID)[-1])})
     ros = ", ".join(f"{n} {f(dist['rosenbrock', n], 2)}" for n in names)
     bea = ", ".join(f"{n} {f(dist['beale', n], 2)}" for n in names)
     reading = (f"Steps to leave the saddle (|y| ≥ 1, lr {SADDLE_LR}, cap {saddle_steps + 1} = never): {esc}. Distance "
@@ -181,7 +183,8 @@ def run(ctx) -> LabResult:
                f"{f(eff_ratio['RMSprop'], 2)}, largest rise {f(eff_rise['RMSprop'], 3)}; Adam "
                f"{f(eff_ratio['Adam'], 2)}, largest rise {f(eff_rise['Adam'], 3)}. On the saddle the shrinking step "
                f"is what keeps Adagrad on the "
-               f"ridge: its steps fall like lr/sqrt(t) while the others' stay near lr.")
+               f"ridge: its steps fall like lr/sqrt(t) while the others' stay near lr."
+               + (f" Best learning rate at an edge of its grid: {', '.join(edge)}." if edge else ""))
     wrong = ("003 says 'Adam = Adagrad + RMSprop + Momentum'. Adam keeps exponential moving averages of g (momentum) "
              "and of g² (RMSprop's denominator) with bias correction; it has no Adagrad-style running sum, and the "
              f"measurement shows it: Adam's effective learning rate ends at {f(eff_ratio['Adam'], 2)}× its start on "
@@ -191,7 +194,7 @@ def run(ctx) -> LabResult:
     return LabResult(
         measurements=ms, verdict=verdict, condition=condition, reading=reading, notes_wrong=wrong,
         extra={"steps": steps, "saddle_steps": saddle_steps, "saddle_lr": SADDLE_LR, "best_lr": best_lr,
-               "sgd_noise_std": NOISE, "checks": checks},
+               "sgd_noise_std": NOISE, "best_lr_at_grid_edge": edge, "checks": checks},
     )
 
 
