@@ -82,6 +82,11 @@ class inference_mode(contextlib.ContextDecorator):
     removing, so here it is exactly ``no_grad`` (tensors made inside can later join a graph).
     """
 
+    def __new__(cls, mode: Any = True) -> Any:
+        if callable(mode):  # bare ``@inference_mode`` on a function, as PyTorch allows
+            return cls(True)(mode)
+        return super().__new__(cls)
+
     def __init__(self, mode: bool = True) -> None:
         self.mode = bool(mode)
 

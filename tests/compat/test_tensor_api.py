@@ -190,6 +190,12 @@ def test_inference_mode():
     assert not f(x).requires_grad
     assert nabla.is_grad_enabled()
 
+    @nabla.inference_mode
+    def g(a):
+        return a * 3
+
+    assert not g(x).requires_grad and g(x).tolist() == [3.0, 3.0]
+
 
 def test_set_default_device_cpu_and_errors():
     assert nabla.get_default_device() == "cpu"
