@@ -7,6 +7,8 @@ its final weights, so the test can compare data-parallel training with one proce
     emulate  one process computing the N ranks' per-rank gradients and averaging them
     die      (under mpiexec) rank 1 raises at its third step
     leave    (under mpiexec) rank 1 leaves without an error before the first all-reduce
+    fit      Trainer.fit with a BackupAndRestore checkpoint (CKPT, argv[3]) every 3 batches, resuming from it
+             when it exists; argv[4], if given, kills every rank right after that many batches
 """
 
 from __future__ import annotations
@@ -46,7 +48,37 @@ def save(m: nn.Module, out: str) -> None:
     np.savez(out, **{k: v.numpy() for k, v in m.state_dict().items()})
 
 
+class _Kill(nb.train.Callback):
+    order = 200  # after BackupAndRestore (100) has saved this batch
+
+    def __init__(self, after: int) -> None:
+        self.after, self.seen = after, 0
+
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.seen += 1
+        if self.seen == self.after:
+            import os
+
+            os._exit(0)  # as a kill would: no clean-up, mid-epoch
+
+
+def fit(out: str, ckpt: str, kill: int | None) -> None:
+    from nabla.train import BackupAndRestore, Trainer
+
+    m = model(seed=0)
+    trainer = Trainer(m, nb.optim.SGD(m.parameters(), lr=0.1, momentum=0.9), nn.CrossEntropyLoss(), ["accuracy"])
+    callbacks = [BackupAndRestore(ckpt, save_freq=3)] + ([_Kill(kill)] if kill else [])
+    history = trainer.fit(DataLoader(data(), batch_size=B, shuffle=True), epochs=EPOCHS, callbacks=callbacks,
+                          verbose=0)
+    if dist.rank() == 0:
+        save(m, out)
+        print("epochs", history.epoch, "resumed_from", callbacks[0].resumed_from)
+
+
 def main(mode: str, out: str) -> None:
+    if mode == "fit":
+        fit(out, sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else None)
+        return
     ds = data()
     if mode in ("ddp", "die", "leave"):
         dist.init()

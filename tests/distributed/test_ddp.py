@@ -105,3 +105,27 @@ def test_bad_usage_under_mpiexec_exits_2_without_hanging(mpiexec, tmp_path):
               "--out", str(tmp_path / "r")], timeout=120)
     assert r.returncode == 2
     assert "unknown optimizer 'nope'" in r.stderr
+
+
+def test_a_killed_two_rank_run_resumes_bit_for_bit_and_also_on_one_process(mpiexec, tmp_path):
+    def fit(out: str, ckpt: str, *kill: str, ranks: int = 2) -> subprocess.CompletedProcess:
+        cmd = [mpiexec, "-n", str(ranks), PY] if ranks > 1 else [PY]
+        return _run(cmd + [str(WORKER), "fit", str(tmp_path / out), str(tmp_path / ckpt), *kill])
+
+    full = fit("full.npz", "full.safetensors")
+    assert full.returncode == 0, full.stderr
+    fit("x.npz", "ckpt.safetensors", "11")  # every rank killed after 11 of the 16 batches (2 epochs x 8)
+    assert (tmp_path / "ckpt.safetensors").exists() and not (tmp_path / "x.npz").exists()
+    (tmp_path / "copy.safetensors").write_bytes((tmp_path / "ckpt.safetensors").read_bytes())
+    resumed = fit("resumed.npz", "ckpt.safetensors")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed_from (1, 1)" in resumed.stdout  # the last save: epoch 1, batch 1 (every 3 batches)
+    a, b = np.load(tmp_path / "full.npz"), np.load(tmp_path / "resumed.npz")
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+    # the same checkpoint carried on by one process: its step is rescaled (1 batch of 2 ranks = 2 of one)
+    one = fit("one.npz", "copy.safetensors", ranks=1)
+    assert one.returncode == 0, one.stderr
+    assert "epochs [0, 1] resumed_from (1, 1)" in one.stdout
+    c = np.load(tmp_path / "one.npz")
+    assert all(np.isfinite(c[k]).all() for k in c)
