@@ -206,7 +206,7 @@ def binary(fn: type, a: Any, b: Any, op: str, **kw: Any) -> Tensor:
     shape mismatch becomes an error that names ``op`` and both shapes."""
     a, b = operands(a, b, op)
     try:
-        return fn.apply(a, b, **kw)
+        return fn.apply(a, b, **kw) if kw else fn.apply(a, b)
     except ValueError as e:
         err = broadcast_error(op, a.shape, b.shape)
         if err is not None:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..tensor import array_of, from_array
-from .optimizer import Optimizer, adam_preamble, array_module, check_adam_family
+from .optimizer import Optimizer, array_module, check_adam_family
 
 
 class Adam(Optimizer):
@@ -52,9 +52,8 @@ class Adam(Optimizer):
     def _step_group(self, group: dict[str, Any]) -> None:
         lr, (beta1, beta2), eps, amsgrad = group["lr"], group["betas"], group["eps"], group["amsgrad"]
         buffers = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad else ("exp_avg", "exp_avg_sq")
-        for x, g, state in self._updates(group):
+        for x, g, state, step in self._adam_updates(group, buffers):
             xp = array_module(x)
-            step, g = adam_preamble(x, g, state, group, buffers)
             m, v = array_of(state["exp_avg"]), array_of(state["exp_avg_sq"])
             m *= beta1
             m += (1 - beta1) * g

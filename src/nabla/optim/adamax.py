@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..tensor import array_of
-from .optimizer import Optimizer, adam_preamble, array_module, check_adam_family
+from .optimizer import Optimizer, array_module, check_adam_family
 
 
 class Adamax(Optimizer):
@@ -43,9 +43,8 @@ class Adamax(Optimizer):
 
     def _step_group(self, group: dict[str, Any]) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        for x, g, state in self._updates(group):
+        for x, g, state, step in self._adam_updates(group, ("exp_avg", "exp_inf")):
             xp = array_module(x)
-            step, g = adam_preamble(x, g, state, group, ("exp_avg", "exp_inf"))
             m, u = array_of(state["exp_avg"]), array_of(state["exp_inf"])
             m *= beta1
             m += (1 - beta1) * g

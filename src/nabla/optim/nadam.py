@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..tensor import array_of
-from .optimizer import Optimizer, adam_preamble, array_module, check_adam_family, check_number
+from .optimizer import Optimizer, array_module, check_adam_family, check_number
 
 
 class NAdam(Optimizer):
@@ -56,9 +56,8 @@ class NAdam(Optimizer):
     def _step_group(self, group: dict[str, Any]) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         psi = group["momentum_decay"]
-        for x, g, state in self._updates(group):
+        for x, g, state, step in self._adam_updates(group, ("exp_avg", "exp_avg_sq"), first={"mu_product": 1.0}):
             xp = array_module(x)
-            step, g = adam_preamble(x, g, state, group, ("exp_avg", "exp_avg_sq"), first={"mu_product": 1.0})
             mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
             mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
             mu_product = state["mu_product"] = state["mu_product"] * mu

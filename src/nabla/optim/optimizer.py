@@ -19,7 +19,7 @@ from typing import Any
 
 from .. import backend
 from ..autograd import enable_grad
-from ..tensor import Tensor, array_of, from_array, updating
+from ..tensor import Tensor, array_of, from_array, updating, updating_with_grads
 
 array_module = backend.array_module
 
@@ -69,33 +69,6 @@ def check_betas(betas: Any) -> None:
         raise ValueError(f"Invalid betas: expected a pair (beta1, beta2), got {betas!r}")
     for i, b in enumerate(betas):
         check_number("betas", b, low=0.0, high=1.0, label=f"beta parameter at index {i}")
-
-
-def adam_preamble(x: Any, g: Any, state: dict[str, Any], group: dict[str, Any], buffers: tuple[str, ...],
-                  first: dict[str, Any] | None = None) -> tuple[int, Any]:
-    """What Adam, AdamW, NAdam and Adamax do before their own update; returns ``(step, g)``.
-
-    On the first step the state gets ``step = 0``, the entries of ``first`` and a zero array per
-    name in ``buffers``; then the step count goes up by one, ``g`` flips sign under ``maximize``, and
-    weight decay applies: decoupled (``x *= 1 - lr * weight_decay``, in place) when the group has
-    ``decoupled_weight_decay``, otherwise as an L2 term (``g + weight_decay * x``, a new array).
-    """
-    if not state:
-        xp = array_module(x)
-        state["step"] = 0
-        state.update(first or {})
-        for name in buffers:
-            state[name] = from_array(xp.zeros_like(x))
-    step = state["step"] = state["step"] + 1
-    if group["maximize"]:
-        g = -g
-    weight_decay = group["weight_decay"]
-    if weight_decay != 0:
-        if group.get("decoupled_weight_decay", False):
-            x *= 1 - group["lr"] * weight_decay
-        else:
-            g = g + weight_decay * x
-    return step, g
 
 
 class _Handle:
@@ -240,9 +213,41 @@ class Optimizer:
         gradient array and the state dict of every parameter of ``group`` that has a gradient; each
         parameter's version is bumped once the loop body has updated it."""
         state = self.state
-        for p in [p for p in group["params"] if p.grad is not None]:
-            with updating(p) as x:
-                yield x, array_of(p.grad), state[p]
+        for p, x, g in updating_with_grads(group["params"]):
+            yield x, g, state[p]
+
+    def _adam_updates(self, group: dict[str, Any], buffers: tuple[str, ...],
+                      first: dict[str, Any] | None = None) -> Iterator[tuple[Any, Any, dict, int]]:
+        """:meth:`_updates` with what Adam, AdamW, NAdam and Adamax do first; yields ``(x, g, state, step)``.
+
+        On a parameter's first step its state gets ``step = 0``, the entries of ``first`` and a zero
+        array per name in ``buffers``; then the step count goes up by one, ``g`` flips sign under
+        ``maximize``, and weight decay applies: decoupled (``x *= 1 - lr * weight_decay``, in place)
+        when the group has ``decoupled_weight_decay``, otherwise as an L2 term (``g + weight_decay * x``,
+        a new array). Written into the generator (not a helper called per parameter) because it runs
+        once per parameter per step.
+        """
+        maximize, weight_decay = group["maximize"], group["weight_decay"]
+        decoupled = group.get("decoupled_weight_decay", False)
+        shrink = 1 - group["lr"] * weight_decay
+        all_state = self.state
+        for p, x, g in updating_with_grads(group["params"]):
+            state = all_state[p]
+            if not state:
+                xp = array_module(x)
+                state["step"] = 0
+                state.update(first or {})
+                for name in buffers:
+                    state[name] = from_array(xp.zeros_like(x))
+            step = state["step"] = state["step"] + 1
+            if maximize:
+                g = -g
+            if weight_decay != 0:
+                if decoupled:
+                    x *= shrink
+                else:
+                    g = g + weight_decay * x
+            yield x, g, state, step
 
     def register_step_pre_hook(self, hook: Callable) -> _Handle:
         """``hook(optimizer, args, kwargs)`` runs before every ``step``."""
