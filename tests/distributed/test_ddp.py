@@ -90,9 +90,10 @@ def test_nabla_train_on_two_ranks_then_resume_on_one(mpiexec, tmp_path):
     assert r.returncode == 0, r.stderr
     # rank 0 alone prints: one header, one line per epoch, one summary
     assert r.stderr.count("nabla train: mlp") == 1 and r.stderr.count("Epoch 2/2") == 1, r.stderr
+    assert "batch 32 on each of 2 processes" in r.stderr
     assert r.stdout.count("test accuracy") == 1
     report = json.loads((out / "metrics.json").read_text())
-    assert report["epochs_run"] == 2 and (out / "curves.png").exists()
+    assert report["epochs_run"] == 2 and report["config"]["processes"] == 2 and (out / "curves.png").exists()
     r = _run([PY, "-m", "nabla", "train", "mlp", "--dataset", "digits", "--epochs", "3", "--out", str(out),
               "--resume"])
     assert r.returncode == 0, r.stderr

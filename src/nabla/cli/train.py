@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..distributed import abort_on_error, is_main_process
+from ..distributed import abort_on_error, is_main_process, world_size
 from .common import (
     CHECKPOINT,
     UsageError,
@@ -406,7 +406,8 @@ def run(args: argparse.Namespace) -> int:
     report = {
         "model": s["model"], "dataset": spec.name, "model_args": s["model_args"],
         "config": {**{k: s[k] for k in ("epochs", "batch_size", "lr", "optimizer", "schedule", "device", "seed",
-                                        "split", "holdout", "save_every", "data_dir")}, "threads": threads},
+                                        "split", "holdout", "save_every", "data_dir")}, "threads": threads,
+                   "processes": world_size()},
         "resumed": changes, "parameters": n_params, "train_samples": len(train), "test_samples": len(test),
         "epochs_run": len(history.epoch), "seconds": round(seconds, 3), "history": history.history, "test": final,
     }
@@ -450,8 +451,10 @@ def _announce(plan: _Plan, trainer: Any, spec: Any, n_params: int, n_train: int,
     rule = type(trainer.optimizer).__name__ if trainer.optimizer is not None else "perceptron rule"
     if isinstance(trainer.optimizer, dict):  # one per network (a GAN)
         rule = " + ".join(f"{type(o).__name__} ({k})" for k, o in trainer.optimizer.items())
+    ranks = world_size()  # mpiexec -n N: each process steps on its own batch
     print(f"nabla train: {s['model']} ({n_params:,} parameters) on {spec.name}: {n_train:,} training samples, "
-          f"{n_test:,} held out; {plural(s['epochs'], 'epoch')}, batch {s['batch_size']}, {rule} lr {s['lr']:g}"
+          f"{n_test:,} held out; {plural(s['epochs'], 'epoch')}, batch {s['batch_size']}"
+          f"{f' on each of {ranks} processes' if ranks > 1 else ''}, {rule} lr {s['lr']:g}"
           f"{', cosine schedule' if s['schedule'] == 'cosine' else ''}, device {dev}", file=log)
     if state is not None:
         step = int(state.get("step", 0))
