@@ -155,3 +155,13 @@ def test_cycle_finder_finds_a_cycle():
     """The checker itself: a two-module loop is reported, a chain is not."""
     assert _cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]
     assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_optimizers_do_not_reach_into_tensor_internals():
+    """Optimizers write parameters through nabla.tensor's updating helpers (which bump the version)."""
+    offenders = []
+    for path in sorted((SRC / "optim").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in ("_data", "_version", "_wrap"):
+                offenders.append(f"{path.name}:{node.lineno} .{node.attr}")
+    assert not offenders, f"use nabla.tensor.array_of / from_array / updating instead: {offenders}"
