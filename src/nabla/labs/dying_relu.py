@@ -87,8 +87,10 @@ def run(ctx) -> LabResult:
         condition = f"ReLU units die at high learning rates (lr {worst:g}) only" if low_alive else None
     else:
         verdict = Verdict.DEPENDS
+        div = {a: int(sum(diverged[at[a]])) for a in ("leaky_relu", "elu")}
         condition = (f"ReLU units do die at lr {worst:g} ({f(dead[at['relu']], 2)} of them), but there leaky ReLU and "
-                     f"ELU {'keep fewer dead units yet ' if fewer_dead else ''}do not train either (test accuracy "
+                     f"ELU {'keep fewer dead units yet ' if fewer_dead else ''}do not train either (they diverged in "
+                     f"{div['leaky_relu']} and {div['elu']} of {len(ctx.seeds)} seeds; test accuracy "
                      f"{f(acc[at['leaky_relu']], 2)} and {f(acc[at['elu']], 2)}): the learning rate is the problem")
     parts = "; ".join(f"lr {lr:g}: ReLU {f(dead[f'relu/lr={lr:g}'], 2)}, leaky {f(dead[f'leaky_relu/lr={lr:g}'], 2)}, "
                       f"ELU {f(dead[f'elu/lr={lr:g}'], 2)}" for lr in lrs)
