@@ -1,0 +1,391 @@
+"""One converter per nabla op (``Function`` class): the ONNX nodes that compute the same thing.
+
+A converter takes the graph builder and one recorded call (see ``trace.py``) and returns the ONNX
+name of the call's output. Constant operands become initializers; what the op was called with
+(axes, kernel geometry, shapes) comes from the call's keyword arguments. ``CONVERTERS`` maps the
+Function class name to its converter; :func:`register` adds one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy
+from onnx import TensorProto
+
+from .graph import Builder
+from .trace import Call
+
+Converter = Callable[[Builder, Call], str]
+CONVERTERS: dict[str, Converter] = {}
+
+
+def register(*names: str) -> Callable[[Converter], Converter]:
+    """Decorator: ``fn`` converts the ops (Function class names) ``names``."""
+
+    def deco(fn: Converter) -> Converter:
+        for n in names:
+            CONVERTERS[n] = fn
+        return fn
+
+    return deco
+
+
+def _dtype(call: Call) -> numpy.dtype:
+    return numpy.dtype(call.output._data.dtype)
+
+
+# ------------------------------------------------------------------------------- elementwise
+
+_UNARY = {
+    "Neg": "Neg", "Exp": "Exp", "Log": "Log", "Sqrt": "Sqrt", "Tanh": "Tanh", "Sigmoid": "Sigmoid",
+    "Relu": "Relu", "Abs": "Abs", "Sin": "Sin", "Cos": "Cos", "Tan": "Tan", "Erf": "Erf", "Asin": "Asin",
+    "Atan": "Atan", "Sinh": "Sinh", "Cosh": "Cosh",
+}
+_BINARY = {"Add": "Add", "Sub": "Sub", "Mul": "Mul", "Div": "Div", "Pow": "Pow", "Maximum": "Max"}
+
+
+@register(*_UNARY)
+def _unary(g: Builder, c: Call) -> str:
+    return g.node(_UNARY[c.op.__name__], [g.value(c.inputs[0])])
+
+
+@register(*_BINARY)
+def _binary(g: Builder, c: Call) -> str:
+    dt = _dtype(c)
+    return g.node(_BINARY[c.op.__name__], [g.value(t, dt) for t in c.inputs])
+
+
+@register("Clone", "ToDevice", "_Cut")
+def _identity(g: Builder, c: Call) -> str:
+    return g.node("Identity", [g.value(c.inputs[0])])
+
+
+@register("Cast")
+def _cast(g: Builder, c: Call) -> str:
+    return g.node("Cast", [g.value(c.inputs[0])], to=g.onnx_type(_dtype(c)))
+
+
+@register("Rsqrt")
+def _rsqrt(g: Builder, c: Call) -> str:
+    return g.node("Reciprocal", [g.node("Sqrt", [g.value(c.inputs[0])])])
+
+
+@register("Log1p")
+def _log1p(g: Builder, c: Call) -> str:
+    return g.node("Log", [g.node("Add", [g.value(c.inputs[0]), g.scalar(1, _dtype(c))])])
+
+
+@register("Expm1")
+def _expm1(g: Builder, c: Call) -> str:
+    return g.node("Sub", [g.node("Exp", [g.value(c.inputs[0])]), g.scalar(1, _dtype(c))])
+
+
+@register("PowScalar")
+def _pow_scalar(g: Builder, c: Call) -> str:
+    return g.node("Pow", [g.value(c.inputs[0]), g.scalar(c.kwargs["p"], _dtype(c))])
+
+
+@register("LeakyRelu")
+def _leaky_relu(g: Builder, c: Call) -> str:
+    return g.node("LeakyRelu", [g.value(c.inputs[0])], alpha=float(c.kwargs["slope"]))
+
+
+@register("Elu")
+def _elu(g: Builder, c: Call) -> str:
+    return g.node("Elu", [g.value(c.inputs[0])], alpha=float(c.kwargs["alpha"]))
+
+
+@register("Gelu")
+def _gelu(g: Builder, c: Call) -> str:
+    """exact: x/2 (1 + erf(x/sqrt 2)); tanh: x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    dt, x = _dtype(c), g.value(c.inputs[0])
+    if c.kwargs.get("approximate", "none") == "tanh":
+        cube = g.node("Mul", [g.node("Mul", [x, x]), x])
+        inner = g.node("Add", [x, g.node("Mul", [cube, g.scalar(0.044715, dt)])])
+        t = g.node("Tanh", [g.node("Mul", [inner, g.scalar(math.sqrt(2 / math.pi), dt)])])
+    else:
+        t = g.node("Erf", [g.node("Mul", [x, g.scalar(1 / math.sqrt(2), dt)])])
+    return g.node("Mul", [g.node("Mul", [x, g.scalar(0.5, dt)]), g.node("Add", [t, g.scalar(1, dt)])])
+
+
+@register("Softplus")
+def _softplus(g: Builder, c: Call) -> str:
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (as PyTorch)."""
+    dt, x = _dtype(c), g.value(c.inputs[0])
+    bx = g.node("Mul", [x, g.scalar(c.kwargs["beta"], dt)])
+    soft = g.node("Div", [g.node("Softplus", [bx]), g.scalar(c.kwargs["beta"], dt)])
+    big = g.node("Greater", [bx, g.scalar(c.kwargs["threshold"], dt)])
+    return g.node("Where", [big, x, soft])
+
+
+@register("Clamp")
+def _clamp(g: Builder, c: Call) -> str:
+    dt, out = _dtype(c), g.value(c.inputs[0])
+    if c.kwargs.get("lo") is not None:
+        out = g.node("Max", [out, g.value(c.kwargs["lo"], dt)])
+    if c.kwargs.get("hi") is not None:
+        out = g.node("Min", [out, g.value(c.kwargs["hi"], dt)])
+    return out
+
+
+@register("Where")
+def _where(g: Builder, c: Call) -> str:
+    dt = _dtype(c)
+    cond = g.value(numpy.asarray(c.kwargs["cond"], dtype=bool))
+    return g.node("Where", [cond, g.value(c.inputs[0], dt), g.value(c.inputs[1], dt)])
+
+
+@register("Mask")
+def _mask(g: Builder, c: Call) -> str:
+    """Multiply by a fixed 0/1 (or scaled) mask recorded at trace time."""
+    mask = numpy.asarray(c.kwargs["mask"])
+    x = g.value(c.inputs[0])
+    if mask.dtype == bool:
+        return g.node("Where", [g.value(mask), x, g.scalar(0, _dtype(c))])
+    return g.node("Mul", [x, g.value(mask, _dtype(c))])
+
+
+# ------------------------------------------------------------------------------- linear algebra
+
+
+@register("MatMul")
+def _matmul(g: Builder, c: Call) -> str:
+    return g.node("MatMul", [g.value(t) for t in c.inputs])
+
+
+@register("Linear")
+def _linear(g: Builder, c: Call) -> str:
+    """x @ w.T + b: one Gemm for a 2-D input, MatMul then Add otherwise."""
+    x, w = c.inputs[0], c.inputs[1]
+    bias = [g.value(c.inputs[2])] if len(c.inputs) > 2 else []
+    if x.ndim == 2:
+        return g.node("Gemm", [g.value(x), g.value(w)] + bias, transB=1)
+    wt = g.value(w._data.T.copy()) if not g.traced(w) else g.node("Transpose", [g.value(w)], perm=[1, 0])
+    out = g.node("MatMul", [g.value(x), wt])
+    return g.node("Add", [out] + bias) if bias else out
+
+
+# ------------------------------------------------------------------------------- convolution, pooling
+
+
+@register("Conv2d")
+def _conv(g: Builder, c: Call) -> str:
+    k = c.kwargs["geom"]
+    return g.node(
+        "Conv", [g.value(t) for t in c.inputs],
+        kernel_shape=[k.kh, k.kw], strides=[k.sh, k.sw], dilations=[k.dh, k.dw],
+        pads=[k.pt, k.pl, k.pb, k.pr], group=k.groups,
+    )
+
+
+def _pool_pad(g: Builder, x: str, k: Any, fill: float, dt: numpy.dtype) -> str:
+    """Pad to nabla's padded size (Hp, Wp): both the padding and the extra rows ``ceil_mode`` reads."""
+    bottom, right = k.Hp - k.H - k.ph, k.Wp - k.W - k.pw
+    if not (k.ph or k.pw or bottom or right):
+        return x
+    pads = g.value(numpy.array([0, 0, k.ph, k.pw, 0, 0, bottom, right], dtype=numpy.int64))
+    return g.node("Pad", [x, pads, g.scalar(fill, dt)], mode="constant")
+
+
+@register("MaxPool2d")
+def _max_pool(g: Builder, c: Call) -> str:
+    k, dt = c.kwargs["geom"], _dtype(c)
+    x = _pool_pad(g, g.value(c.inputs[0]), k, -numpy.inf, dt)
+    return g.node("MaxPool", [x], kernel_shape=[k.kh, k.kw], strides=[k.sh, k.sw], dilations=[k.dh, k.dw])
+
+
+@register("AvgPool2d")
+def _avg_pool(g: Builder, c: Call) -> str:
+    """Window sums (an AveragePool times the window size) times nabla's divisors."""
+    k, dt = c.kwargs["geom"], _dtype(c)
+    x = _pool_pad(g, g.value(c.inputs[0]), k, 0.0, dt)
+    mean = g.node("AveragePool", [x], kernel_shape=[k.kh, k.kw], strides=[k.sh, k.sw])
+    scale = numpy.asarray(c.kwargs["scale"], dtype=numpy.float64) * (k.kh * k.kw)
+    return g.node("Mul", [mean, g.value(scale.astype(dt))])
+
+
+@register("Resample2d")
+def _resample(g: Builder, c: Call) -> str:
+    """mh @ x @ mw.T with the two fixed bin matrices (adaptive pooling, bilinear resizing)."""
+    mh, mw = numpy.asarray(c.kwargs["mh"]), numpy.asarray(c.kwargs["mw"])
+    t = g.node("MatMul", [g.value(c.inputs[0]), g.value(mw.T.copy())])
+    return g.node("MatMul", [g.value(mh), t])
+
+
+# ------------------------------------------------------------------------------- shapes
+
+
+@register("Reshape")
+def _reshape(g: Builder, c: Call) -> str:
+    """Leading sizes equal to the input's are copied (0) and the first other size inferred (-1),
+    so a batch or sequence axis exported as dynamic stays dynamic."""
+    before, after = tuple(c.inputs[0].shape), tuple(c.output.shape)
+    target, i = list(after), 0
+    while i < min(len(before), len(after)) and before[i] == after[i]:
+        target[i] = 0
+        i += 1
+    if i < len(after) and 0 not in after:
+        target[i] = -1
+    return g.node("Reshape", [g.value(c.inputs[0]), g.value(numpy.array(target, dtype=numpy.int64))])
+
+
+@register("Permute")
+def _permute(g: Builder, c: Call) -> str:
+    return g.node("Transpose", [g.value(c.inputs[0])], perm=[int(p) for p in c.kwargs["perm"]])
+
+
+@register("Transpose")
+def _transpose(g: Builder, c: Call) -> str:
+    n = c.inputs[0].ndim
+    perm = list(range(n))
+    a, b = c.kwargs["dim0"] % n, c.kwargs["dim1"] % n
+    perm[a], perm[b] = perm[b], perm[a]
+    return g.node("Transpose", [g.value(c.inputs[0])], perm=perm)
+
+
+@register("Expand")
+def _expand(g: Builder, c: Call) -> str:
+    return g.node("Expand", [g.value(c.inputs[0]), g.value(numpy.array(c.output.shape, dtype=numpy.int64))])
+
+
+@register("Cat")
+def _cat(g: Builder, c: Call) -> str:
+    dt = _dtype(c)
+    return g.node("Concat", [g.value(t, dt) for t in c.inputs], axis=int(c.kwargs["dim"]))
+
+
+@register("Pad")
+def _pad(g: Builder, c: Call) -> str:
+    widths = c.kwargs["widths"]
+    pads = [int(lo) for lo, _ in widths] + [int(hi) for _, hi in widths]
+    return g.node("Pad", [g.value(c.inputs[0]), g.value(numpy.array(pads, dtype=numpy.int64)),
+                          g.scalar(c.kwargs["value"], _dtype(c))], mode="constant")
+
+
+@register("Flip")
+def _flip(g: Builder, c: Call) -> str:
+    x = g.value(c.inputs[0])
+    for d in c.kwargs["dims"]:
+        x = g.node("Slice", [x] + [g.value(numpy.array([v], dtype=numpy.int64)) for v in (-1, -(2**62), d, -1)])
+    return x
+
+
+@register("GetItem", "GetItemView")
+def _getitem(g: Builder, c: Call) -> str:
+    """Basic indexing (ints, slices, None, Ellipsis) as Slice, Squeeze and Unsqueeze."""
+    key = c.kwargs.get("key", c.kwargs.get("index"))
+    key = key if isinstance(key, tuple) else (key,)
+    if not all(k is None or k is Ellipsis or isinstance(k, (int, numpy.integer, slice)) for k in key):
+        raise NotImplementedError("advanced (array or mask) indexing")
+    ndim = c.inputs[0].ndim
+    used = sum(1 for k in key if k is not None and k is not Ellipsis)
+    if Ellipsis in key:
+        e = key.index(Ellipsis)
+        key = key[:e] + (slice(None),) * (ndim - used) + key[e + 1:]
+    key = key + (slice(None),) * (ndim - sum(1 for k in key if k is not None))
+    x, axis, squeeze, unsqueeze, out_axis = g.value(c.inputs[0]), 0, [], [], 0
+    starts, ends, axes, steps = [], [], [], []
+    for k in key:
+        if k is None:
+            unsqueeze.append(out_axis)
+            out_axis += 1
+            continue
+        if isinstance(k, slice):
+            if k != slice(None):
+                size = c.inputs[0].shape[axis]
+                lo, hi, st = k.indices(size)
+                if st < 0 and hi < 0:
+                    hi = -(2**62)
+                starts.append(lo)
+                ends.append(hi)
+                axes.append(axis)
+                steps.append(st)
+            out_axis += 1
+        else:
+            i = int(k) % c.inputs[0].shape[axis]
+            starts.append(i)
+            ends.append(i + 1)
+            axes.append(axis)
+            steps.append(1)
+            squeeze.append(axis)
+        axis += 1
+    if axes:
+        x = g.node("Slice", [x] + [g.value(numpy.array(v, dtype=numpy.int64)) for v in (starts, ends, axes, steps)])
+    if squeeze:
+        x = g.node("Squeeze", [x, g.value(numpy.array(squeeze, dtype=numpy.int64))])
+    if unsqueeze:
+        x = g.node("Unsqueeze", [x, g.value(numpy.array(unsqueeze, dtype=numpy.int64))])
+    return x
+
+
+# ------------------------------------------------------------------------------- reductions, softmax
+
+
+def _axes(c: Call) -> list[int]:
+    dims = c.kwargs.get("dims")
+    n = c.inputs[0].ndim
+    if dims is None:
+        return list(range(n))
+    return [int(d) % n for d in (dims if isinstance(dims, (tuple, list)) else (dims,))]
+
+
+def _reduce(g: Builder, op: str, c: Call, axes: list[int], keepdim: bool) -> str:
+    x = g.value(c.inputs[0])
+    if op == "ReduceSum" or g.opset >= 18:
+        return g.node(op, [x, g.value(numpy.array(axes, dtype=numpy.int64))], keepdims=int(keepdim))
+    return g.node(op, [x], axes=axes, keepdims=int(keepdim))
+
+
+@register("Sum")
+def _sum(g: Builder, c: Call) -> str:
+    return _reduce(g, "ReduceSum", c, _axes(c), c.kwargs["keepdim"])
+
+
+@register("Mean")
+def _mean(g: Builder, c: Call) -> str:
+    return _reduce(g, "ReduceMean", c, _axes(c), c.kwargs["keepdim"])
+
+
+@register("MaxAll")
+def _max_all(g: Builder, c: Call) -> str:
+    return _reduce(g, "ReduceMax" if c.kwargs["take_max"] else "ReduceMin", c, _axes(c), c.kwargs["keepdim"])
+
+
+@register("MaxDim")
+def _max_dim(g: Builder, c: Call) -> str:
+    d = int(c.kwargs["dim"]) % c.inputs[0].ndim
+    return _reduce(g, "ReduceMax" if c.kwargs["take_max"] else "ReduceMin", c, [d], c.kwargs["keepdim"])
+
+
+@register("Softmax")
+def _softmax(g: Builder, c: Call) -> str:
+    return g.node("Softmax", [g.value(c.inputs[0])], axis=int(c.kwargs["dim"]))
+
+
+@register("LogSoftmax")
+def _log_softmax(g: Builder, c: Call) -> str:
+    return g.node("LogSoftmax", [g.value(c.inputs[0])], axis=int(c.kwargs["dim"]))
+
+
+# ------------------------------------------------------------------------------- normalisation, embedding
+
+
+@register("LayerNorm")
+def _layer_norm(g: Builder, c: Call) -> str:
+    """LayerNormalization (opset 17) over the last ``k`` axes."""
+    x, w, b = (g.value(t, _dtype(c)) for t in c.inputs)
+    if g.opset < 17:
+        raise NotImplementedError("layer_norm needs opset >= 17 (LayerNormalization); pass opset=17 or higher")
+    return g.node("LayerNormalization", [x, w, b], axis=-int(c.kwargs["k"]), epsilon=float(c.kwargs["eps"]))
+
+
+@register("Embedding")
+def _embedding(g: Builder, c: Call) -> str:
+    """Rows of the weight picked by the (traced) index array: Gather on axis 0."""
+    idx = g.value(c.kwargs["idx"])
+    if g.onnx_type(numpy.asarray(c.kwargs["idx"]).dtype) != TensorProto.INT64:
+        idx = g.node("Cast", [idx], to=TensorProto.INT64)
+    return g.node("Gather", [g.value(c.inputs[0]), idx], axis=0)

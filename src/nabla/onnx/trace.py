@@ -1,0 +1,102 @@
+"""Record a forward pass as a list of op calls, for export.
+
+nabla's autograd graph keeps, per node, only the parents that require grad, so it cannot tell an
+exporter about constant operands (a causal mask, a batch-norm scale) or the keyword arguments an op
+was called with. The tracer therefore wraps :meth:`nabla.autograd.Function.apply` for the length of
+one forward pass and records every call whose inputs depend on a graph input: the Function class,
+its input tensors, its keyword arguments, the node object (for what ``forward`` stored on it) and
+the output. Calls on constants only (parameters, buffers, tensors made inside ``forward``) are not
+recorded: their results are constants too, so they are folded into the exported graph as values.
+
+The innermost module running an op is remembered, so an op that cannot be exported is reported with
+the layer that called it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..autograd import Function
+from ..tensor import Tensor
+
+
+@dataclass
+class Call:
+    """One recorded op call: ``op`` applied to ``inputs`` with ``kwargs`` gave ``output``."""
+
+    op: type
+    inputs: tuple[Tensor, ...]
+    kwargs: dict[str, Any]
+    node: Any
+    output: Tensor
+    layer: str | None
+
+
+@dataclass
+class Trace:
+    """The calls of one forward pass, in execution order, and the ids of the traced tensors."""
+
+    calls: list[Call] = field(default_factory=list)
+    traced: set[int] = field(default_factory=set)
+    arrays: dict[int, Tensor] = field(default_factory=dict)  # id(t._data) -> t, for ops given raw arrays
+    keep: list[Any] = field(default_factory=list)  # keeps ids unique while the trace lives
+
+    def mark(self, t: Tensor) -> None:
+        self.traced.add(id(t))
+        self.arrays[id(t._data)] = t
+        self.keep.append(t)
+
+    def depends(self, args: tuple, kwargs: dict) -> bool:
+        """Whether a call reads a traced tensor, as an input or as a raw array argument (embedding indices)."""
+        return any(id(a) in self.traced for a in args) or any(id(v) in self.arrays for v in kwargs.values())
+
+    def is_traced(self, t: Any) -> bool:
+        return isinstance(t, Tensor) and id(t) in self.traced
+
+
+def trace(fn: Any, inputs: tuple[Tensor, ...], model: Any = None) -> tuple[Trace, Any]:
+    """Run ``fn(*inputs)`` recording every op that depends on ``inputs``; return the trace and the result.
+
+    When ``model`` (an ``nn.Module``) is given, its submodules get forward hooks for the length of
+    the trace so each call knows its innermost layer.
+    """
+    rec = Trace()
+    for t in inputs:
+        rec.mark(t)
+    stack: list[str] = []
+    original = Function.__dict__["apply"]
+
+    def traced_apply(cls: type, *args: Tensor, **kwargs: Any) -> Tensor:
+        out = original.__func__(cls, *args, **kwargs)
+        if rec.depends(args, kwargs):
+            node = out._ctx
+            if node is None:  # grad recording was off (a no_grad block inside forward): rerun for the node
+                node = cls.__new__(cls)
+                node.forward(*[a._data for a in args], **kwargs)
+            rec.calls.append(Call(cls, args, dict(kwargs), node, out, stack[-1] if stack else None))
+            rec.mark(out)
+            rec.keep.extend(args)
+            rec.keep.extend(kwargs.values())
+        return out
+
+    handles = []
+    if model is not None:
+        for name, mod in model.named_modules():
+            label = f"{name or 'model'} ({type(mod).__name__})"
+            handles.append(mod.register_forward_pre_hook(lambda m, a, label=label: stack.append(label)))
+            handles.append(mod.register_forward_hook(lambda m, a, o: _pop(stack)))
+    Function.apply = classmethod(traced_apply)  # type: ignore[method-assign]
+    try:
+        result = fn(*inputs)
+    finally:
+        Function.apply = original  # type: ignore[method-assign]
+        for h in handles:
+            h.remove()
+    return rec, result
+
+
+def _pop(stack: list) -> None:
+    """Leave a layer (returns None: a forward hook's return value would replace the layer's output)."""
+    if stack:
+        stack.pop()

@@ -1,0 +1,109 @@
+"""nabla.onnx.export: models round-trip through onnxruntime within 1e-5 of nabla's outputs."""
+
+import numpy as np
+import pytest
+
+ort = pytest.importorskip("onnxruntime")
+onnx = pytest.importorskip("onnx")
+
+import nabla  # noqa: E402
+import nabla.onnx  # noqa: E402
+from nabla import models, nn  # noqa: E402
+
+
+def _roundtrip(model, examples, path, dynamic_axes=None, **kw):
+    """Export with examples[0]; return the max |onnxruntime - nabla| over every example (other shapes too)."""
+    nabla.onnx.export(model, nabla.tensor(examples[0]), path, dynamic_axes=dynamic_axes, **kw)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    model.eval()
+    worst = 0.0
+    for x in examples:
+        with nabla.no_grad():
+            ref = model(nabla.tensor(x)).numpy()
+        (out,) = sess.run(None, {sess.get_inputs()[0].name: x})
+        assert out.shape == ref.shape
+        worst = max(worst, float(np.abs(out - ref).max()))
+    return worst
+
+
+def test_mlp_dynamic_batch(tmp_path):
+    nabla.manual_seed(0)
+    rng = np.random.default_rng(0)
+    model = models.mlp(in_features=64, hidden=(32, 16), num_classes=10)
+    xs = [rng.standard_normal((n, 64)).astype(np.float32) for n in (4, 1, 9)]
+    assert _roundtrip(model, xs, tmp_path / "mlp.onnx", {"input": {0: "batch"}}) < 1e-5
+
+
+def test_lenet5(tmp_path):
+    nabla.manual_seed(0)
+    rng = np.random.default_rng(1)
+    model = models.lenet5()
+    xs = [rng.standard_normal((n, 1, 28, 28)).astype(np.float32) for n in (2, 5)]
+    assert _roundtrip(model, xs, tmp_path / "lenet.onnx", {"input": [0]}) < 1e-5
+
+
+def test_resnet18_batchnorm_eval_residuals_global_pool(tmp_path):
+    nabla.manual_seed(0)
+    rng = np.random.default_rng(2)
+    model = models.resnet18(num_classes=10)
+    # non-trivial running statistics, so the exported batch norm is not the identity
+    model.train()
+    with nabla.no_grad():
+        for _ in range(2):
+            model(nabla.tensor(rng.standard_normal((4, 3, 32, 32)).astype(np.float32)))
+    xs = [rng.standard_normal((n, 3, 32, 32)).astype(np.float32) for n in (2, 3)]
+    assert _roundtrip(model, xs, tmp_path / "resnet18.onnx", {"input": {0: "batch"}}) < 1e-5
+    assert model.training is False  # _roundtrip switched it to eval; export restores what it found
+
+
+def test_parameters_are_named_initializers_and_model_checks(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    proto = nabla.onnx.export(model, nabla.randn(2, 3), tmp_path / "m.onnx", output_names=["logits"])
+    names = {i.name for i in proto.graph.initializer}
+    assert {"0.weight", "0.bias", "2.weight", "2.bias"} <= names
+    assert [o.name for o in proto.graph.output] == ["logits"]
+    onnx.checker.check_model(onnx.load(str(tmp_path / "m.onnx")))
+
+
+def test_export_restores_training_mode_and_other_ops(tmp_path):
+    class Odd(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(6, 6)
+
+        def forward(self, x):
+            h = nabla.nn.functional.gelu(self.fc(x)) + x[:, ::-1] * 0.5
+            h = nabla.cat([h.sigmoid(), nabla.nn.functional.leaky_relu(h, 0.1)], dim=1)
+            return nabla.nn.functional.log_softmax(h.reshape(-1, 3, 4).permute(0, 2, 1).sum(-1), dim=-1)
+
+    nabla.manual_seed(0)
+    rng = np.random.default_rng(3)
+    model = Odd()
+    model.train()
+    xs = [rng.standard_normal((n, 6)).astype(np.float32) for n in (5, 2)]
+    assert _roundtrip(model, xs, tmp_path / "odd.onnx", {"input": {0: "n"}}) < 1e-5
+
+
+def test_unsupported_op_names_op_and_layer(tmp_path):
+    class UsesCumsum(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 3)
+
+        def forward(self, x):
+            return nabla.cumsum(self.fc(x), 1)
+
+    with pytest.raises(nabla.onnx.UnsupportedOpError, match=r"CumSum.*layer model \(UsesCumsum\)"):
+        nabla.onnx.export(UsesCumsum(), nabla.randn(2, 3), tmp_path / "x.onnx")
+
+
+def test_bad_arguments(tmp_path):
+    model = nn.Linear(3, 2)
+    with pytest.raises(TypeError, match="example input 0"):
+        nabla.onnx.export(model, [[1.0, 2.0, 3.0]], tmp_path / "x.onnx")
+    with pytest.raises(ValueError, match="opset"):
+        nabla.onnx.export(model, nabla.randn(1, 3), tmp_path / "x.onnx", opset=7)
+    with pytest.raises(ValueError, match="dynamic_axes names 'x'"):
+        nabla.onnx.export(model, nabla.randn(1, 3), tmp_path / "x.onnx", dynamic_axes={"x": [0]})
+    with pytest.raises(ValueError, match="input_names"):
+        nabla.onnx.export(model, nabla.randn(1, 3), tmp_path / "x.onnx", input_names=["a", "b"])
