@@ -53,8 +53,9 @@ def relu_zero_derivative_fraction(model: nn.Module, x: numpy.ndarray) -> float:
 
 
 def run(ctx) -> LabResult:
-    steps = 80 if ctx.quick else 600
-    every = 40 if ctx.quick else 100
+    steps = 60 if ctx.quick else 600
+    every = 30 if ctx.quick else 100
+    probe_batches = 2 if ctx.quick else 4
     data = C.digits(0)
     sizes = [data.features] + [WIDTH] * DEPTH + [data.classes]
     configs = [(a, i) for i in INITS for a in ACTS]
@@ -69,14 +70,14 @@ def run(ctx) -> LabResult:
         for (act, init), name in zip(configs, names):
             C.seed_all(seed)
             model = C.make_mlp(sizes, act, init=init)
-            prof = grad_profile(model, data)
+            prof = grad_profile(model, data, probe_batches)
             profiles[name].append(prof.tolist())
             ratio[name].append(math.log10(prof[0] / prof[-1]))
             if name == "relu/default":
                 relu_zero.append(relu_zero_derivative_fraction(model, data.x_train[:512]))
             opt = nabla.optim.SGD(model.parameters(), lr=0.05)
             curve = C.train(model, opt, data, steps, batch_size=64, seed=seed, eval_every=every)
-            end = grad_profile(model, data)
+            end = grad_profile(model, data, probe_batches)
             ratio_end[name].append(math.log10(end[0] / end[-1]) if end[-1] > 0 and end[0] > 0 else -math.inf)
             acc[name].append(curve.test_acc[-1] if not curve.diverged else 0.0)  # diverged: counts as chance-less
             curves[name].append((curve.eval_step, curve.test_acc))
