@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-COMMANDS = ("train", "evaluate", "predict", "sample", "tune", "models", "datasets", "playground", "lab")
+COMMANDS = ("train", "evaluate", "predict", "sample", "export", "tune", "models", "datasets", "playground", "lab")
 
 
 def _version() -> str:
