@@ -141,3 +141,23 @@ def test_bad_settings_in_the_url_are_explained(app, chromium):
         assert "layers" in page.text_content("#status") and "1 to 8" in page.text_content("#status")
         page.close()
 
+
+
+def test_labs_site_in_the_browser(app, chromium):
+    """The playground serves the labs report at /labs: the index lists the labs with thumbnails that
+    load, and a lab's page shows its claim, a figure and its numbers table."""
+    pytest.importorskip("nabla.labs", reason="nabla.labs (the labs report site) is not in this tree")
+    with LiveServer(app) as server:
+        page = chromium.new_page()
+        page.goto(server.url + "/labs/")
+        links = page.locator("a[href$='/index.html']")
+        assert links.count() >= 16, f"expected the 16+ labs on the index, found {links.count()}"
+        thumbs = page.locator("img")
+        assert thumbs.count() >= 1
+        page.wait_for_function("Array.from(document.images).every(i => i.complete)")
+        assert page.evaluate("Array.from(document.images).filter(i => i.naturalWidth > 0).length") >= 1
+        page.goto(server.url + "/labs/vanishing_gradients/index.html")
+        text = page.text_content("body")
+        assert "vanish" in text.lower() and "±" in text
+        assert page.evaluate("Array.from(document.images).some(i => i.complete && i.naturalWidth > 0)")
+        page.close()
