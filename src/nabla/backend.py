@@ -3,15 +3,22 @@
 Every op asks this module for the array namespace (`xp`) of its inputs: NumPy on ``"cpu"``, CuPy on
 ``"cuda"`` when CuPy imports. Nothing else in nabla imports CuPy, and ops never import NumPy for
 arithmetic, so the same op code runs on both devices.
+
+A third device, ``"fakecuda"`` (off unless :func:`enable_fake_cuda` or ``NABLA_FAKE_CUDA=1``), runs the
+CuPy branches below on NumPy arrays tagged as device memory (``nabla.fake_device``), so CI without a
+GPU catches device-placement mistakes and counts host syncs.
 """
 
 from __future__ import annotations
 
 import builtins as _builtins
+import os as _os
 import random as _pyrandom
 from typing import Any
 
 import numpy
+
+from . import fake_device as _fake
 
 try:  # CuPy is optional: present on GPU machines only.
     import cupy as _cupy  # type: ignore[import-not-found]
@@ -95,8 +102,9 @@ class device:
         if not isinstance(spec, str):
             raise TypeError(f"device: expected a string such as 'cpu' or 'cuda:0', got {spec!r}")
         kind, _, idx = spec.partition(":")
-        if kind not in ("cpu", "cuda"):
-            raise ValueError(f"unknown device {spec!r}; nabla knows 'cpu' and 'cuda' (or 'cuda:N')")
+        if kind not in DEVICE_TYPES:
+            raise ValueError(f"unknown device {spec!r}; nabla knows 'cpu' and 'cuda' (or 'cuda:N')"
+                             + (", and 'fakecuda' (the CI test device)" if _fake_enabled else ""))
         if idx:
             if not idx.isdigit():
                 raise ValueError(f"bad device index in {spec!r}; write e.g. 'cuda:0'")
@@ -127,7 +135,17 @@ class device:
         return hash((self.type, self.index))
 
 
+DEVICE_TYPES = ("cpu", "cuda", "fakecuda")
 CPU = device("cpu")
+FAKE_CUDA = device("fakecuda")
+_fake_enabled = _os.environ.get("NABLA_FAKE_CUDA", "") not in ("", "0")
+
+
+def enable_fake_cuda(enabled: bool = True) -> None:
+    """Allow the ``"fakecuda"`` device: NumPy arrays run through nabla's CuPy code paths and CuPy's
+    placement rules (see ``nabla.fake_device``). For tests without a GPU; off by default."""
+    global _fake_enabled
+    _fake_enabled = _builtins.bool(enabled)
 
 
 def cuda_is_available() -> bool:
@@ -158,6 +176,11 @@ def to_device(spec: str | device | None) -> device:
     if spec is None:
         return _default_device
     d = spec if isinstance(spec, device) else device(spec)
+    if d.type == "fakecuda" and (not _fake_enabled or d.index != 0):
+        raise RuntimeError(
+            f"device {str(d)!r} is the CI test device: call nabla.backend.enable_fake_cuda() or set "
+            "NABLA_FAKE_CUDA=1 first (it has one device, 'fakecuda:0'); for a real GPU use 'cuda'"
+        )
     if d.type == "cuda" and not cuda_is_available():
         raise RuntimeError(
             f"device {str(d)!r} requested but CUDA is not available: install CuPy for your CUDA "
@@ -216,6 +239,8 @@ def cuda_empty_cache() -> None:
 
 def xp_for(d: device):
     """The array namespace (``numpy`` or ``cupy``) for device ``d``."""
+    if d.type == "fakecuda":
+        return _fake.xp
     return numpy if d.type == "cpu" else _cupy
 
 
@@ -223,6 +248,8 @@ def array_module(a: Any):
     """The namespace of array ``a``: ``numpy`` for NumPy arrays, ``cupy`` for CuPy arrays."""
     if _cupy is not None and isinstance(a, _cupy.ndarray):
         return _cupy
+    if isinstance(a, _fake.DeviceArray):
+        return _fake.xp
     return numpy
 
 
@@ -235,6 +262,8 @@ def special(a: Any):
         import cupyx.scipy.special  # type: ignore[import-not-found]
 
         return cupyx.scipy.special
+    if isinstance(a, _fake.DeviceArray):
+        return _fake.special()
     import scipy.special
 
     return scipy.special
@@ -247,6 +276,8 @@ def add_at(out: Any, index: Any, values: Any) -> None:
         import cupyx  # type: ignore[import-not-found]
 
         cupyx.scatter_add(out, index, values)
+    elif isinstance(out, _fake.DeviceArray):
+        _fake.scatter_add(out, index, values)
     else:
         numpy.add.at(out, index, values)
 
@@ -254,13 +285,21 @@ def add_at(out: Any, index: Any, values: Any) -> None:
 def device_of(a: Any) -> device:
     if _cupy is not None and isinstance(a, _cupy.ndarray):
         return device("cuda", a.device.id)
+    if isinstance(a, _fake.DeviceArray):
+        return FAKE_CUDA
     return CPU
 
 
 def transfer(a: Any, d: device):
     """Copy array ``a`` onto device ``d`` (no copy when it is already there)."""
     if d.type == "cpu":
+        if isinstance(a, _fake.DeviceArray):
+            return _fake.to_host(a)
         return _cupy.asnumpy(a) if (_cupy is not None and isinstance(a, _cupy.ndarray)) else a
+    if d.type == "fakecuda":
+        if _cupy is not None and isinstance(a, _cupy.ndarray):
+            a = _cupy.asnumpy(a)
+        return _fake.to_device(a)
     with _cupy.cuda.Device(d.index):
         return _cupy.asarray(a)
 
@@ -283,7 +322,7 @@ class Generator:
             raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__}")
         self._seed = seed
         self.numpy = numpy.random.default_rng(seed)
-        self._cuda: dict[int, Any] = {}
+        self._cuda: dict[str, Any] = {}  # "cuda:0" (or "fakecuda:0") -> its stream
         return self
 
     def initial_seed(self) -> int | None:
@@ -314,19 +353,25 @@ class Generator:
         """Seed GPU ``d``'s stream alone (``nabla.cuda.manual_seed``); the CPU stream is unchanged."""
         if not isinstance(seed, (_builtins.int, numpy.integer)) or isinstance(seed, _builtins.bool):
             raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__}")
+        if d.type == "fakecuda":
+            self._cuda[str(d)] = _fake.RandomState(_builtins.int(seed))
+            return
         with _cupy.cuda.Device(d.index):
-            self._cuda[d.index] = _cupy.random.RandomState(_builtins.int(seed))
+            self._cuda[str(d)] = _cupy.random.RandomState(_builtins.int(seed))
 
     def for_device(self, d: device):
         """The generator for ``d``: a ``numpy.random.Generator`` or a CuPy ``RandomState``."""
         if d.type == "cpu":
             return self.numpy
-        gen = self._cuda.get(d.index)
+        gen = self._cuda.get(str(d))
         if gen is None:
             # Derive each GPU's stream from the CPU stream so one seed fixes all devices.
             seed = _builtins.int(self.numpy.integers(0, 2**63 - 1))
+            if d.type == "fakecuda":
+                gen = self._cuda[str(d)] = _fake.RandomState(seed)
+                return gen
             with _cupy.cuda.Device(d.index):
-                gen = self._cuda[d.index] = _cupy.random.RandomState(seed)
+                gen = self._cuda[str(d)] = _cupy.random.RandomState(seed)
         return gen
 
 

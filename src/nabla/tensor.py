@@ -281,7 +281,7 @@ class Tensor:
         for a in args:
             if isinstance(a, Tensor):
                 dev, dtype = a.device, a.dtype
-            elif isinstance(a, backend.device) or (isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda")):
+            elif isinstance(a, backend.device) or (isinstance(a, str) and a.split(":")[0] in backend.DEVICE_TYPES):
                 dev = a
             else:
                 dtype = a

@@ -59,7 +59,7 @@ def embedding(
             raise ValueError(f"{op}: padding_idx must be within [-{num}, {num}), got {padding_idx}")
         padding_idx = int(padding_idx) % num
     idx = input._data
-    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= num):
+    if idx.size and bool(((idx < 0) | (idx >= num)).any()):  # one host sync on a GPU (PyTorch asserts there)
         raise IndexError(
             f"{op}: indices must lie in [0, {num}) for a table of {num} rows, "
             f"got values {int(idx.min())}..{int(idx.max())}"

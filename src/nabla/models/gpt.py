@@ -27,7 +27,7 @@ import numpy
 
 from .. import backend, functional as F, nn
 from ..autograd import is_grad_enabled, no_grad
-from ..creation import arange, tensor
+from ..creation import tensor
 from ..ops import attention as _attention, cat
 from ..tensor import Tensor
 from .registry import register_model
@@ -194,8 +194,9 @@ class GPT(nn.Module):
         if cache is not None and is_grad_enabled():
             raise RuntimeError("GPT: a KV cache is for generation; call it under nabla.no_grad()")
         tr = self.transformer
-        pos = arange(past, past + t, device=idx.device)
-        x = tr.drop(tr.wte(idx) + tr.wpe(pos))
+        # Positions past .. past+t-1 are a slice of wpe's table: no index check (a host sync on a GPU)
+        # and no scatter-add backward, the same values and gradients as tr.wpe(arange(past, past + t)).
+        x = tr.drop(tr.wte(idx) + tr.wpe.weight[past:past + t])
         for i, block in enumerate(tr.h):
             x = block(x, cache, i)
         if cache is not None:

@@ -247,7 +247,7 @@ class Module:
         if kwargs:
             raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
         for a in args:
-            if isinstance(a, backend.device) or (isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda")):
+            if isinstance(a, backend.device) or (isinstance(a, str) and a.split(":")[0] in backend.DEVICE_TYPES):
                 dev = a
             else:
                 dtype = a

@@ -70,7 +70,12 @@ class CrossEntropy(Function):
     def _scale(self, g):
         """The upstream gradient per sample, broadcastable over the class dimension."""
         if self.reduction == "mean":  # all targets ignored: the loss is NaN, its gradient 0 (as PyTorch)
-            g = g * (1.0 / float(self.denom)) if self.denom != 0 else g * 0
+            d = self.denom
+            if isinstance(d, int):  # the number of samples
+                g = g * (1.0 / d) if d != 0 else g * 0
+            else:  # sum of w[t], still on the device: scale there instead of syncing to test it
+                xp = _xp(d)
+                g = g * Tensor._wrap(xp.where(d != 0, 1 / xp.where(d != 0, d, 1), 0).astype(g.dtype))
         return g.unsqueeze(1) if self.reduction == "none" else g
 
     def backward(self, g):
@@ -102,7 +107,7 @@ class CrossEntropy(Function):
         else:
             valid, t, wt = self.valid, self.safe_t, self.wt
             if ls:  # sum_c q = (1 - ls) * w[t] + ls / C * sum(w), for kept samples
-                wsum = float(c) if wb is None else float(wb.sum())
+                wsum = float(c) if wb is None else wb.sum()  # a 0-d device array: no host sync
                 s = ((1 - ls) * wt + (ls / c) * wsum * valid).astype(lsm.dtype, copy=False)
                 d *= s[:, None]
                 d -= (ls / c) * (valid[:, None] if wb is None else wb * valid[:, None])
@@ -211,7 +216,7 @@ def cross_entropy(
         )
     t = target._data
     valid = t != ignore_index
-    if valid.any() and (int(t[valid].min()) < 0 or int(t[valid].max()) >= c):
+    if bool((((t < 0) | (t >= c)) & valid).any()):  # one host sync (PyTorch asserts on the device)
         raise IndexError(
             f"cross_entropy: target classes must lie in [0, {c}) for {c} logits, got values "
             f"{int(t[valid].min())}..{int(t[valid].max())}"

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy
+
 from ..autograd import Function, is_grad_enabled
 from ..backend import array_module as _xp
 from ..tensor import Tensor
@@ -79,7 +81,8 @@ def _winners(a, out, geom: PoolGeometry, offsets, xp):
     dt = xp.uint8 if len(offsets) < 256 else xp.int32
     arg = xp.zeros(out.shape, dtype=dt)
     hit = xp.empty(out.shape, dtype=bool)
-    if out.size and bool(xp.isnan(out.max())):  # rare: NaN wins, and among NaNs the last one (PyTorch's rule)
+    on_host = type(out) is numpy.ndarray  # testing for NaN costs a host sync on a GPU: not done there
+    if on_host and out.size and bool(xp.isnan(out.max())):  # rare: NaN wins, among NaNs the last (PyTorch)
         best = geom.window(a, *offsets[0]).copy()
         for k, (i, j) in enumerate(offsets[1:], 1):
             s = geom.window(a, i, j)
@@ -94,6 +97,10 @@ def _winners(a, out, geom: PoolGeometry, offsets, xp):
         xp.subtract(dt(k), arg, out=tmp)
         tmp *= hit
         arg += tmp
+    if not on_host:  # the NaN rule without a sync: where a window holds NaN, its last NaN wins
+        for k, (i, j) in enumerate(offsets):
+            xp.isnan(geom.window(a, i, j), out=hit)
+            xp.copyto(arg, k, where=hit)
     return arg
 
 
