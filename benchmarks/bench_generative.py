@@ -209,14 +209,18 @@ def inception_score(p):
 
 
 def frechet(f1, f2):
-    from scipy import linalg
-
+    """``|m1 - m2|^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2))`` of Gaussians fitted to two feature sets. The trace of
+    ``(S1 S2)^(1/2)`` is computed as that of the symmetric ``(S1^(1/2) S2 S1^(1/2))^(1/2)`` (same eigenvalues),
+    which stays exact when a ReLU feature that never fires makes a covariance singular."""
     m1, m2 = f1.mean(0), f2.mean(0)
     s1, s2 = np.cov(f1, rowvar=False), np.cov(f2, rowvar=False)
-    covmean = linalg.sqrtm(s1 @ s2)
-    if np.iscomplexobj(covmean):
-        covmean = covmean.real
-    return float(((m1 - m2) ** 2).sum() + np.trace(s1 + s2 - 2 * covmean))
+
+    def psd_sqrt(s):
+        w, v = np.linalg.eigh(s)
+        return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    r = psd_sqrt(s1)
+    tr_covmean = np.sqrt(np.clip(np.linalg.eigvalsh(r @ s2 @ r), 0, None)).sum()
+    return float(((m1 - m2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * tr_covmean)
 
 
 def section_gan(seeds):
