@@ -107,3 +107,48 @@ def test_bad_arguments(tmp_path):
         nabla.onnx.export(model, nabla.randn(1, 3), tmp_path / "x.onnx", dynamic_axes={"x": [0]})
     with pytest.raises(ValueError, match="input_names"):
         nabla.onnx.export(model, nabla.randn(1, 3), tmp_path / "x.onnx", input_names=["a", "b"])
+
+
+def _tokens(rng, vocab, shapes):
+    return [rng.integers(0, vocab, shape).astype(np.int64) for shape in shapes]
+
+
+def test_gpt_dynamic_batch_and_sequence_length(tmp_path):
+    nabla.manual_seed(0)
+    model = models.gpt(vocab_size=65, block_size=32, n_layer=2, n_head=2, n_embd=32)
+    xs = _tokens(np.random.default_rng(4), 65, [(2, 16), (3, 9), (1, 32)])  # traced at T=16, run at 9 and 32
+    diff = _roundtrip(model, xs, tmp_path / "gpt.onnx", {"input": {0: "batch", 1: "sequence"}})
+    assert diff < 1e-5
+
+
+def test_bert_classifier_dynamic_batch_and_sequence_length(tmp_path):
+    nabla.manual_seed(0)
+    model = models.bert(vocab_size=100, num_classes=3)
+    xs = _tokens(np.random.default_rng(5), 100, [(2, 16), (3, 11)])
+    assert _roundtrip(model, xs, tmp_path / "bert.onnx", {"input": {0: "batch", 1: "sequence"}}) < 1e-5
+
+
+@pytest.mark.parametrize("build", [models.char_lstm, models.char_gru])
+def test_recurrent_language_model_dynamic_batch_and_sequence_length(tmp_path, build):
+    nabla.manual_seed(0)
+    model = build(65)
+    xs = _tokens(np.random.default_rng(6), 65, [(2, 16), (3, 7)])
+    assert _roundtrip(model, xs, tmp_path / "rnn.onnx", {"input": {0: "batch", 1: "sequence"}}) < 1e-5
+
+
+def test_rnn_relu_layer_and_nonzero_initial_state(tmp_path):
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.RNN(5, 7, num_layers=2, nonlinearity="relu", batch_first=True)
+            self.lstm = nn.LSTM(7, 4, batch_first=True)
+
+        def forward(self, x):
+            h, _ = self.rnn(x)
+            y, _ = self.lstm(h, (nabla.ones(1, x.shape[0], 4) * 0.5, nabla.ones(1, x.shape[0], 4) * -0.25))
+            return y
+
+    nabla.manual_seed(0)
+    rng = np.random.default_rng(7)
+    xs = [rng.standard_normal((3, 6, 5)).astype(np.float32)]
+    assert _roundtrip(Net(), xs, tmp_path / "rnn.onnx") < 1e-5

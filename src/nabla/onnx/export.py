@@ -119,6 +119,9 @@ def export(
         for name, t in list(model.named_parameters()) + list(model.named_buffers()):
             params[id(t)] = name
     g = Builder(rec, opset, params)
+    for t, key in zip(inputs, in_names):
+        for a in dyn.get(key, {}):
+            g.dynamic.setdefault(t.shape[a], (key, a))
     for t, name in zip(inputs, in_names):
         g.bind(t, name)
     for call in rec.calls:

@@ -28,6 +28,26 @@ class Builder:
         self.initializers: list = []
         self._consts: dict[tuple, str] = {}
         self._count = 0
+        self.dynamic: dict[int, tuple[str, int]] = {}  # traced size of a dynamic input axis -> (input, axis)
+        self._dims: dict[int, str] = {}
+
+    def run_time_size(self, size: int) -> str | None:
+        """A 1-element int64 value holding, at run time, the dynamic input axis traced with ``size``
+        (None when no dynamic axis had that size)."""
+        if size not in self.dynamic:
+            return None
+        if size not in self._dims:
+            name, axis = self.dynamic[size]
+            shape = self.node("Shape", [name])
+            self._dims[size] = self.node("Gather", [shape, self.value(numpy.array([axis], dtype=numpy.int64))], axis=0)
+        return self._dims[size]
+
+    def ints(self, items: list) -> str:
+        """A 1-D int64 value from ints and 1-element ONNX values (a constant when all are ints)."""
+        if all(isinstance(v, (int, numpy.integer)) for v in items):
+            return self.value(numpy.array(items, dtype=numpy.int64))
+        parts = [v if isinstance(v, str) else self.value(numpy.array([v], dtype=numpy.int64)) for v in items]
+        return self.node("Concat", parts, axis=0)
 
     def fresh(self, stem: str) -> str:
         self._count += 1
@@ -56,7 +76,7 @@ class Builder:
             return self._consts[key]
         stem = self.param_names.get(id(x)) if isinstance(x, Tensor) else None
         name = stem if stem and stem not in self._consts.values() else self.fresh(stem or "const")
-        self.initializers.append(numpy_helper.from_array(numpy.ascontiguousarray(arr), name))
+        self.initializers.append(numpy_helper.from_array(numpy.array(arr, order="C"), name))
         if key is not None:
             self._consts[key] = name
             self.rec.keep.append(x)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy
-from onnx import TensorProto
+from onnx import TensorProto, helper, numpy_helper
 
 from .graph import Builder
 from .trace import Call
@@ -248,7 +248,11 @@ def _transpose(g: Builder, c: Call) -> str:
 
 @register("Expand")
 def _expand(g: Builder, c: Call) -> str:
-    return g.node("Expand", [g.value(c.inputs[0]), g.value(numpy.array(c.output.shape, dtype=numpy.int64))])
+    """Sizes the input already has are given as 1 (Expand broadcasts both ways), so they may vary."""
+    before, after = tuple(c.inputs[0].shape), tuple(c.output.shape)
+    lead = len(after) - len(before)
+    target = [1 if i >= lead and before[i - lead] == s else s for i, s in enumerate(after)]
+    return g.node("Expand", [g.value(c.inputs[0]), g.value(numpy.array(target, dtype=numpy.int64))])
 
 
 @register("Cat")
@@ -299,21 +303,29 @@ def _getitem(g: Builder, c: Call) -> str:
                 lo, hi, st = k.indices(size)
                 if st < 0 and hi < 0:
                     hi = -(2**62)
+                run_time = g.run_time_size(hi - lo) if st == 1 and hi - lo != size else None
+                if run_time is not None:  # table[:T] with T a dynamic input length: the end follows T
+                    hi = run_time if lo == 0 else g.node("Add", [run_time, g.ints([lo])])
+                elif st == 1 and hi == size:  # to the end, whatever the size at run time
+                    hi = 2**62
                 starts.append(lo)
                 ends.append(hi)
                 axes.append(axis)
                 steps.append(st)
             out_axis += 1
         else:
-            i = int(k) % c.inputs[0].shape[axis]
+            size = c.inputs[0].shape[axis]
+            i = int(k) % size
+            if size - i < i + 1:  # nearer the end: counted from it, so it holds when the size varies
+                i -= size
             starts.append(i)
-            ends.append(i + 1)
+            ends.append(i + 1 if i != -1 else 2**62)
             axes.append(axis)
             steps.append(1)
             squeeze.append(axis)
         axis += 1
     if axes:
-        x = g.node("Slice", [x] + [g.value(numpy.array(v, dtype=numpy.int64)) for v in (starts, ends, axes, steps)])
+        x = g.node("Slice", [x] + [g.ints(v) for v in (starts, ends, axes, steps)])
     if squeeze:
         x = g.node("Squeeze", [x, g.value(numpy.array(squeeze, dtype=numpy.int64))])
     if unsqueeze:
@@ -384,8 +396,136 @@ def _layer_norm(g: Builder, c: Call) -> str:
 
 @register("Embedding")
 def _embedding(g: Builder, c: Call) -> str:
-    """Rows of the weight picked by the (traced) index array: Gather on axis 0."""
-    idx = g.value(c.kwargs["idx"])
+    """Rows of the weight picked by the index array: Gather on axis 0.
+
+    Index arrays made inside ``forward`` are constants of the traced shape; two common ones are
+    rebuilt so a dynamic batch or sequence axis stays dynamic: positions ``arange(T)`` (the first T
+    rows of the table) and one repeated id such as ``zeros_like(input_ids)`` (that row, expanded)."""
+    raw = c.kwargs["idx"]
+    if not g.traced(raw):
+        arr = numpy.asarray(raw.get() if hasattr(raw, "get") else raw)
+        table = g.value(c.inputs[0])
+        if arr.ndim == 1 and arr.size and (arr == numpy.arange(arr.size)).all() and g.run_time_size(arr.size):
+            return g.node("Slice", [table, g.ints([0]), g.run_time_size(arr.size), g.ints([0])])
+        if arr.size and (arr == arr.flat[0]).all() and any(g.run_time_size(n) for n in arr.shape):
+            row = g.node("Gather", [table, g.value(numpy.asarray(int(arr.flat[0]), dtype=numpy.int64))], axis=0)
+            dims = [g.run_time_size(n) or n for n in arr.shape] + [c.inputs[0].shape[1]]
+            return g.node("Expand", [row, g.ints(dims)])
+    idx = g.value(raw)
     if g.onnx_type(numpy.asarray(c.kwargs["idx"]).dtype) != TensorProto.INT64:
         idx = g.node("Cast", [idx], to=TensorProto.INT64)
     return g.node("Gather", [g.value(c.inputs[0]), idx], axis=0)
+
+
+# ------------------------------------------------------------------------------- attention
+
+
+def _is_causal(blocked: Any) -> bool:
+    """Whether ``blocked`` is the (L, L) causal mask (True above the diagonal), up to leading ones."""
+    b = numpy.asarray(blocked)
+    if b.ndim < 2 or b.shape[-1] != b.shape[-2] or any(s != 1 for s in b.shape[:-2]):
+        return False
+    n = b.shape[-1]
+    return bool((b.reshape(n, n) == numpy.triu(numpy.ones((n, n), dtype=bool), k=1)).all())
+
+
+def _attend(g: Builder, q: str, k: str, v: str, ndim: int, c: Call, bias: Any) -> str:
+    """``safe_softmax(q k^T * scale + bias, blocked -> -inf) * drop @ v`` (the last two axes)."""
+    dt = _dtype(c)
+    perm = list(range(ndim))
+    perm[-1], perm[-2] = perm[-2], perm[-1]
+    s = g.node("Mul", [g.node("MatMul", [q, g.node("Transpose", [k], perm=perm)]), g.scalar(c.kwargs["scale"], dt)])
+    if bias is not None:
+        s = g.node("Add", [s, g.value(bias, dt)])
+    blocked, causal = c.kwargs.get("blocked"), False
+    if blocked is not None:
+        if _is_causal(blocked):  # built at run time, so the sequence length may vary
+            causal = True
+            ones = g.node("ConstantOfShape", [g.node("Shape", [s])],
+                          value=numpy_helper.from_array(numpy.ones(1, dtype=dt)))
+            seen = g.node("Cast", [g.node("Trilu", [ones], upper=0)], to=TensorProto.BOOL)
+            s = g.node("Where", [seen, s, g.scalar(-numpy.inf, dt)])
+        else:
+            s = g.node("Where", [g.value(numpy.asarray(blocked, dtype=bool)), g.scalar(-numpy.inf, dt), s])
+    p = g.node("Softmax", [s], axis=-1)
+    if blocked is not None and not causal:  # a row with every key blocked gives zeros, not NaN
+        p = g.node("Where", [g.node("IsNaN", [p]), g.scalar(0, dt), p])
+    if c.kwargs.get("drop") is not None:
+        p = g.node("Mul", [p, g.value(c.kwargs["drop"], dt)])
+    return g.node("MatMul", [p, v])
+
+
+@register("ScaledDotProductAttention")
+def _sdpa(g: Builder, c: Call) -> str:
+    q, k, v = (g.value(t) for t in c.inputs[:3])
+    bias = c.inputs[3] if len(c.inputs) > 3 else None
+    return _attend(g, q, k, v, c.inputs[0].ndim, c, bias)
+
+
+@register("PackedSelfAttention")
+def _packed_attention(g: Builder, c: Call) -> str:
+    """qkv (N, L, 3E) -> heads (3, N, H, L, D) -> attention -> (N, L, E)."""
+    n, length, e3 = c.inputs[0].shape
+    h = int(c.kwargs["heads"])
+    d = e3 // (3 * h)
+    x = g.node("Reshape", [g.value(c.inputs[0]), g.ints([0, 0, 3, h, d])])
+    x = g.node("Transpose", [x], perm=[2, 0, 3, 1, 4])
+    q, k, v = (g.node("Gather", [x, g.value(numpy.array(i, dtype=numpy.int64))], axis=0) for i in range(3))
+    bias = c.inputs[1] if len(c.inputs) > 1 else None
+    out = _attend(g, q, k, v, 4, c, bias)
+    out = g.node("Transpose", [out], perm=[0, 2, 1, 3])
+    return g.node("Reshape", [out, g.ints([0, 0, h * d])])
+
+
+# ------------------------------------------------------------------------------- recurrent layers
+
+
+def _recurrent(g: Builder, c: Call, op: str, n_states: int, order: list[int], **attrs: Any) -> str:
+    """One direction of an LSTM / GRU / RNN layer as ONNX's op of the same name.
+
+    nabla's result is (T + 1 + extra states, B, H): the outputs, then the final h (and c). ONNX wants
+    the weights as (1, gates*H, in) in its own gate order (``order`` lists nabla's gate blocks in it),
+    the two biases as one (1, 2*gates*H) and zero initial states may be left out (so B may vary).
+    """
+    x, states, params = c.inputs[0], c.inputs[1:1 + n_states], c.inputs[1 + n_states:]
+    if any(g.names.get(id(p)) for p in params):
+        raise NotImplementedError(f"{op} weights computed inside forward (only parameters export)")
+    dt = _dtype(c)
+    H = params[1].shape[1]
+    blocks = len(order)
+
+    def gates(a: Any) -> numpy.ndarray:
+        a = numpy.asarray(a._data).astype(dt)
+        parts = numpy.split(a, blocks, axis=0)
+        return numpy.concatenate([parts[i] for i in order], axis=0)[None]
+
+    inputs = [g.value(x), g.value(gates(params[0])), g.value(gates(params[1]))]
+    bias = numpy.concatenate([gates(params[2])[0], gates(params[3])[0]])[None] if len(params) > 2 else None
+    inputs.append(g.value(bias) if bias is not None else "")
+    lengths = c.kwargs.get("lengths")
+    inputs.append(g.value(numpy.asarray(lengths, dtype=numpy.int32)) if lengths is not None else "")
+    for s in states:
+        zero = not g.traced(s) and not numpy.asarray(s._data).any()
+        inputs.append("" if zero else g.node("Unsqueeze", [g.value(s, dt), g.ints([0])]))
+    while inputs[-1] == "":
+        inputs.pop()
+    outs = [g.fresh(op.lower() + "_y"), g.fresh(op.lower() + "_h")] + ([g.fresh("lstm_c")] if op == "LSTM" else [])
+    g.nodes.append(helper.make_node(op, inputs, outs, name=outs[0], hidden_size=H,
+                                    direction="reverse" if c.kwargs.get("reverse") else "forward", **attrs))
+    return g.node("Concat", [g.node("Squeeze", [outs[0], g.ints([1])])] + outs[1:], axis=0)
+
+
+@register("LSTMLayer")
+def _lstm(g: Builder, c: Call) -> str:
+    return _recurrent(g, c, "LSTM", 2, [0, 3, 1, 2])  # nabla i f g o -> ONNX i o f c
+
+
+@register("GRULayer")
+def _gru(g: Builder, c: Call) -> str:
+    return _recurrent(g, c, "GRU", 1, [1, 0, 2], linear_before_reset=1)  # nabla r z n -> ONNX z r h
+
+
+@register("RNNLayer")
+def _rnn(g: Builder, c: Call) -> str:
+    act = "Tanh" if c.kwargs.get("nonlinearity", "tanh") == "tanh" else "Relu"
+    return _recurrent(g, c, "RNN", 1, [0], activations=[act])

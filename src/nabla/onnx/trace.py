@@ -6,7 +6,8 @@ was called with. The tracer therefore wraps :meth:`nabla.autograd.Function.apply
 one forward pass and records every call whose inputs depend on a graph input: the Function class,
 its input tensors, its keyword arguments, the node object (for what ``forward`` stored on it) and
 the output. Calls on constants only (parameters, buffers, tensors made inside ``forward``) are not
-recorded: their results are constants too, so they are folded into the exported graph as values.
+recorded (except those on the model's parameters and buffers, so a slice of a position table can
+follow a dynamic input length): their results are folded into the exported graph as values.
 
 The innermost module running an op is remembered, so an op that cannot be exported is reported with
 the layer that called it.
@@ -64,6 +65,9 @@ def trace(fn: Any, inputs: tuple[Tensor, ...], model: Any = None) -> tuple[Trace
     rec = Trace()
     for t in inputs:
         rec.mark(t)
+    if model is not None:  # ops on parameters are recorded too: a slice of a table can follow an input's length
+        for t in list(model.parameters()) + list(model.buffers()):
+            rec.mark(t)
     stack: list[str] = []
     original = Function.__dict__["apply"]
 
