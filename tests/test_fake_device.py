@@ -270,3 +270,67 @@ def test_dataloader_batches_move_to_the_device_and_trainer_fit_runs_there():
     assert syncs.count <= 3 * batches, f"{syncs.count} host syncs for {batches} batches:\n{syncs.report()}"
     preds = trainer.predict(loader)
     assert preds.shape == (64, 10) and preds.device == "fakecuda:0"
+
+
+def test_max_pool_nan_rule_on_the_device_without_a_sync():
+    x = _arr((1, 2, 6, 6), 40)
+    x[0, 0, 1, 1] = x[0, 0, 0, 1] = x[0, 1, 4, 5] = np.nan  # NaN wins its window, the last NaN among several
+    cpu_out, cpu_grads = _run(lambda a: F.max_pool2d(a, 2), [x], "cpu", np.float32)
+    with fake_device.count_host_syncs() as syncs:
+        dev_out, dev_grads = _run(lambda a: F.max_pool2d(a, 2), [x], DEV, np.float32)
+    assert syncs.count == 0, syncs.report()
+    np.testing.assert_array_equal(dev_out[0].detach().cpu().numpy(), cpu_out[0].detach().numpy())
+    np.testing.assert_array_equal(dev_grads[0].cpu().numpy(), cpu_grads[0].numpy())
+
+
+ZOO = {  # name: (builder kwargs, inputs (host arrays or lists), host syncs allowed in forward + backward)
+    "resnet18": (dict(num_classes=10, input_size=32), lambda: [_arr((2, 3, 32, 32), 50)], 0),
+    "vgg11_bn": (dict(num_classes=10, input_size=32), lambda: [_arr((2, 3, 32, 32), 51)], 0),
+    "bert": ({}, lambda: [_ints((2, 12), 1000, 52)], 1),  # the word-embedding index check
+    "char_lstm": (dict(hidden_size=32), lambda: [_ints((2, 10), 65, 53)], 1),
+    "seq2seq": ({}, lambda: [_ints((2, 9), 70, 54), [9, 6], _ints((2, 5), 13, 55)], 3),  # 2 embeddings, lengths
+    "ae": (dict(arch="conv"), lambda: [_arr((2, 1, 28, 28), 56)], 0),  # a VAE samples: streams differ
+}
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_zoo_models_run_on_the_device_like_the_cpu(name):
+    kwargs, inputs, budget = ZOO[name]
+    nabla.manual_seed(0)
+    cpu = nabla.models.get_model(name, **kwargs)
+    dev = nabla.models.get_model(name, **kwargs)
+    dev.load_state_dict(cpu.state_dict())
+    dev.to(DEV)
+    cpu.eval(), dev.eval()  # no dropout or batch statistics: the same function on both devices
+    outs = []
+    for model, d in ((cpu, "cpu"), (dev, DEV)):
+        args = [a if isinstance(a, list) else nabla.tensor(a, device=d) for a in inputs()]
+        with fake_device.count_host_syncs() as syncs:
+            out = model(*args)
+            out = out[0] if isinstance(out, tuple) else out
+            (out * out).mean().backward()
+        if d == DEV:
+            assert syncs.count <= budget, f"{name}: {syncs.count} host syncs:\n{syncs.report()}"
+            assert out.device == "fakecuda:0"
+            assert all(p.grad is None or p.grad.device == "fakecuda:0" for p in model.parameters())
+        outs.append(out.detach().cpu().numpy())
+    np.testing.assert_allclose(outs[1], outs[0], rtol=1e-4, atol=1e-5)
+    for (k, p), q in zip(dev.named_parameters(), cpu.parameters()):
+        if q.grad is not None:
+            np.testing.assert_allclose(p.grad.cpu().numpy(), q.grad.numpy(), rtol=1e-3, atol=1e-5, err_msg=k)
+
+
+def test_gpt_generation_with_the_kv_cache_stays_on_the_device():
+    nabla.manual_seed(0)
+    model = nabla.models.gpt(vocab_size=30, block_size=16, n_layer=2, n_head=2, n_embd=16)
+    idx = nabla.tensor(_ints((2, 5), 30, 60))
+    greedy_cpu = model.generate(idx, 12, temperature=0).numpy()  # 12 new tokens: the window slides once
+    model.to(DEV)
+    for kw in (dict(temperature=0), dict(top_k=5), dict(top_p=0.9), dict(temperature=0, use_cache=False)):
+        with fake_device.count_host_syncs() as syncs:
+            out = model.generate(idx.to(DEV), 12, **kw)
+        assert out.device == "fakecuda:0" and out.shape == (2, 17)
+        # one sync per token (the token-embedding index check); no (N, V) logits copied to the host
+        assert syncs.count <= 12, f"{kw}: {syncs.count} syncs:\n{syncs.report()}"
+        if kw.get("temperature") == 0:
+            np.testing.assert_array_equal(out.cpu().numpy(), greedy_cpu)

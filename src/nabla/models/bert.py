@@ -24,7 +24,7 @@ import numpy
 
 from .. import backend, functional as F, nn
 from ..autograd import no_grad
-from ..creation import arange, tensor, zeros_like
+from ..creation import tensor
 from ..tensor import Tensor
 from .registry import register_model
 
@@ -98,13 +98,16 @@ class BertEmbeddings(nn.Module):
         if t > self.max_len:
             raise ValueError(f"sequence length {t} exceeds max_position_embeddings={self.max_len}; truncate the "
                              "input or build the model with a larger max_position_embeddings")
+        # Positions 0..t-1 are a slice of the table, and without token_type_ids every token has type 0:
+        # the same values and gradients as looking them up, without an index check (a host sync on a GPU).
         if token_type_ids is None:
-            token_type_ids = zeros_like(input_ids)
+            types = self.token_type_embeddings.weight[0]
         elif tuple(token_type_ids.shape) != tuple(input_ids.shape):
             raise ValueError(
                 f"token_type_ids {token_type_ids.shape} must have the shape of input_ids {input_ids.shape}")
-        x = (self.word_embeddings(input_ids) + self.position_embeddings(arange(t, device=input_ids.device))
-             + self.token_type_embeddings(token_type_ids))
+        else:
+            types = self.token_type_embeddings(token_type_ids)
+        x = self.word_embeddings(input_ids) + self.position_embeddings.weight[:t] + types
         return self.dropout(self.LayerNorm(x))
 
 

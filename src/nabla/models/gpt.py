@@ -255,25 +255,26 @@ def _check_sampling(temperature: float, top_k: int | None, top_p: float | None, 
         raise ValueError(f"generate: top_p must lie in (0, 1] or be None, got {top_p!r}")
 
 
-def filter_logits(logits: numpy.ndarray, top_k: int | None = None, top_p: float | None = None) -> numpy.ndarray:
+def filter_logits(logits: Any, top_k: int | None = None, top_p: float | None = None) -> Any:
     """``logits`` (N, V) with the tokens outside the top-k / top-p sets set to ``-inf``.
 
     top-k keeps the ``k`` largest logits of each row (ties with the k-th kept too). top-p keeps, per
     row, the most likely tokens until their probabilities sum to at least ``top_p`` (the token that
     crosses ``top_p`` is kept, so at least one token always is).
     """
-    out = numpy.array(logits, dtype=numpy.float64, copy=True)
+    xp = backend.array_module(logits)  # NumPy or CuPy: the filtering runs where the logits are
+    out = xp.array(logits, dtype=numpy.float64, copy=True)
     if top_k is not None and top_k < out.shape[-1]:
-        kth = numpy.partition(out, -top_k, axis=-1)[:, -top_k][:, None]
+        kth = xp.partition(out, -top_k, axis=-1)[:, -top_k][:, None]
         out[out < kth] = -numpy.inf
     if top_p is not None and top_p < 1.0:
-        order = numpy.argsort(-out, axis=-1, kind="stable")
-        z = numpy.take_along_axis(out, order, axis=-1)
-        probs = numpy.exp(z - z[:, :1])
+        order = xp.argsort(-out, axis=-1, kind="stable")
+        z = xp.take_along_axis(out, order, axis=-1)
+        probs = xp.exp(z - z[:, :1])
         probs /= probs.sum(axis=-1, keepdims=True)
-        before = numpy.cumsum(probs, axis=-1) - probs  # the mass of the more likely tokens
-        drop = numpy.empty(out.shape, dtype=bool)
-        numpy.put_along_axis(drop, order, before >= top_p, axis=-1)
+        before = xp.cumsum(probs, axis=-1) - probs  # the mass of the more likely tokens
+        # back from sorted to vocabulary order: argsort of a permutation is its inverse
+        drop = xp.take_along_axis(before >= top_p, xp.argsort(order, axis=-1), axis=-1)
         out[drop] = -numpy.inf
     return out
 
@@ -281,17 +282,23 @@ def filter_logits(logits: numpy.ndarray, top_k: int | None = None, top_p: float 
 def sample_next_token(logits: Tensor, temperature: float = 1.0, top_k: int | None = None,
                       top_p: float | None = None) -> Tensor:
     """One token id per row of ``logits`` (N, V): greedy at temperature 0, else a draw from
-    ``softmax(filter_logits(logits / temperature))`` with nabla's generator."""
-    z = logits.detach().cpu().numpy().astype(numpy.float64)
+    ``softmax(filter_logits(logits / temperature))`` with nabla's generator.
+
+    Runs on the logits' device (on a GPU no (N, V) copy to the host per token); the uniform draw comes
+    from that device's stream, so a GPU draws other tokens than the CPU for the same seed."""
+    z = logits.detach()._data.astype(numpy.float64)
+    xp = backend.array_module(z)
     if temperature == 0:
         ids = z.argmax(axis=-1)
     else:
         z = filter_logits(z / temperature, top_k, top_p)
-        probs = numpy.exp(z - z.max(axis=-1, keepdims=True))
-        cdf = numpy.cumsum(probs, axis=-1)
-        u = backend.default_generator.numpy.random(z.shape[0]) * cdf[:, -1]
-        ids = numpy.minimum((cdf < u[:, None]).sum(axis=-1), z.shape[-1] - 1)
-    return tensor(ids.astype(numpy.int64), device=logits.device)
+        probs = xp.exp(z - z.max(axis=-1, keepdims=True))
+        cdf = xp.cumsum(probs, axis=-1)
+        dev = logits.device
+        gen = backend.default_generator.for_device(dev)
+        u = (gen.random(z.shape[0]) if dev.type == "cpu" else gen.random_sample(z.shape[0])) * cdf[:, -1]
+        ids = xp.minimum((cdf < u[:, None]).sum(axis=-1), z.shape[-1] - 1)
+    return Tensor._wrap(ids.astype(numpy.int64))
 
 
 def lm_loss(logits: Tensor, targets: Tensor) -> Tensor:
