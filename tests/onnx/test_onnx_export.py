@@ -152,3 +152,15 @@ def test_rnn_relu_layer_and_nonzero_initial_state(tmp_path):
     rng = np.random.default_rng(7)
     xs = [rng.standard_normal((3, 6, 5)).astype(np.float32)]
     assert _roundtrip(Net(), xs, tmp_path / "rnn.onnx") < 1e-5
+
+
+def test_verify_catches_a_wrong_converter(tmp_path, monkeypatch):
+    from nabla.onnx import CONVERTERS
+
+    monkeypatch.setitem(CONVERTERS, "Tanh", lambda g, c: g.node("Sigmoid", [g.value(c.inputs[0])]))
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh())
+    with pytest.raises(RuntimeError, match="differs from nabla's"):
+        nabla.onnx.export(model, nabla.randn(2, 3), tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
+    nabla.onnx.export(model, nabla.randn(2, 3), tmp_path / "m.onnx", verify=False)
+    assert (tmp_path / "m.onnx").exists()

@@ -74,6 +74,7 @@ def export(
     output_names: Sequence[str] | None = None,
     dynamic_axes: dict[str, dict[int, str] | Sequence[int]] | None = None,
     opset: int = DEFAULT_OPSET,
+    verify: bool = True,
 ) -> onnx.ModelProto:
     """Trace ``model(*example_inputs)`` once (in eval mode) and write it as an ONNX model to ``path``.
 
@@ -82,6 +83,10 @@ def export(
     constants. ``dynamic_axes`` maps an input or output name to the axes (a list, or ``{axis: name}``)
     whose size may differ at run time, e.g. ``{"input": {0: "batch"}}``. Returns the ``ModelProto``
     (also written to ``path`` when given), checked by ``onnx.checker.check_model``.
+
+    With ``verify`` (and onnxruntime installed) the exported model is run on the example inputs and
+    must reproduce nabla's outputs (within 1e-4 relative + 1e-5 absolute), else ``RuntimeError``:
+    a converter bug is caught at export time, not in production.
 
     Raises :class:`UnsupportedOpError` naming the op and the layer that ran it when an op has no
     converter. Ops whose result depends on the *values* of the inputs through Python control flow
@@ -152,6 +157,28 @@ def export(
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="nabla")
     proto.ir_version = min(proto.ir_version, 9)  # readable by onnxruntime >= 1.17
     onnx.checker.check_model(proto, full_check=True)
+    if verify:
+        _verify(proto, inputs, in_names, outputs, out_names)
     if path is not None:
         onnx.save(proto, os.fspath(path))
     return proto
+
+
+def _verify(proto: onnx.ModelProto, inputs: tuple, in_names: list, outputs: list, out_names: list) -> None:
+    """Run the model in onnxruntime on the traced inputs; its outputs must match nabla's."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return
+    sess = onnxruntime.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    feeds = {n: numpy.asarray(t._data.get() if hasattr(t._data, "get") else t._data) for t, n in zip(inputs, in_names)}
+    got = sess.run(out_names, feeds)
+    for name, t, out in zip(out_names, outputs, got):
+        ref = numpy.asarray(t._data.get() if hasattr(t._data, "get") else t._data)
+        if out.shape != ref.shape or not numpy.allclose(out, ref, rtol=1e-4, atol=1e-5, equal_nan=True):
+            diff = float(numpy.abs(out - ref).max()) if out.shape == ref.shape else float("nan")
+            raise RuntimeError(
+                f"onnx.export: onnxruntime's {name!r} differs from nabla's on the example inputs (shape {out.shape} "
+                f"vs {ref.shape}, max abs diff {diff:.3g}); this is a converter bug, please report it "
+                "(export(..., verify=False) writes the file anyway)"
+            )
