@@ -7,6 +7,10 @@ device->host syncs per training step. See ``nabla.fake_device`` for what the dev
 catch.
 """
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -334,3 +338,22 @@ def test_gpt_generation_with_the_kv_cache_stays_on_the_device():
         assert syncs.count <= 12, f"{kw}: {syncs.count} syncs:\n{syncs.report()}"
         if kw.get("temperature") == 0:
             np.testing.assert_array_equal(out.cpu().numpy(), greedy_cpu)
+
+
+def test_nabla_train_cli_on_the_fake_device_matches_the_cpu(tmp_path):
+    pytest.importorskip("sklearn")  # the digits dataset
+    env = {**os.environ, "NABLA_FAKE_CUDA": "1", "OPENBLAS_NUM_THREADS": "1"}
+    for dev in ("fakecuda", "cpu"):
+        r = subprocess.run([sys.executable, "-m", "nabla", "train", "mlp", "--dataset", "digits", "--epochs", "1",
+                            "--device", dev, "--out", str(tmp_path / dev), "--quiet"],
+                           capture_output=True, text=True, env=env, timeout=600)
+        assert r.returncode == 0, r.stderr
+    a = nabla.load(tmp_path / "fakecuda" / "checkpoint.safetensors")["model"]
+    b = nabla.load(tmp_path / "cpu" / "checkpoint.safetensors")["model"]
+    assert sorted(a) == sorted(b)
+    for k in a:  # the same arithmetic (NumPy's) and the same shuffling: the same weights
+        np.testing.assert_allclose(a[k].numpy(), b[k].numpy(), rtol=1e-6, atol=1e-7, err_msg=k)
+    r = subprocess.run([sys.executable, "-m", "nabla", "train", "mlp", "--dataset", "digits", "--device", "fakecuda",
+                        "--out", str(tmp_path / "off")], capture_output=True, text=True,
+                       env={**env, "NABLA_FAKE_CUDA": "0"}, timeout=600)
+    assert r.returncode == 2 and "enable_fake_cuda" in r.stderr, r.stderr
