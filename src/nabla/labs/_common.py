@@ -137,6 +137,48 @@ def make_mlp(sizes: Sequence[int], activation: str = "relu", norm: str | None = 
     return model
 
 
+class ImageView(nn.Module):
+    """Rows of ``side*side`` pixels -> ``(N, 1, side, side)`` images, so a CNN trains on the same
+    flattened :class:`Data` rows (and through the same :func:`train`) as an MLP."""
+
+    def __init__(self, side: int):
+        super().__init__()
+        self.side = side
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], 1, self.side, self.side)
+
+
+def image_side(data: Data) -> int:
+    """The side of ``data``'s square images (28 for MNIST, 8 for sklearn's digits)."""
+    side = int(round(math.sqrt(data.features)))
+    if side * side != data.features:
+        raise ValueError(f"image_side: {data.name} rows have {data.features} features, not a square image")
+    return side
+
+
+def make_cnn(side: int, channels: Sequence[int] = (8, 16), kernel: int = 5, classes: int = 10,
+             pool: bool = True) -> nn.Sequential:
+    """LeNet-style ``[Conv(k, 'same' padding) -> ReLU -> MaxPool2d(2)] x len(channels) -> Linear``
+    on rows of ``side*side`` pixels (no BatchNorm, no dropout). ``pool=False`` drops the poolings (the
+    feature maps keep the input's size)."""
+    layers: list[nn.Module] = [ImageView(side)]
+    c_in, s = 1, side
+    for c in channels:
+        layers += [nn.Conv2d(c_in, c, kernel, padding=kernel // 2), nn.ReLU()]
+        if pool:
+            layers.append(nn.MaxPool2d(2))
+            s //= 2
+        c_in = c
+    layers += [nn.Flatten(), nn.Linear(c_in * s * s, classes)]
+    return nn.Sequential(*layers)
+
+
+def n_params(model: nn.Module) -> int:
+    """Number of trainable scalars."""
+    return int(sum(p.numel() for p in model.parameters() if p.requires_grad))
+
+
 def init_linear_(layer: nn.Linear, scheme: str) -> None:
     """Re-initialise a Linear layer's weight by ``scheme`` and zero its bias.
 
