@@ -164,3 +164,38 @@ def test_verify_catches_a_wrong_converter(tmp_path, monkeypatch):
     assert not (tmp_path / "m.onnx").exists()
     nabla.onnx.export(model, nabla.randn(2, 3), tmp_path / "m.onnx", verify=False)
     assert (tmp_path / "m.onnx").exists()
+
+
+def test_pooling_variants_resizing_and_two_inputs(tmp_path):
+    F = nabla.nn.functional
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(2, 4, 3, stride=2, padding=(1, 2), dilation=1, groups=2)
+
+        def forward(self, x, y):
+            h = self.conv(x)
+            a = F.max_pool2d(h, 3, stride=2, padding=1, ceil_mode=True)
+            b = F.avg_pool2d(h, 2, stride=1, padding=1, count_include_pad=False)
+            c = F.adaptive_avg_pool2d(h, (3, 2))
+            d = F.interpolate(h, scale_factor=2, mode="bilinear", align_corners=False)
+            return nabla.cat([a.flatten(1), b.flatten(1), c.flatten(1), d.flatten(1)], dim=1) * y
+
+    nabla.manual_seed(0)
+    rng = np.random.default_rng(8)
+    model = Net()
+    x, y = rng.standard_normal((2, 2, 11, 9)).astype(np.float32), np.array(1.5, dtype=np.float32)
+    with nabla.no_grad():
+        ref = model(nabla.tensor(x), nabla.tensor(y)).numpy()
+    nabla.onnx.export(model, (nabla.tensor(x), nabla.tensor(y)), tmp_path / "p.onnx", input_names=["x", "y"])
+    sess = ort.InferenceSession(str(tmp_path / "p.onnx"), providers=["CPUExecutionProvider"])
+    (out,) = sess.run(None, {"x": x, "y": y})
+    assert out.shape == ref.shape and np.abs(out - ref).max() < 1e-5
+
+
+def test_float64_mlp(tmp_path):
+    nabla.manual_seed(0)
+    model = models.mlp(in_features=8, hidden=(16,), num_classes=3).double()
+    xs = [np.random.default_rng(9).standard_normal((n, 8)) for n in (4, 2)]
+    assert _roundtrip(model, xs, tmp_path / "m64.onnx", {"input": [0]}) < 1e-12
