@@ -57,6 +57,15 @@ SEQ = _arr((2, 3, 5, 8), 4)  # (N, heads, T, d)
 IDX = _ints((4,), 4, 5)
 TGT = _ints((4,), 6, 6)
 
+def _seeded_layers(x):
+    """A GRU and multi-head attention with the same weights on every device (x: (3, 5, 8))."""
+    nabla.manual_seed(5)
+    gru, mha = nn.GRU(8, 6, batch_first=True), nn.MultiheadAttention(8, 2, batch_first=True)
+    gru.to(x.device, x.dtype), mha.to(x.device, x.dtype)
+    pad = nabla.tensor([[False] * 5, [False] * 3 + [True] * 2, [False] * 4 + [True]], device=x.device)
+    return gru(x)[0], mha(x, x, x, key_padding_mask=pad)[0]
+
+
 OPS = {
     "add_mul_div": (lambda a, b: (a + b * 2) / (b.abs() + 1), [X, _arr((4, 6), 7)]),
     "pow_exp_log": (lambda a: (a.abs() + 0.5).pow(1.5).log() + a.exp(), [X]),
@@ -75,6 +84,17 @@ OPS = {
     "norms": (lambda x: (F.layer_norm(x, (8,)), F.batch_norm(x, None, None, training=True)), [IMG]),
     "embedding_add_at": (lambda w, i: F.embedding(i, w), [W, IDX]),  # backend.add_at on the way back
     "attention": (lambda q: F.scaled_dot_product_attention(q, q * 0.5, q, is_causal=True), [SEQ]),
+    "nll_one_hot_scatter": (lambda a, t: (F.nll_loss(F.log_softmax(a, 1), t, ignore_index=3),
+                                          F.one_hot(t, 6).float() * a, a.scatter_add(1, t.unsqueeze(1), a * 2)),
+                            [X, TGT]),
+    "conv_transpose_conv1d": (lambda x, k: (F.conv_transpose2d(x, k.transpose(0, 1), stride=2),
+                                            F.conv1d(x[:, :, 0], k[:, :, 0], padding=1)), [IMG, K]),
+    "interpolate_pad_group_norm": (lambda x: (F.interpolate(x, size=(5, 11), mode="bilinear", align_corners=False),
+                                              F.pad(x, (1, 2, 0, 1), mode="reflect"), F.group_norm(x, 3)), [IMG]),
+    "gru_mha": (lambda x: _seeded_layers(x), [SEQ[0]]),
+    "bce_kl_huber": (lambda a: (F.binary_cross_entropy(a.sigmoid(), (a.detach() > 0).float()),
+                                F.kl_div(F.log_softmax(a, 1), F.softmax(a.detach() * 2, 1), reduction="batchmean"),
+                                F.huber_loss(a, a.detach() * 0.3)), [X]),
     "cross_entropy_mse": (lambda a, t: (F.cross_entropy(a, t), F.mse_loss(a, a.detach() * 0.5),
                                         F.cross_entropy(a, t, label_smoothing=0.1, ignore_index=2)), [X, TGT]),
 }

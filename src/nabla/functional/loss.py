@@ -271,7 +271,7 @@ def nll_loss(
     t = target._data
     xp = _xp(t)
     valid = t != ignore_index
-    if valid.any() and (int(t[valid].min()) < 0 or int(t[valid].max()) >= c):
+    if bool((((t < 0) | (t >= c)) & valid).any()):  # one host sync on a GPU (PyTorch asserts there)
         raise IndexError(
             f"{op}: target classes must lie in [0, {c}) for {c} classes, got values "
             f"{int(t[valid].min())}..{int(t[valid].max())}"
@@ -290,10 +290,12 @@ def nll_loss(
     total = losses.sum()
     if reduction == "sum":
         return total
-    denom = float(wt.sum())
-    if denom == 0:  # every target ignored: NaN, as PyTorch, with a zero (not NaN) gradient
-        return total * 0 + float("nan")
-    return total / denom
+    # Every target ignored: NaN, as PyTorch, with a zero (not NaN) gradient. Decided on the device:
+    # no host sync to test the denominator.
+    denom = wt.sum()
+    ok = denom != 0
+    scale = xp.where(ok, 1 / xp.where(ok, denom, 1), 0).astype(input.dtype)
+    return total * Tensor._wrap(scale) + Tensor._wrap(xp.where(ok, 0, float("nan")).astype(input.dtype))
 
 
 def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False) -> Tensor:

@@ -293,10 +293,10 @@ def _check_index(x: Tensor, dim: int, index: Tensor, op: str) -> int:
     for i, (n, m) in enumerate(zip(index.shape, x.shape)):
         if i != d and n > m:
             raise ValueError(f"{op}: index shape {index.shape} is larger than the tensor's {x.shape} in dimension {i}")
-    if index.numel():
-        lo, hi = int(index._data.min()), int(index._data.max())
-        if lo < 0 or hi >= x.shape[d]:
-            raise IndexError(f"{op}: index values must lie in [0, {x.shape[d]}) for dimension {d}, got {lo}..{hi}")
+    idx = index._data
+    if idx.size and bool(((idx < 0) | (idx >= x.shape[d])).any()):  # one host sync on a GPU
+        lo, hi = int(idx.min()), int(idx.max())
+        raise IndexError(f"{op}: index values must lie in [0, {x.shape[d]}) for dimension {d}, got {lo}..{hi}")
     return d
 
 
@@ -331,7 +331,7 @@ def one_hot(indices: Tensor, num_classes: int = -1) -> Tensor:
     data = indices._data
     if num_classes < 0:
         num_classes = int(data.max()) + 1 if data.size else 0
-    if data.size and (int(data.min()) < 0 or int(data.max()) >= num_classes):
+    if data.size and bool(((data < 0) | (data >= num_classes)).any()):  # one host sync on a GPU
         raise ValueError(
             f"one_hot: class values must lie in [0, {num_classes}), got {int(data.min())}..{int(data.max())}"
         )
