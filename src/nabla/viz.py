@@ -4,7 +4,8 @@
 filters of the model's first ``Conv2d`` and that layer's output (one map per filter) for the image.
 The pieces are separate too: :func:`first_conv`, :func:`feature_maps`, :func:`plot_filters`,
 :func:`plot_feature_maps`. Uses matplotlib's object API with the Agg renderer (no pyplot, no
-display, no global backend change; safe off the main thread).
+display, no global backend change; safe off the main thread). :func:`draw_graph` (from
+``graph_picture.py``) draws an autograd graph with Graphviz.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import numpy
 
 from . import nn
 from .autograd import no_grad
+from .graph_picture import draw_graph
 from .tensor import Tensor
 
-__all__ = ["first_conv", "feature_maps", "plot_filters", "plot_feature_maps", "plot_first_layer"]
+__all__ = ["first_conv", "feature_maps", "plot_filters", "plot_feature_maps", "plot_first_layer", "draw_graph"]
 
 
 def _figure(figsize: tuple):

@@ -1,0 +1,103 @@
+"""The autograd graph behind a tensor, drawn with Graphviz: what ``backward()`` will walk.
+
+``draw_graph(loss, "graph.svg")`` draws one box per recorded op (its ``Function`` class and, where
+the graph kept it, the shape of its result), one ellipse per leaf tensor that requires grad (named
+when ``names`` maps it, e.g. ``dict(model.named_parameters())``; green) and the output (blue).
+Solid arrows are the forward data flow; dashed red arrows are the backward edges, from each node to
+the parents its gradient is sent to, which is exactly what ``backward()`` traverses. Inputs that do
+not require grad are not part of the graph and are not drawn. Uses the ``graphviz`` Python package,
+which needs Graphviz's ``dot`` program (``apt-get install graphviz``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from .tensor import Tensor
+
+_FORMATS = ("svg", "png", "pdf")
+
+
+def _shape(t: Any) -> str:
+    return "(" + ", ".join(str(s) for s in t.shape) + ")"
+
+
+def _output_shapes(nodes: list) -> dict[int, str]:
+    """Shapes of op results the graph still knows: a child's saved inputs, a node's saved output."""
+    shapes: dict[int, str] = {}
+    for node in nodes:
+        if getattr(node, "out", None) is not None:
+            shapes[id(node)] = _shape(node.out[0])
+        inputs = getattr(node, "inputs", None)
+        if inputs is not None:
+            for parent, t in zip(node.parents, inputs):
+                if parent is not None and not isinstance(parent, Tensor):
+                    shapes.setdefault(id(parent), _shape(t))
+    return shapes
+
+
+def draw_graph(tensor: Tensor, path: str | os.PathLike[str], names: dict[str, Tensor] | None = None,
+               backward_edges: bool = True) -> str:
+    """Write the autograd graph that produced ``tensor`` to ``path`` (.svg, .png or .pdf); return the path.
+
+    ``names`` (e.g. ``dict(model.named_parameters())``) labels leaves by name. ``backward_edges``
+    adds the dashed red gradient edges (node -> parent) next to the forward arrows.
+    """
+    op = "draw_graph"
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"{op}: expected a nabla Tensor (e.g. a loss), got {type(tensor).__name__}")
+    if not tensor.requires_grad:
+        raise ValueError(f"{op}: the tensor {_shape(tensor)} has no graph (requires_grad=False): compute it from "
+                         "tensors with requires_grad=True, outside nabla.no_grad()")
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower()
+    if fmt not in _FORMATS:
+        raise ValueError(f"{op}: path {str(path)!r} must end in one of {', '.join('.' + f for f in _FORMATS)}")
+    try:
+        import graphviz
+    except ImportError:
+        raise ImportError("nabla.viz.draw_graph needs the graphviz package: pip install graphviz "
+                          "(and Graphviz's dot program: apt-get install graphviz)") from None
+
+    leaf_names = {id(t): n for n, t in (names or {}).items()}
+    dot = graphviz.Digraph("autograd", graph_attr={"rankdir": "BT", "fontname": "Helvetica", "fontsize": "11",
+                                                   "label": "solid: forward data flow; dashed red: backward edges "
+                                                            "(where each node sends its gradient)"},
+                           node_attr={"fontname": "Helvetica", "fontsize": "11"})
+    root = tensor._ctx if tensor._ctx is not None else tensor
+    order, seen, stack = [], {id(root)}, [root]
+    while stack:  # every node and leaf reachable from the output
+        item = stack.pop()
+        order.append(item)
+        for parent in () if isinstance(item, Tensor) else item.parents:
+            if parent is not None and id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append(parent)
+    shapes = _output_shapes([n for n in order if not isinstance(n, Tensor)])
+    for item in order:
+        key = str(id(item))
+        if isinstance(item, Tensor):
+            label = f"{leaf_names.get(id(item), 'leaf')}\\n{_shape(item)}\\nrequires_grad"
+            dot.node(key, label, shape="ellipse", style="filled", fillcolor="#d9f2d9")
+            continue
+        label = type(item).__name__
+        if id(item) in shapes:
+            label += f"\\n{shapes[id(item)]}"
+        dot.node(key, label, shape="box", style="rounded,filled", fillcolor="#f2f2f2")
+        for parent in item.parents:
+            if parent is None:
+                continue
+            dot.edge(str(id(parent)), key)
+            if backward_edges:
+                dot.edge(key, str(id(parent)), style="dashed", color="#c0392b", constraint="false", arrowsize="0.6")
+    dot.node("output", f"output\\n{_shape(tensor)}", shape="ellipse", style="filled", fillcolor="#d6e4f5")
+    dot.edge(str(id(root)), "output")
+    try:
+        data = dot.pipe(format=fmt)
+    except graphviz.ExecutableNotFound:
+        raise RuntimeError("nabla.viz.draw_graph: Graphviz's 'dot' program was not found; install Graphviz "
+                           "(apt-get install graphviz, brew install graphviz)") from None
+    path.write_bytes(data)
+    return str(path)
