@@ -31,11 +31,20 @@ def _output_shapes(nodes: list) -> dict[int, str]:
         if getattr(node, "out", None) is not None:
             shapes[id(node)] = _shape(node.out[0])
         inputs = getattr(node, "inputs", None)
-        if inputs is not None:
-            for parent, t in zip(node.parents, inputs):
-                if parent is not None and not isinstance(parent, Tensor):
-                    shapes.setdefault(id(parent), _shape(t))
+        if inputs is None:  # ops that keep their inputs' shapes for backward (add, sub, reshape, sum...)
+            known = node.__dict__.get("shapes") or ((node.__dict__["in_shape"],) if "in_shape" in node.__dict__ else ())
+            inputs = [_Shaped(s) for s in known if isinstance(s, tuple)]
+        for parent, t in zip(node.parents, inputs):
+            if parent is not None and not isinstance(parent, Tensor):
+                shapes.setdefault(id(parent), _shape(t))
     return shapes
+
+
+class _Shaped:
+    """A shape where a tensor is expected by :func:`_shape`."""
+
+    def __init__(self, shape: tuple) -> None:
+        self.shape = shape
 
 
 def draw_graph(tensor: Tensor, path: str | os.PathLike[str], names: dict[str, Tensor] | None = None,
