@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--onnx {args.onnx}: no such folder {out.parent} (create it first)")
     model, meta, spec = restore_model(args.checkpoint)
     shape = tuple(spec.input_shape)
-    tokens = spec.task in ("language_model", "seq2seq")
+    tokens = spec.task in ("language_model", "seq2seq") or "vocab_size" in (spec.model_args or {})  # token ids
     if spec.task == "seq2seq":
         raise UsageError(f"{meta['model']} is a seq2seq model (two inputs and a decoding loop); export supports "
                          "single-input models: classifiers, regressors and language models")
