@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .tensor import Tensor
+from nabla import Tensor
 
 _FORMATS = ("svg", "png", "pdf")
 

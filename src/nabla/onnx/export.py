@@ -11,8 +11,8 @@ import numpy
 import onnx
 from onnx import helper
 
-from ..autograd import enable_grad
-from ..tensor import Tensor
+from nabla import Tensor, enable_grad
+
 from .graph import Builder
 from .ops import CONVERTERS
 from .trace import trace

@@ -7,7 +7,8 @@ from typing import Any
 import numpy
 from onnx import helper, numpy_helper
 
-from ..tensor import Tensor
+from nabla import Tensor
+
 from .trace import Trace
 
 

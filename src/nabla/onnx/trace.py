@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..autograd import Function
-from ..tensor import Tensor
+from nabla import Tensor
+from nabla.autograd import Function
 
 
 @dataclass
