@@ -199,3 +199,17 @@ def test_float64_mlp(tmp_path):
     model = models.mlp(in_features=8, hidden=(16,), num_classes=3).double()
     xs = [np.random.default_rng(9).standard_normal((n, 8)) for n in (4, 2)]
     assert _roundtrip(model, xs, tmp_path / "m64.onnx", {"input": [0]}) < 1e-12
+
+
+def test_verify_catches_values_read_behind_the_tracers_back(tmp_path):
+    class Sneaky(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 3)
+
+        def forward(self, x):
+            scale = nabla.tensor(np.abs(x.detach().numpy()).max(axis=1, keepdims=True))  # NumPy: invisible
+            return self.fc(x) / scale
+
+    with pytest.raises(RuntimeError, match="other input values of the same shape"):
+        nabla.onnx.export(Sneaky(), nabla.randn(4, 3), tmp_path / "s.onnx")

@@ -11,7 +11,7 @@ import numpy
 import onnx
 from onnx import helper
 
-from nabla import Tensor, enable_grad
+from nabla import Tensor, enable_grad, no_grad
 
 from .graph import Builder
 from .ops import CONVERTERS
@@ -159,14 +159,34 @@ def export(
     proto.ir_version = min(proto.ir_version, 9)  # readable by onnxruntime >= 1.17
     onnx.checker.check_model(proto, full_check=True)
     if verify:
-        _verify(proto, inputs, in_names, outputs, out_names)
+        _verify(proto, model, inputs, in_names, outputs, out_names)
     if path is not None:
         onnx.save(proto, os.fspath(path))
     return proto
 
 
-def _verify(proto: onnx.ModelProto, inputs: tuple, in_names: list, outputs: list, out_names: list) -> None:
-    """Run the model in onnxruntime on the traced inputs; its outputs must match nabla's."""
+def _host(a: Any) -> numpy.ndarray:
+    return numpy.asarray(a.get() if hasattr(a, "get") else a)
+
+
+def _perturbed(x: numpy.ndarray, rng: numpy.random.Generator) -> numpy.ndarray:
+    """Other values of the same shape and dtype: noise for floats, other ids in the seen range for ints."""
+    if x.dtype.kind == "f":
+        scale = float(numpy.std(x)) or 1.0
+        return numpy.asarray(x + 0.5 * scale * rng.standard_normal(x.shape), dtype=x.dtype)
+    if x.dtype.kind in "iu" and x.size:
+        return numpy.asarray(rng.integers(int(x.min()), int(x.max()) + 1, x.shape), dtype=x.dtype)
+    return x
+
+
+def _verify(proto: onnx.ModelProto, model: Any, inputs: tuple, in_names: list, outputs: list,
+            out_names: list) -> None:
+    """Run the model in onnxruntime on the traced inputs, then on perturbed ones; both must match nabla.
+
+    The second run catches a forward pass that reads its input's values through something the tracer
+    cannot see (``.numpy()``/``._data`` and NumPy, Python branches on values): the recorded graph
+    reproduces the example, but not other inputs.
+    """
     try:
         import onnxruntime
     except ImportError:
@@ -177,14 +197,34 @@ def _verify(proto: onnx.ModelProto, inputs: tuple, in_names: list, outputs: list
         warnings.warn(f"onnx.export: onnxruntime cannot load the model to verify it ({err}); not verified",
                       stacklevel=3)
         return
-    feeds = {n: numpy.asarray(t._data.get() if hasattr(t._data, "get") else t._data) for t, n in zip(inputs, in_names)}
-    got = sess.run(out_names, feeds)
-    for name, t, out in zip(out_names, outputs, got):
-        ref = numpy.asarray(t._data.get() if hasattr(t._data, "get") else t._data)
+    _compare(sess, [_host(t._data) for t in inputs], in_names, [_host(t._data) for t in outputs], out_names,
+             "on the example inputs (a converter bug, please report it)")
+    rng = numpy.random.default_rng(0)
+    others = [_perturbed(_host(t._data), rng) for t in inputs]
+    if all(numpy.array_equal(a, _host(t._data)) for a, t in zip(others, inputs)):
+        return
+    was_training = bool(getattr(model, "training", False))
+    if was_training:
+        model.eval()
+    try:
+        with no_grad():
+            result = model(*[Tensor._wrap(t._xp.asarray(a)) for a, t in zip(others, inputs)])
+    finally:
+        if was_training:
+            model.train()
+    refs = [_host(t._data) for t in _outputs(result)]
+    _compare(sess, others, in_names, refs, out_names,
+             "on other input values of the same shape: forward reads its inputs' values through something the "
+             "tracer cannot record (NumPy on .numpy() or ._data, Python branches on values), so the graph only "
+             "holds for the example")
+
+
+def _compare(sess: Any, feeds: list, in_names: list, refs: list, out_names: list, what: str) -> None:
+    got = sess.run(out_names, dict(zip(in_names, feeds)))
+    for name, ref, out in zip(out_names, refs, got):
         if out.shape != ref.shape or not numpy.allclose(out, ref, rtol=1e-4, atol=1e-5, equal_nan=True):
             diff = float(numpy.abs(out - ref).max()) if out.shape == ref.shape else float("nan")
             raise RuntimeError(
-                f"onnx.export: onnxruntime's {name!r} differs from nabla's on the example inputs (shape {out.shape} "
-                f"vs {ref.shape}, max abs diff {diff:.3g}); this is a converter bug, please report it "
-                "(export(..., verify=False) writes the file anyway)"
+                f"onnx.export: onnxruntime's {name!r} differs from nabla's {what} (shape {out.shape} vs "
+                f"{ref.shape}, max abs diff {diff:.3g}); export(..., verify=False) writes the file anyway"
             )

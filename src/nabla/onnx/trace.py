@@ -15,6 +15,7 @@ the layer that called it.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,9 +72,11 @@ def trace(fn: Any, inputs: tuple[Tensor, ...], model: Any = None) -> tuple[Trace
     stack: list[str] = []
     original = Function.__dict__["apply"]
 
+    thread = threading.get_ident()
+
     def traced_apply(cls: type, *args: Tensor, **kwargs: Any) -> Tensor:
         out = original.__func__(cls, *args, **kwargs)
-        if rec.depends(args, kwargs):
+        if threading.get_ident() == thread and rec.depends(args, kwargs):  # other threads' ops are not ours
             node = out._ctx
             if node is None:  # grad recording was off (a no_grad block inside forward): rerun for the node
                 node = cls.__new__(cls)
