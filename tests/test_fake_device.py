@@ -288,10 +288,11 @@ def test_dataloader_batches_move_to_the_device_and_trainer_fit_runs_there():
     losses = history.history["loss"]
     assert losses[-1] < losses[0], losses
     assert all(p.device == "fakecuda:0" for p in model.parameters())
-    # Per batch, train or validation: the loss as a float (logs), the accuracy count, cross_entropy's
-    # target check. Measured 3 per batch; the budget keeps any per-parameter or per-sample sync out.
+    # Per batch, train or validation: the loss as a float (logs) and cross_entropy's target check; the
+    # accuracy count stays on the device until each epoch's result (was one sync a batch).
     batches = 3 * 2 * len(loader)
-    assert syncs.count <= 3 * batches, f"{syncs.count} host syncs for {batches} batches:\n{syncs.report()}"
+    budget = 2 * batches + 3 * 2
+    assert syncs.count <= budget, f"{syncs.count} host syncs for {batches} batches:\n{syncs.report()}"
     preds = trainer.predict(loader)
     assert preds.shape == (64, 10) and preds.device == "fakecuda:0"
 

@@ -177,11 +177,11 @@ class Accuracy(Metric):
 
     def update(self, y_pred: Any, y_true: Any) -> None:
         p, t, xp = _labels(self.name, y_pred, y_true, self.threshold, self.from_logits)
-        self.correct += int(xp.sum(p == t))
+        self.correct = self.correct + xp.sum(p == t)  # stays on the device: one host sync in result()
         self.count += int(t.shape[0])
 
     def result(self) -> float:
-        return self.correct / self.count if self.count else math.nan
+        return int(self.correct) / self.count if self.count else math.nan
 
 
 class TopKAccuracy(Metric):
@@ -211,15 +211,15 @@ class TopKAccuracy(Metric):
         n, c = pred.shape
         if n == 0:
             return
-        if int(xp.min(t)) < 0 or int(xp.max(t)) >= c:
+        if bool(((t < 0) | (t >= c)).any()):  # one host sync on a GPU
             raise ValueError(f"{self.name}: labels must lie in [0, {c}) for scores of shape {tuple(pred.shape)}")
         target_score = xp.take_along_axis(pred, t.reshape(-1, 1).astype(xp.int64), axis=1)
         higher = xp.sum(pred > target_score, axis=1)
-        self.correct += int(xp.sum(higher < self.k))
+        self.correct = self.correct + xp.sum(higher < self.k)  # on the device until result()
         self.count += int(n)
 
     def result(self) -> float:
-        return self.correct / self.count if self.count else math.nan
+        return int(self.correct) / self.count if self.count else math.nan
 
 
 class _ClassCounts(Metric):
