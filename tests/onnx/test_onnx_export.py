@@ -213,3 +213,22 @@ def test_verify_catches_values_read_behind_the_tracers_back(tmp_path):
 
     with pytest.raises(RuntimeError, match="other input values of the same shape"):
         nabla.onnx.export(Sneaky(), nabla.randn(4, 3), tmp_path / "s.onnx")
+
+
+def test_model_on_a_gpu_exports(tmp_path, gpu_device):
+    """Parameters, masks and inputs on the device are copied to the host for the file."""
+    nabla.manual_seed(0)
+    rng = np.random.default_rng(10)
+    cpu_model = models.gpt(vocab_size=30, block_size=16, n_layer=1, n_head=2, n_embd=16)
+    model = models.gpt(vocab_size=30, block_size=16, n_layer=1, n_head=2, n_embd=16)
+    model.load_state_dict(cpu_model.state_dict())
+    model.to(gpu_device)
+    ids = rng.integers(0, 30, (2, 8)).astype(np.int64)
+    nabla.onnx.export(model, nabla.tensor(ids, device=gpu_device), tmp_path / "g.onnx",
+                      dynamic_axes={"input": [0, 1]})
+    sess = ort.InferenceSession(str(tmp_path / "g.onnx"), providers=["CPUExecutionProvider"])
+    other = rng.integers(0, 30, (3, 5)).astype(np.int64)
+    cpu_model.eval()
+    with nabla.no_grad():
+        ref = cpu_model(nabla.tensor(other)).numpy()
+    assert np.abs(sess.run(None, {"input": other})[0] - ref).max() < 1e-5

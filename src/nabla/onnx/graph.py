@@ -67,9 +67,8 @@ class Builder:
             return self.names[id(x)]
         if not isinstance(x, Tensor) and id(x) in self.rec.arrays and id(self.rec.arrays[id(x)]) in self.names:
             return self.names[id(self.rec.arrays[id(x)])]
-        arr = numpy.asarray(x._data if isinstance(x, Tensor) else x)
-        if hasattr(arr, "get"):  # a CuPy array
-            arr = arr.get()
+        arr = x._data if isinstance(x, Tensor) else x
+        arr = numpy.asarray(arr.get() if hasattr(arr, "get") else arr)  # CuPy arrays come back from the GPU
         if dtype is not None and arr.dtype != numpy.dtype(dtype):
             arr = arr.astype(dtype)
         key = (id(x), arr.dtype.str) if isinstance(x, Tensor) else None

@@ -33,6 +33,11 @@ def register(*names: str) -> Callable[[Converter], Converter]:
     return deco
 
 
+def _host(a: Any) -> numpy.ndarray:
+    """A NumPy copy of an array argument (CuPy arrays come back from the GPU)."""
+    return numpy.asarray(a.get() if hasattr(a, "get") else a)
+
+
 def _dtype(call: Call) -> numpy.dtype:
     return numpy.dtype(call.output._data.dtype)
 
@@ -134,14 +139,14 @@ def _clamp(g: Builder, c: Call) -> str:
 @register("Where")
 def _where(g: Builder, c: Call) -> str:
     dt = _dtype(c)
-    cond = g.value(numpy.asarray(c.kwargs["cond"], dtype=bool))
+    cond = g.value(_host(c.kwargs["cond"]).astype(bool))
     return g.node("Where", [cond, g.value(c.inputs[0], dt), g.value(c.inputs[1], dt)])
 
 
 @register("Mask")
 def _mask(g: Builder, c: Call) -> str:
     """Multiply by a fixed 0/1 (or scaled) mask recorded at trace time."""
-    mask = numpy.asarray(c.kwargs["mask"])
+    mask = _host(c.kwargs["mask"])
     x = g.value(c.inputs[0])
     if mask.dtype == bool:
         return g.node("Where", [g.value(mask), x, g.scalar(0, _dtype(c))])
@@ -203,14 +208,14 @@ def _avg_pool(g: Builder, c: Call) -> str:
     k, dt = c.kwargs["geom"], _dtype(c)
     x = _pool_pad(g, g.value(c.inputs[0]), k, 0.0, dt)
     mean = g.node("AveragePool", [x], kernel_shape=[k.kh, k.kw], strides=[k.sh, k.sw])
-    scale = numpy.asarray(c.kwargs["scale"], dtype=numpy.float64) * (k.kh * k.kw)
+    scale = _host(c.kwargs["scale"]).astype(numpy.float64) * (k.kh * k.kw)
     return g.node("Mul", [mean, g.value(scale.astype(dt))])
 
 
 @register("Resample2d")
 def _resample(g: Builder, c: Call) -> str:
     """mh @ x @ mw.T with the two fixed bin matrices (adaptive pooling, bilinear resizing)."""
-    mh, mw = numpy.asarray(c.kwargs["mh"]), numpy.asarray(c.kwargs["mw"])
+    mh, mw = _host(c.kwargs["mh"]), _host(c.kwargs["mw"])
     t = g.node("MatMul", [g.value(c.inputs[0]), g.value(mw.T.copy())])
     return g.node("MatMul", [g.value(mh), t])
 
@@ -403,7 +408,7 @@ def _embedding(g: Builder, c: Call) -> str:
     rows of the table) and one repeated id such as ``zeros_like(input_ids)`` (that row, expanded)."""
     raw = c.kwargs["idx"]
     if not g.traced(raw):
-        arr = numpy.asarray(raw.get() if hasattr(raw, "get") else raw)
+        arr = _host(raw)
         table = g.value(c.inputs[0])
         if arr.ndim == 1 and arr.size and (arr == numpy.arange(arr.size)).all() and g.run_time_size(arr.size):
             return g.node("Slice", [table, g.ints([0]), g.run_time_size(arr.size), g.ints([0])])
@@ -412,7 +417,7 @@ def _embedding(g: Builder, c: Call) -> str:
             dims = [g.run_time_size(n) or n for n in arr.shape] + [c.inputs[0].shape[1]]
             return g.node("Expand", [row, g.ints(dims)])
     idx = g.value(raw)
-    if g.onnx_type(numpy.asarray(c.kwargs["idx"]).dtype) != TensorProto.INT64:
+    if g.onnx_type(_host(c.kwargs["idx"]).dtype) != TensorProto.INT64:
         idx = g.node("Cast", [idx], to=TensorProto.INT64)
     return g.node("Gather", [g.value(c.inputs[0]), idx], axis=0)
 
@@ -422,7 +427,7 @@ def _embedding(g: Builder, c: Call) -> str:
 
 def _is_causal(blocked: Any) -> bool:
     """Whether ``blocked`` is the (L, L) causal mask (True above the diagonal), up to leading ones."""
-    b = numpy.asarray(blocked)
+    b = _host(blocked)
     if b.ndim < 2 or b.shape[-1] != b.shape[-2] or any(s != 1 for s in b.shape[:-2]):
         return False
     n = b.shape[-1]
@@ -446,7 +451,7 @@ def _attend(g: Builder, q: str, k: str, v: str, ndim: int, c: Call, bias: Any) -
             seen = g.node("Cast", [g.node("Trilu", [ones], upper=0)], to=TensorProto.BOOL)
             s = g.node("Where", [seen, s, g.scalar(-numpy.inf, dt)])
         else:
-            s = g.node("Where", [g.value(numpy.asarray(blocked, dtype=bool)), g.scalar(-numpy.inf, dt), s])
+            s = g.node("Where", [g.value(_host(blocked).astype(bool)), g.scalar(-numpy.inf, dt), s])
     p = g.node("Softmax", [s], axis=-1)
     if blocked is not None and not causal:  # a row with every key blocked gives zeros, not NaN
         p = g.node("Where", [g.node("IsNaN", [p]), g.scalar(0, dt), p])
@@ -495,7 +500,7 @@ def _recurrent(g: Builder, c: Call, op: str, n_states: int, order: list[int], **
     blocks = len(order)
 
     def gates(a: Any) -> numpy.ndarray:
-        a = numpy.asarray(a._data).astype(dt)
+        a = _host(a._data).astype(dt)
         parts = numpy.split(a, blocks, axis=0)
         return numpy.concatenate([parts[i] for i in order], axis=0)[None]
 
@@ -503,9 +508,9 @@ def _recurrent(g: Builder, c: Call, op: str, n_states: int, order: list[int], **
     bias = numpy.concatenate([gates(params[2])[0], gates(params[3])[0]])[None] if len(params) > 2 else None
     inputs.append(g.value(bias) if bias is not None else "")
     lengths = c.kwargs.get("lengths")
-    inputs.append(g.value(numpy.asarray(lengths, dtype=numpy.int32)) if lengths is not None else "")
+    inputs.append(g.value(_host(lengths).astype(numpy.int32)) if lengths is not None else "")
     for s in states:
-        zero = not g.traced(s) and not numpy.asarray(s._data).any()
+        zero = not g.traced(s) and not _host(s._data).any()
         inputs.append("" if zero else g.node("Unsqueeze", [g.value(s, dt), g.ints([0])]))
     while inputs[-1] == "":
         inputs.pop()
