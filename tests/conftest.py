@@ -18,3 +18,17 @@ import nabla
 def _seed():
     nabla.manual_seed(0)
     yield
+
+
+@pytest.fixture(params=["fakecuda", "cuda"])
+def gpu_device(request):
+    """A GPU to test on, as a string: "fakecuda:0" (NumPy tagged as device memory; runs everywhere, see
+    docs/gpu.md) and "cuda:0" (CuPy on an NVIDIA GPU; skipped cleanly without one)."""
+    if request.param == "cuda":
+        if not nabla.cuda_is_available():
+            pytest.skip("needs CuPy and an NVIDIA GPU")
+        yield "cuda:0"
+        return
+    nabla.backend.enable_fake_cuda()
+    yield "fakecuda:0"
+    nabla.backend.enable_fake_cuda(False)
