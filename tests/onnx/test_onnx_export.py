@@ -232,3 +232,24 @@ def test_model_on_a_gpu_exports(tmp_path, gpu_device):
     with nabla.no_grad():
         ref = cpu_model(nabla.tensor(other)).numpy()
     assert np.abs(sess.run(None, {"input": other})[0] - ref).max() < 1e-5
+
+
+def test_more_elementwise_reduction_and_mask_ops(tmp_path):
+    F = nabla.nn.functional
+
+    class Many(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(5, 5)
+
+        def forward(self, x):
+            h = self.fc(x)
+            a = F.softplus(h, beta=2.0) + F.elu(h, 0.7) + nabla.clamp(h, -0.5, 0.5) + h.abs().sqrt().exp().log1p()
+            b = nabla.tril(h.unsqueeze(0).expand(3, 4, 5)).mean(0) + h.amax(1, keepdim=True) - h.amin(0)
+            c = nabla.where(h > 0, h, h * 0.1).softmax(-1) + nabla.rsqrt(h * h + 1) + h.max(1)[0].unsqueeze(1)
+            return (a * b / (c + 2)).sum(-1) + F.pad(h, (1, 0))[:, :1].squeeze(1) ** 2
+
+    nabla.manual_seed(0)
+    rng = np.random.default_rng(11)
+    xs = [rng.standard_normal((4, 5)).astype(np.float32)]
+    assert _roundtrip(Many(), xs, tmp_path / "many.onnx") < 1e-5

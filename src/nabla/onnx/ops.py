@@ -15,6 +15,8 @@ from typing import Any
 import numpy
 from onnx import TensorProto, helper, numpy_helper
 
+from nabla import Tensor
+
 from .graph import Builder
 from .trace import Call
 
@@ -138,19 +140,31 @@ def _clamp(g: Builder, c: Call) -> str:
 
 @register("Where")
 def _where(g: Builder, c: Call) -> str:
-    dt = _dtype(c)
-    cond = g.value(_host(c.kwargs["cond"]).astype(bool))
+    dt, cond = _dtype(c), c.kwargs["cond"]
+    cond = g.value(cond) if g.traced(cond) else g.value(_host(cond).astype(bool))
     return g.node("Where", [cond, g.value(c.inputs[0], dt), g.value(c.inputs[1], dt)])
+
+
+_COMPARE = {"eq": "Equal", "lt": "Less", "le": "LessOrEqual", "gt": "Greater", "ge": "GreaterOrEqual",
+            "ne": "Equal", "logical_and": "And", "logical_or": "Or"}
+
+
+@register("Compare")
+def _compare(g: Builder, c: Call) -> str:
+    """A comparison (bool result); operands are brought to the tensors' common dtype, as nabla does."""
+    op = c.kwargs["op"]
+    if op not in _COMPARE:
+        raise NotImplementedError(f"comparison {op!r}")
+    tensors = [t for t in c.inputs if isinstance(t, Tensor)]
+    dt = bool if op.startswith("logical") else numpy.result_type(*[t._data.dtype for t in tensors])
+    out = g.node(_COMPARE[op], [g.value(t, dt) for t in c.inputs])
+    return g.node("Not", [out]) if op == "ne" else out
 
 
 @register("Mask")
 def _mask(g: Builder, c: Call) -> str:
-    """Multiply by a fixed 0/1 (or scaled) mask recorded at trace time."""
-    mask = _host(c.kwargs["mask"])
-    x = g.value(c.inputs[0])
-    if mask.dtype == bool:
-        return g.node("Where", [g.value(mask), x, g.scalar(0, _dtype(c))])
-    return g.node("Mul", [x, g.value(mask, _dtype(c))])
+    """``x * mask`` with the fixed (boolean or scaled) mask recorded at trace time (NaN * 0 stays NaN)."""
+    return g.node("Mul", [g.value(c.inputs[0]), g.value(_host(c.kwargs["mask"]), _dtype(c))])
 
 
 # ------------------------------------------------------------------------------- linear algebra

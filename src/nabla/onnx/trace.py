@@ -94,10 +94,13 @@ def trace(fn: Any, inputs: tuple[Tensor, ...], model: Any = None) -> tuple[Trace
             handles.append(mod.register_forward_pre_hook(lambda m, a, label=label: stack.append(label)))
             handles.append(mod.register_forward_hook(lambda m, a, o: _pop(stack)))
     Function.apply = classmethod(traced_apply)  # type: ignore[method-assign]
+    restore_compare = _trace_comparisons(rec, thread, stack)
     try:
         result = fn(*inputs)
     finally:
         Function.apply = original  # type: ignore[method-assign]
+        if restore_compare is not None:
+            restore_compare()
         for h in handles:
             h.remove()
     return rec, result
@@ -107,3 +110,34 @@ def _pop(stack: list) -> None:
     """Leave a layer (returns None: a forward hook's return value would replace the layer's output)."""
     if stack:
         stack.pop()
+
+
+class Compare:
+    """The op recorded for a comparison (``x > 0``, ``eq``, ``logical_and``...): comparisons give bool
+    tensors without a graph node (they have no gradient), so the tracer records them separately."""
+
+
+def _trace_comparisons(rec: Trace, thread: int, stack: list) -> Any:
+    """Record comparisons on traced tensors (for ``where``/``masked_fill`` conditions); return an undo.
+
+    All of nabla's binary comparisons go through ``nabla.ops.comparison._compare``; if that ever moves,
+    comparisons are not recorded and export's verification reports the frozen condition instead.
+    """
+    try:
+        from nabla.ops import comparison
+    except ImportError:  # pragma: no cover - reorganised
+        return None
+    original = getattr(comparison, "_compare", None)
+    if original is None:  # pragma: no cover - reorganised
+        return None
+
+    def traced_compare(a: Any, b: Any, op: str, fn: Any) -> Tensor:
+        out = original(a, b, op, fn)
+        if threading.get_ident() == thread and rec.depends((a, b), {}):
+            rec.calls.append(Call(Compare, (a, b), {"op": op}, None, out, stack[-1] if stack else None))
+            rec.mark(out)
+            rec.keep.extend((a, b))
+        return out
+
+    comparison._compare = traced_compare
+    return lambda: setattr(comparison, "_compare", original)
