@@ -3,11 +3,13 @@
 nabla's autograd graph keeps, per node, only the parents that require grad, so it cannot tell an
 exporter about constant operands (a causal mask, a batch-norm scale) or the keyword arguments an op
 was called with. The tracer therefore wraps :meth:`nabla.autograd.Function.apply` for the length of
-one forward pass and records every call whose inputs depend on a graph input: the Function class,
-its input tensors, its keyword arguments, the node object (for what ``forward`` stored on it) and
-the output. Calls on constants only (parameters, buffers, tensors made inside ``forward``) are not
-recorded (except those on the model's parameters and buffers, so a slice of a position table can
-follow a dynamic input length): their results are folded into the exported graph as values.
+one forward pass and records every call that reads a graph input or a parameter (directly or
+through earlier recorded calls): the Function class, its input tensors, its keyword arguments, the
+graph node when one was recorded (what ``forward`` stored on it; None inside ``no_grad``) and the
+output. Parameters are traced so that a slice of a position table can follow a dynamic input
+length. Other calls (on tensors made inside ``forward`` from constants only) are not recorded:
+their results are folded into the exported graph as values. Comparisons, which make bool tensors
+without a graph node, are recorded as :class:`Compare`.
 
 The innermost module running an op is remembered, so an op that cannot be exported is reported with
 the layer that called it.
@@ -77,11 +79,8 @@ def trace(fn: Any, inputs: tuple[Tensor, ...], model: Any = None) -> tuple[Trace
     def traced_apply(cls: type, *args: Tensor, **kwargs: Any) -> Tensor:
         out = original.__func__(cls, *args, **kwargs)
         if threading.get_ident() == thread and rec.depends(args, kwargs):  # other threads' ops are not ours
-            node = out._ctx
-            if node is None:  # grad recording was off (a no_grad block inside forward): rerun for the node
-                node = cls.__new__(cls)
-                node.forward(*[a._data for a in args], **kwargs)
-            rec.calls.append(Call(cls, args, dict(kwargs), node, out, stack[-1] if stack else None))
+            # out._ctx: the graph node (what forward stored on it), None when recording was off there
+            rec.calls.append(Call(cls, args, dict(kwargs), out._ctx, out, stack[-1] if stack else None))
             rec.mark(out)
             rec.keep.extend(args)
             rec.keep.extend(kwargs.values())
