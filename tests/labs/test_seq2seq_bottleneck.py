@@ -1,4 +1,4 @@
-"""Labs II 9 (quick): reversing digit strings of length 2-10, attention (additive and multiplicative)
+"""Labs II 9 (quick): reversing digit strings of length 2-8, attention (additive and multiplicative)
 beats the fixed-context encoder-decoder on the long half of the lengths in every seed, and the
 fixed-context model loses more exact match from short to long strings."""
 

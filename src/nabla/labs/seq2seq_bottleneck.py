@@ -100,7 +100,7 @@ def train_and_score(config: str, max_len: int, steps: int, seed: int, n_test: in
 
 
 def run(ctx) -> LabResult:
-    max_len, steps, n_test = (10, 200, 100) if ctx.quick else (16, 800, 300)
+    max_len, steps, n_test = (8, 150, 100) if ctx.quick else (16, 800, 300)
     lengths = list(range(2, max_len + 1))
     em = {c: {n: [] for n in lengths} for c in CONFIGS}
     for seed in ctx.progress(ctx.seeds, desc="seeds"):
