@@ -76,7 +76,7 @@ def train_timed(model: nn.Module, x: numpy.ndarray, y: numpy.ndarray, steps: int
 def run(ctx) -> LabResult:
     data = mnist_8k2k(ctx.data_dir, n_train=500 if ctx.quick else 1000, n_test=300 if ctx.quick else 2000)
     side = image_side(data)
-    steps = 50 if ctx.quick else 300
+    steps = 40 if ctx.quick else 300
     params = {v: n_params(build(side, v, data.classes)) for v in VARIANTS}
     memory = {v: activation_bytes(build(side, v, data.classes), side) for v in VARIANTS}
     test_acc = {v: [] for v in VARIANTS}

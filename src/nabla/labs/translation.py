@@ -75,7 +75,7 @@ def relative_change(layers: nn.Module, x: numpy.ndarray, side: int, k: int) -> f
 def run(ctx) -> LabResult:
     data = mnist_8k2k(ctx.data_dir, n_train=1000 if ctx.quick else 8000, n_test=300 if ctx.quick else 2000)
     side = image_side(data)
-    steps = 50 if ctx.quick else 300
+    steps = 40 if ctx.quick else 300
     shifts = list(range(0, 7, 3)) if ctx.quick else list(range(7))
     shifts = [k for k in shifts if k < side // 2]
     builders = {"mlp": lambda: make_mlp([data.features, HIDDEN, data.classes]),
