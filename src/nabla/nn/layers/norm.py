@@ -20,6 +20,21 @@ from ..module import Module
 from ..parameter import Parameter
 
 
+def _affine_parameters(module: Module, shape: Any, affine: bool, bias: bool, device: Any, dtype: Any) -> None:
+    """Give a norm layer its learned per-feature scale and shift: ``weight`` (ones) and ``bias`` (zeros)
+    of ``shape`` when ``affine`` (``bias=False`` keeps only the scale); otherwise both registered as None,
+    as PyTorch does, so ``state_dict`` and ``module.weight`` look the same as there."""
+    if affine:
+        module.weight = Parameter(ones(shape, device=device, dtype=dtype))
+        if bias:
+            module.bias = Parameter(zeros(shape, device=device, dtype=dtype))
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
 class _BatchNorm(Module):
     def __init__(
         self,
@@ -44,15 +59,7 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(ones(num_features, device=device, dtype=dtype))
-            if bias:
-                self.bias = Parameter(zeros(num_features, device=device, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, num_features, affine, bias, device, dtype)
         if track_running_stats:
             self.register_buffer("running_mean", zeros(num_features, device=device, dtype=dtype))
             self.register_buffer("running_var", ones(num_features, device=device, dtype=dtype))
@@ -146,15 +153,7 @@ class LayerNorm(Module):
         self.normalized_shape = shape
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(ones(shape, device=device, dtype=dtype))
-            if bias:
-                self.bias = Parameter(zeros(shape, device=device, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, shape, elementwise_affine, bias, device, dtype)
 
     def reset_parameters(self) -> None:
         if self.weight is not None:
@@ -234,15 +233,7 @@ class GroupNorm(Module):
             raise ValueError(f"GroupNorm: num_channels must be divisible by num_groups (got {num_channels} channels, "
                              f"{num_groups} groups)")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
-        if affine:
-            self.weight = Parameter(ones(num_channels, device=device, dtype=dtype))
-            if bias:
-                self.bias = Parameter(zeros(num_channels, device=device, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, num_channels, affine, bias, device, dtype)
 
     def reset_parameters(self) -> None:
         if self.affine:
