@@ -62,29 +62,39 @@ class _Arr:
         self.array, self.requires_grad = array, requires_grad
 
 
-def _pack(obj: Any) -> Any:
+def _map_leaves(fn: Callable[[Any], Any], obj: Any) -> Any:
+    """``obj`` with ``fn`` applied to every leaf, keeping its nesting: lists, tuples, namedtuples and
+    dicts are rebuilt as the same type (what ``collate_fn`` returns); anything else is a leaf."""
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        return type(obj)(*[_map_leaves(fn, o) for o in obj])
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_map_leaves(fn, o) for o in obj)
+    if isinstance(obj, dict):
+        return {k: _map_leaves(fn, v) for k, v in obj.items()}
+    return fn(obj)
+
+
+def _pack_leaf(obj: Any) -> Any:
     if isinstance(obj, Tensor):
         return _Arr(backend.transfer(array_of(obj), backend.CPU), obj.requires_grad)
-    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-        return type(obj)(*[_pack(o) for o in obj])
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_pack(o) for o in obj)
-    if isinstance(obj, dict):
-        return {k: _pack(v) for k, v in obj.items()}
     return obj
 
 
-def _unpack(obj: Any) -> Any:
+def _unpack_leaf(obj: Any) -> Any:
     if isinstance(obj, _Arr):
         t = from_array(obj.array)
         return t.requires_grad_(True) if obj.requires_grad else t
-    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-        return type(obj)(*[_unpack(o) for o in obj])
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_unpack(o) for o in obj)
-    if isinstance(obj, dict):
-        return {k: _unpack(v) for k, v in obj.items()}
     return obj
+
+
+def _pack(obj: Any) -> Any:
+    """A batch ready to pickle to the main process: each Tensor as an :class:`_Arr` on the CPU."""
+    return _map_leaves(_pack_leaf, obj)
+
+
+def _unpack(obj: Any) -> Any:
+    """The inverse of :func:`_pack`, in the main process: each :class:`_Arr` a Tensor again."""
+    return _map_leaves(_unpack_leaf, obj)
 
 
 class _WorkerError:
