@@ -141,6 +141,28 @@ def test_only_backend_imports_cupy():
     assert not offenders, f"CuPy imported outside backend.py (use nabla.backend): {offenders}"
 
 
+def test_only_backend_recognises_cupy_arrays():
+    """``type(x).__module__.startswith("cupy")`` outside the backend is CuPy knowledge leaking out: ask
+    ``backend.is_array`` (NumPy, fake-device or CuPy array) instead."""
+    offenders = []
+    for name, (path, _) in _modules().items():
+        if name == "nabla.backend":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and node.value in ("cupy", "cupyx"):
+                offenders.append(f"{path.relative_to(SRC.parent)}:{node.lineno}")
+    assert not offenders, f"CuPy named outside backend.py (use nabla.backend.is_array): {offenders}"
+
+
+def test_backend_is_array_covers_the_fake_device():
+    import numpy
+
+    from nabla import backend, fake_device
+
+    assert backend.is_array(numpy.zeros(3)) and backend.is_array(fake_device.to_device(numpy.zeros(3)))
+    assert not backend.is_array([1.0, 2.0]) and not backend.is_array(1.0) and not backend.is_array(numpy.float32(1))
+
+
 def test_import_graph_has_at_most_the_core_cycle():
     cycles = _cycles(_import_time_edges(_modules()))
     assert len(cycles) <= 1, f"import cycles besides the Tensor <-> ops core: {cycles}"

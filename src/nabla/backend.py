@@ -244,9 +244,19 @@ def xp_for(d: device):
     return numpy if d.type == "cpu" else _cupy
 
 
+def _is_cupy(a: Any) -> bool:
+    return _cupy is not None and isinstance(a, _cupy.ndarray)
+
+
+def is_array(a: Any) -> bool:
+    """Whether ``a`` is an array a Tensor can hold as it is: a NumPy array (the fake device's arrays
+    subclass it) or a CuPy array. Code outside this module asks this rather than naming CuPy."""
+    return isinstance(a, numpy.ndarray) or _is_cupy(a)
+
+
 def array_module(a: Any):
     """The namespace of array ``a``: ``numpy`` for NumPy arrays, ``cupy`` for CuPy arrays."""
-    if _cupy is not None and isinstance(a, _cupy.ndarray):
+    if _is_cupy(a):
         return _cupy
     if isinstance(a, _fake.DeviceArray):
         return _fake.xp
@@ -258,7 +268,7 @@ def special(a: Any):
 
     Both have ``erf`` and ``expit`` (the logistic function), computed in one pass without overflow.
     """
-    if _cupy is not None and isinstance(a, _cupy.ndarray):  # pragma: no cover - GPU only
+    if _is_cupy(a):  # pragma: no cover - GPU only
         import cupyx.scipy.special  # type: ignore[import-not-found]
 
         return cupyx.scipy.special
@@ -272,7 +282,7 @@ def special(a: Any):
 def add_at(out: Any, index: Any, values: Any) -> None:
     """``out[index] += values`` in place, where repeated indices accumulate (``numpy.add.at``; on the
     GPU ``cupyx.scatter_add``, which is atomic where ``add.at`` has no CuPy counterpart)."""
-    if _cupy is not None and isinstance(out, _cupy.ndarray):  # pragma: no cover - GPU only
+    if _is_cupy(out):  # pragma: no cover - GPU only
         import cupyx  # type: ignore[import-not-found]
 
         cupyx.scatter_add(out, index, values)
@@ -283,7 +293,7 @@ def add_at(out: Any, index: Any, values: Any) -> None:
 
 
 def device_of(a: Any) -> device:
-    if _cupy is not None and isinstance(a, _cupy.ndarray):
+    if _is_cupy(a):
         return device("cuda", a.device.id)
     if isinstance(a, _fake.DeviceArray):
         return FAKE_CUDA
@@ -295,9 +305,9 @@ def transfer(a: Any, d: device):
     if d.type == "cpu":
         if isinstance(a, _fake.DeviceArray):
             return _fake.to_host(a)
-        return _cupy.asnumpy(a) if (_cupy is not None and isinstance(a, _cupy.ndarray)) else a
+        return _cupy.asnumpy(a) if _is_cupy(a) else a
     if d.type == "fakecuda":
-        if _cupy is not None and isinstance(a, _cupy.ndarray):
+        if _is_cupy(a):
             a = _cupy.asnumpy(a)
         return _fake.to_device(a)
     with _cupy.cuda.Device(d.index):

@@ -23,7 +23,7 @@ def _to_array(data: Any, dtype: numpy.dtype | None, dev: backend.device | None, 
         arr = data._data
         if dev is None:
             dev = data.device
-    elif isinstance(data, numpy.ndarray) or type(data).__module__.startswith("cupy"):
+    elif backend.is_array(data):
         arr = data
     elif isinstance(data, numpy.generic):  # a NumPy scalar keeps its dtype, as in PyTorch (np.float64 -> float64)
         arr = numpy.asarray(data)
@@ -58,7 +58,7 @@ def _to_array(data: Any, dtype: numpy.dtype | None, dev: backend.device | None, 
     target = backend.to_dtype(dtype) if dtype is not None else arr.dtype
     if target not in backend._SUPPORTED:
         target = backend.to_dtype(target)
-    if dev is not None or not (isinstance(data, numpy.ndarray) or type(data).__module__.startswith("cupy")):
+    if dev is not None or not (backend.is_array(data)):
         dev = backend.to_device(dev)  # Python data goes to the default device (set_default_device)
     else:
         dev = backend.device_of(arr)

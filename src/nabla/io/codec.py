@@ -99,12 +99,10 @@ def type_name(obj: Any) -> str:
 
 
 def hint(obj: Any) -> str:
-    if isinstance(obj, numpy.ndarray):
+    if backend.is_array(obj):  # NumPy or CuPy
         return "wrap the array in a tensor: nabla.tensor(array)"
     if type(obj).__module__.startswith("torch"):
         return "convert it to a nabla tensor first: nabla.tensor(t.detach().cpu().numpy())"
-    if type(obj).__module__.startswith("cupy"):
-        return "wrap the array in a tensor: nabla.tensor(array)"
     return (
         "only nabla Tensors and plain values (None, bool, int, float, str, and lists/tuples/dicts of those) "
         "can be saved; convert it to one of those (e.g. a str or a number) or leave it out"

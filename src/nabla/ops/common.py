@@ -79,7 +79,7 @@ def to_tensor(value: Any, like: Tensor | None, op: str) -> Tensor:
         if like is None:
             return Tensor(value)
         return scalar_tensor(value, like)
-    if isinstance(value, (list, tuple)) or hasattr(value, "__array__") or type(value).__module__.startswith("cupy"):
+    if isinstance(value, (list, tuple)) or hasattr(value, "__array__") or backend.is_array(value):
         dev = like.device if like is not None else None
         return Tensor(value, device=dev)
     raise TypeError(f"{op}: expected a Tensor or a number, got {type(value).__name__}")

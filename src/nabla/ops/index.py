@@ -32,7 +32,7 @@ def _index_arrays(index: Any, xp: Any) -> tuple[Any, bool]:
         elif isinstance(it, Tensor):
             it = it._data
             basic = False
-        elif isinstance(it, (list, numpy.ndarray)) or type(it).__module__.startswith("cupy"):
+        elif isinstance(it, list) or backend.is_array(it):
             it = xp.asarray(it)
             basic = False
         elif not isinstance(it, _BASIC):

@@ -49,7 +49,7 @@ def _array(x: Any, what: str):
     """The raw array behind ``x`` (no graph, no copy for Tensors and arrays)."""
     if isinstance(x, Tensor):
         return x.detach()._data
-    if isinstance(x, numpy.ndarray) or type(x).__module__.startswith("cupy"):
+    if backend.is_array(x):
         return x
     try:
         return numpy.asarray(x)
