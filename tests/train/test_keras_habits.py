@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 import numpy as np
 import pytest
 import torch
@@ -145,6 +148,32 @@ def test_verbose_is_accepted_as_in_keras(capsys):
         model.evaluate(x, y, verbose=3)
     with pytest.raises(ValueError, match="verbose must be 0"):
         model.fit(x, y, verbose="loud")
+
+
+class _Terminal(io.StringIO):
+    """stderr as a terminal of 80 columns would be: tqdm draws its bar only where ``isatty()``."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_fit_verbose_2_prints_one_line_per_epoch_and_no_bar(monkeypatch):
+    """Keras' ``fit(verbose=2)``: on a terminal, the epoch summaries alone; ``verbose=1`` draws a bar."""
+    monkeypatch.setenv("COLUMNS", "80")
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 3)).astype(np.float32), rng.normal(size=(64, 1)).astype(np.float32)
+    model = nabla.nn.Linear(3, 1)
+    model.compile(optimizer="sgd", loss="mse")
+    printed = {}
+    for verbose in (1, 2):
+        with contextlib.redirect_stderr(_Terminal()) as terminal:
+            model.fit(x, y, epochs=3, batch_size=16, verbose=verbose)
+        printed[verbose] = terminal.getvalue()
+    assert "%|" in printed[1] and "\r" in printed[1]  # the bar was drawn (and cleared) with verbose=1
+    lines = printed[2].splitlines()
+    assert "\r" not in printed[2] and "%|" not in printed[2]
+    assert [line.split(" ")[0:2] for line in lines] == [["Epoch", f"{e}/3"] for e in (1, 2, 3)]
+    assert all("loss: " in line and len(line) < 80 for line in lines)
 
 
 @pytest.mark.parametrize("value", [np.float64(0.7), np.float32(0.7), np.float16(0.5), np.int32(3), np.int16(2),

@@ -293,15 +293,17 @@ class ProgressBar(Callback):
     the epoch's summary — time, the run's ETA and every log (validation metrics included) — wrapped to
     the terminal's width so nothing is cut. Off a terminal (CI logs) only the summary lines are printed,
     one line per epoch. When the first epoch shows the run will take over ``estimate_after`` seconds,
-    one line says so early (per epoch and in all), so a long run is never a surprise. (``leave`` is
-    kept for older callers: the bar itself is always cleared for the summary.)"""
+    one line says so early (per epoch and in all), so a long run is never a surprise. ``bar=False``
+    (Keras' ``fit(verbose=2)``) prints only the summaries on a terminal too: one per epoch, no bar.
+    (``leave`` is kept for older callers: the bar itself is always cleared for the summary.)"""
 
     def __init__(self, file: Any = None, leave: bool = True, estimate_after: float = 60.0,
-                 clock: Any = None) -> None:
+                 clock: Any = None, bar: bool = True) -> None:
         import time
 
         self.file = file
         self.leave = leave
+        self.bar = bar
         self.estimate_after = estimate_after
         self.clock = clock or time.monotonic
         self._bar = None
@@ -337,7 +339,7 @@ class ProgressBar(Callback):
         self._steps = 0
         self._bar = tqdm(total=getattr(self.trainer, "steps_per_epoch", None),
                          desc=f"Epoch {epoch + 1}/{getattr(self.trainer, 'epochs', '?')}",
-                         file=self._out(), leave=False, disable=not self._tty(), dynamic_ncols=True,
+                         file=self._out(), leave=False, disable=not (self.bar and self._tty()), dynamic_ncols=True,
                          bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
                          "[{elapsed}<{remaining}{postfix}]")
         self._loss, self._n = 0.0, 0

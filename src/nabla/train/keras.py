@@ -5,8 +5,9 @@ Importing this module binds the four functions onto ``nn.Module`` as methods (``
 ``nabla/__init__.py`` binds forwarders that import it on first use.) The compiled state is a
 :class:`Trainer` kept on the model as ``model._trainer``.
 
-``verbose`` takes Keras' values: 0 silent; 1, 2 or ``"auto"`` a progress bar (``fit``) or one result
-line (``evaluate``). Defaults: ``fit`` 1, ``evaluate`` and ``predict`` 0 (nabla's quiet default).
+``verbose`` takes Keras' values: 0 silent; 1 or ``"auto"`` a progress bar (``fit``), 2 one summary line
+per epoch and no bar (``fit``); 1 or 2 one result line (``evaluate``). Defaults: ``fit`` 1, ``evaluate``
+and ``predict`` 0 (nabla's quiet default).
 
 The Keras loss names ``"categorical_crossentropy"``, ``"sparse_categorical_crossentropy"`` and
 ``"binary_crossentropy"`` take probabilities, as in Keras (see ``keras_losses.py``; pass e.g.
@@ -148,7 +149,7 @@ def fit(model: Any, x: Any, y: Any = None, epochs: int = 1, batch_size: int = 32
         validation_split: float = 0.0, callbacks: Sequence[Any] | None = None, shuffle: bool = True,
         verbose: Any = 1) -> History:
     """Train the compiled model on ``x``/``y`` (arrays/Tensors) or a Dataset/DataLoader ``x``; returns a
-    :class:`History`. ``verbose``: 0 silent; 1, 2 or "auto" a progress bar."""
+    :class:`History`. ``verbose``: 0 silent; 1 or "auto" a progress bar; 2 one line per epoch (no bar)."""
     verbose = _verbose(verbose, "fit")
     trainer = _trainer(model, "fit")
     data = _dataset(x, y)

@@ -190,7 +190,7 @@ class Trainer:
                 callbacks = [cb for cb in callbacks if not getattr(
                     cb, "rank_zero_only", isinstance(cb, (ProgressBar, CSVLogger, ModelCheckpoint)))]
         if verbose and not any(isinstance(cb, ProgressBar) for cb in callbacks):
-            callbacks.append(ProgressBar())
+            callbacks.append(ProgressBar(bar=verbose != 2))  # Keras: verbose=2 is one line per epoch
         callbacks.sort(key=lambda cb: getattr(cb, "order", 0))  # stable: checkpointing runs last
         self.callbacks = callbacks
         self.history = History()
