@@ -50,7 +50,6 @@ class Adadelta(Optimizer):
 
     def _step_group(self, group: dict[str, Any]) -> None:
         lr, rho, eps = group["lr"], group["rho"], group["eps"]
-        weight_decay, maximize = group["weight_decay"], group["maximize"]
         for x, g, state in self._updates(group):
             xp = array_module(x)
             if not state:
@@ -58,10 +57,6 @@ class Adadelta(Optimizer):
                 state["square_avg"] = from_array(xp.zeros_like(x))
                 state["acc_delta"] = from_array(xp.zeros_like(x))
             state["step"] += 1
-            if maximize:
-                g = -g
-            if weight_decay != 0:
-                g = g + weight_decay * x
             v, u = array_of(state["square_avg"]), array_of(state["acc_delta"])
             v *= rho
             v += (1 - rho) * (g * g)

@@ -49,17 +49,13 @@ class Adagrad(Optimizer):
 
     def _step_group(self, group: dict[str, Any]) -> None:
         lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
-        weight_decay, maximize, init = group["weight_decay"], group["maximize"], group["initial_accumulator_value"]
+        init = group["initial_accumulator_value"]
         for x, g, state in self._updates(group):
             xp = array_module(x)
             if not state:
                 state["step"] = 0
                 state["sum"] = from_array(xp.full_like(x, init))
             step = state["step"] = state["step"] + 1
-            if maximize:
-                g = -g
-            if weight_decay != 0:
-                g = g + weight_decay * x
             clr = lr / (1 + (step - 1) * lr_decay)
             s = array_of(state["sum"])
             s += g * g

@@ -211,9 +211,18 @@ class Optimizer:
     def _updates(self, group: dict[str, Any]) -> Iterator[tuple[Any, Any, dict]]:
         """``for x, g, state in self._updates(group)``: the parameter array (write it in place), the
         gradient array and the state dict of every parameter of ``group`` that has a gradient; each
-        parameter's version is bumped once the loop body has updated it."""
+        parameter's version is bumped once the loop body has updated it.
+
+        ``g`` is the gradient as SGD, Adagrad, RMSprop and Adadelta use it: sign flipped under the
+        group's ``maximize``, plus the L2 term ``weight_decay * x`` when ``weight_decay != 0`` (a new
+        array; the parameter's ``.grad`` is left as it is)."""
+        maximize, weight_decay = group["maximize"], group["weight_decay"]
         state = self.state
         for p, x, g in updating_with_grads(group["params"]):
+            if maximize:
+                g = -g
+            if weight_decay != 0:
+                g = g + weight_decay * x
             yield x, g, state[p]
 
     def _adam_updates(self, group: dict[str, Any], buffers: tuple[str, ...],

@@ -60,7 +60,7 @@ class RMSprop(Optimizer):
 
     def _step_group(self, group: dict[str, Any]) -> None:
         lr, alpha, eps, momentum = group["lr"], group["alpha"], group["eps"], group["momentum"]
-        weight_decay, centered, maximize = group["weight_decay"], group["centered"], group["maximize"]
+        centered = group["centered"]
         for x, g, state in self._updates(group):
             xp = array_module(x)
             if not state:
@@ -71,10 +71,6 @@ class RMSprop(Optimizer):
             if centered and "grad_avg" not in state:
                 state["grad_avg"] = from_array(xp.zeros_like(x))
             state["step"] += 1
-            if maximize:
-                g = -g
-            if weight_decay != 0:
-                g = g + weight_decay * x
             v = array_of(state["square_avg"])
             v *= alpha
             g2 = g * g

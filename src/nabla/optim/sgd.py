@@ -54,13 +54,9 @@ class SGD(Optimizer):
 
     def _step_group(self, group: dict[str, Any]) -> None:
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-        weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+        nesterov = group["nesterov"]
         for x, g, state in self._updates(group):
             xp = array_module(x)
-            if maximize:
-                g = -g
-            if weight_decay != 0:
-                g = g + weight_decay * x
             if momentum != 0:
                 buf = state.get("momentum_buffer")
                 if buf is None:
