@@ -130,15 +130,20 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """uvicorn serving an app in a background thread, on a free loopback port."""
+    """uvicorn serving an app in a background thread, on a free loopback port. ``make_config(app, host,
+    port)`` gives the ``uvicorn.Config`` (default: a plain one, quiet, with lifespan)."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app, make_config=None) -> None:
         import uvicorn
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    lifespan="on", timeout_graceful_shutdown=1))
+        if make_config is None:
+            config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
+                                    timeout_graceful_shutdown=1)
+        else:
+            config = make_config(app, "127.0.0.1", self.port)
+        self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> LiveServer:

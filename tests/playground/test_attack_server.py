@@ -17,30 +17,16 @@ import pytest
 
 import nabla
 
-from .conftest import free_port, wait_for
+from .conftest import LiveServer, free_port, wait_for
 
 
-class HardenedServer:
+class HardenedServer(LiveServer):
     """The app under :func:`nabla.playground.server.server_config` (what ``serve`` runs), in a thread."""
 
     def __init__(self, app, **options) -> None:
-        import uvicorn
-
         from nabla.playground.server import server_config
 
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(server_config(app, "127.0.0.1", self.port, **options))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> HardenedServer:
-        self.thread.start()
-        wait_for(lambda: self.server.started, timeout=20)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+        super().__init__(app, lambda app, host, port: server_config(app, host, port, **options))
 
     @property
     def connections(self) -> tuple[int, int]:
