@@ -42,16 +42,9 @@ def encode(obj: Any, parts: list[str], where: str, tensors: dict, owners: dict, 
         tensors[name] = arr if arr.flags.c_contiguous else arr.copy(order="C")  # (ascontiguousarray makes 0-d 1-d)
         owners[name] = where
         return {"tensor": name}
-    if obj is None or isinstance(obj, bool):
-        return obj
-    if isinstance(obj, str):
-        return str(obj)
-    if isinstance(obj, int):
-        return int(obj)
-    if isinstance(obj, float):
-        return encode_float(float(obj))
-    if isinstance(obj, numpy.generic) and obj.dtype.kind in "biuf":  # NumPy scalars: stored as Python numbers
-        return encode(obj.item(), parts, where, tensors, owners, active, path)
+    node = encode_scalar(obj)
+    if node is not _NOT_SCALAR:
+        return node
     if isinstance(obj, (Mapping, list, tuple)):
         if id(obj) in active:
             raise ValueError(f"nabla.save: {path!r}: the object at {where} contains itself; it cannot be saved")
@@ -76,17 +69,30 @@ def encode_float(x: float) -> Any:
     return x if math.isfinite(x) else {"float": repr(x)}  # repr gives 'nan', 'inf', '-inf'
 
 
+_NOT_SCALAR = object()
+
+
+def encode_scalar(x: Any) -> Any:
+    """The JSON node for a plain value (None, bool, str, int, float, or a NumPy scalar of a bool, int or
+    float kind, stored as the Python number), or ``_NOT_SCALAR`` for anything else. Values and dict
+    keys both go through here."""
+    if isinstance(x, numpy.generic) and x.dtype.kind in "biuf":
+        x = x.item()
+    if x is None or isinstance(x, bool):
+        return x
+    if isinstance(x, str):
+        return str(x)
+    if isinstance(x, int):
+        return int(x)
+    if isinstance(x, float):
+        return encode_float(float(x))
+    return _NOT_SCALAR
+
+
 def encode_key(k: Any, where: str, path: str) -> Any:
-    if isinstance(k, numpy.generic) and k.dtype.kind in "biuf":
-        k = k.item()
-    if k is None or isinstance(k, bool):
-        return k
-    if isinstance(k, str):
-        return str(k)
-    if isinstance(k, int):
-        return int(k)
-    if isinstance(k, float):
-        return encode_float(float(k))
+    node = encode_scalar(k)
+    if node is not _NOT_SCALAR:
+        return node
     raise TypeError(
         f"nabla.save: {path!r}: the dict at {where} has a key {k!r} of type {type_name(k)}; "
         "keys must be str, int, float, bool or None"
