@@ -134,3 +134,28 @@ def test_norm_second_derivatives_match_torch():
     check_double(lambda x, w: F.layer_norm(x, (4,), w), [(3, 4), (4,)], lambda x, w: TF.layer_norm(x, (4,), w))
     check_double(lambda x, w: F.layer_norm(x, (2, 3), w), [(2, 2, 3), (2, 3)],
                  lambda x, w: TF.layer_norm(x, (2, 3), w))
+
+
+
+NORMS = [
+    ("BatchNorm1d", (4,), {}),
+    ("BatchNorm2d", (4,), {"affine": False}),
+    ("InstanceNorm2d", (4,), {"affine": True}),
+    ("LayerNorm", (4,), {}),
+    ("LayerNorm", (4,), {"bias": False}),
+    ("GroupNorm", (2, 4), {}),
+    ("GroupNorm", (2, 4), {"affine": False}),
+]
+
+
+@pytest.mark.parametrize("name,args,kwargs", NORMS, ids=[f"{n}-{k}" for n, _, k in NORMS])
+def test_norm_reset_parameters_restores_ones_and_zeros_like_torch(name, args, kwargs):
+    layer, t_layer = getattr(nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
+    with nabla.no_grad():
+        for p in layer.parameters():
+            p.add_(3.0)
+    layer.reset_parameters()
+    got = {n: p.detach().numpy() for n, p in layer.named_parameters()}
+    want = {n: p.detach().numpy() for n, p in t_layer.named_parameters()}
+    assert sorted(got) == sorted(want)
+    assert all(np.array_equal(got[n], want[n]) for n in want)

@@ -35,6 +35,14 @@ def _affine_parameters(module: Module, shape: Any, affine: bool, bias: bool, dev
         module.register_parameter("bias", None)
 
 
+def _reset_affine(module: Module) -> None:
+    """Back to the identity transform: ``weight`` ones and ``bias`` zeros, those that exist."""
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
 class _BatchNorm(Module):
     def __init__(
         self,
@@ -77,10 +85,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def _check_input(self, input: Tensor) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -156,10 +161,7 @@ class LayerNorm(Module):
         _affine_parameters(self, shape, elementwise_affine, bias, device, dtype)
 
     def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         if not isinstance(input, Tensor):
@@ -236,10 +238,7 @@ class GroupNorm(Module):
         _affine_parameters(self, num_channels, affine, bias, device, dtype)
 
     def reset_parameters(self) -> None:
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         if not isinstance(input, Tensor):
