@@ -95,6 +95,21 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02):
     raise AssertionError(f"condition not met within {timeout} s")
 
 
+def wait_until_serving(base: str, proc, timeout: float = 60.0) -> None:
+    """Poll ``base``/healthz until the server started as ``proc`` (a subprocess) answers 200; if the
+    process exits first, fail with its output."""
+    import httpx
+
+    def up() -> bool:
+        try:
+            return httpx.get(base + "/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            assert proc.poll() is None, proc.communicate()
+            return False
+
+    wait_for(up, timeout=timeout, interval=0.2)
+
+
 def postgres_url() -> str | None:
     return os.environ.get("NABLA_TEST_POSTGRES_URL") or None
 

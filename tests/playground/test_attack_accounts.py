@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 import nabla
 
-from .conftest import PASSWORD, csrf, free_port, login, register, wait_for
+from .conftest import PASSWORD, csrf, free_port, login, register, wait_for, wait_until_serving
 
 STRONG = "violet tractor harbour"
 
@@ -69,14 +69,7 @@ def test_registration_flood_bounds_memory_and_keeps_logins_fast(tmp_path):
             "worker_mode='thread', workers=1)")
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        def up() -> bool:
-            try:
-                return httpx.get(base + "/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                assert proc.poll() is None, proc.communicate()
-                return False
-
-        wait_for(up, timeout=60, interval=0.2)
+        wait_until_serving(base, proc)
 
         async def scenario() -> tuple[list[float], list[float], dict, int, int]:
             async with httpx.AsyncClient(base_url=base, timeout=60) as c:

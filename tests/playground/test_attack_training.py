@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 
 import nabla
 
-from .conftest import LiveServer, csrf, free_port, register, wait_for
+from .conftest import LiveServer, csrf, free_port, register, wait_for, wait_until_serving
 
 VICTIM = {"dataset": "spiral", "layers": [8, 8], "optimizer": "adam", "learning_rate": 0.01}
 # the attacker's runs of the report: batch size 1, 2,000 points, 6x8 layers, NAdam, all 7 features
@@ -233,14 +233,7 @@ def test_workers_exit_when_the_server_is_killed(tmp_path):
     try:
         base = f"http://127.0.0.1:{port}"
 
-        def up() -> bool:
-            try:
-                return httpx.get(base + "/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                assert proc.poll() is None, proc.communicate()
-                return False
-
-        wait_for(up, timeout=60, interval=0.2)
+        wait_until_serving(base, proc)
         with httpx.Client(base_url=base, timeout=30) as c:
             tok = c.get("/api/session").json()["csrf_token"]
             run = c.post("/api/runs", json={"config": HEAVY}, headers={"X-CSRF-Token": tok}).json()["run_id"]
