@@ -89,8 +89,8 @@ def test_the_bar_itself_fits_and_shows_the_time_left():
     assert len(line) <= 80 and "loss 0.5000" in line and "20/50" in line and "<" in line, line
 
 
-def test_a_long_run_is_estimated_early():
-    """After 5 s of the first epoch, a run that will take over a minute says how long (per epoch, in all)."""
+def _first_epoch_output(epochs: int, steps_per_epoch: int, seconds_per_batch: float) -> str:
+    """What a ProgressBar (off a terminal, on a fake clock) prints over the first 100 batches of a run."""
     import io
 
     from nabla.train.callbacks import ProgressBar
@@ -98,37 +98,26 @@ def test_a_long_run_is_estimated_early():
     now = [0.0]
 
     class T:
-        epochs, steps_per_epoch = 5, 1000
+        pass
 
-    out = io.StringIO()
-    bar = ProgressBar(file=out, clock=lambda: now[0])
-    bar.trainer = T()
-    bar.on_train_begin()
-    bar.on_epoch_begin(0)
-    for i in range(100):  # 0.06 s a batch: 60 s an epoch, 5 epochs
-        now[0] += 0.06
-        bar.on_batch_end(i, {"loss": 1.0})
-    text = out.getvalue()
-    assert text.count("estimate:") == 1
-    assert "about 1m00s per epoch, 4m55s more for 5 epochs" in text, text
-
-
-def test_a_short_run_is_not_estimated():
-    import io
-
-    from nabla.train.callbacks import ProgressBar
-
-    now = [0.0]
-
-    class T:
-        epochs, steps_per_epoch = 2, 100
-
+    T.epochs, T.steps_per_epoch = epochs, steps_per_epoch
     out = io.StringIO()
     bar = ProgressBar(file=out, clock=lambda: now[0])
     bar.trainer = T()
     bar.on_train_begin()
     bar.on_epoch_begin(0)
     for i in range(100):
-        now[0] += 0.06  # 6 s an epoch, 12 s in all
+        now[0] += seconds_per_batch
         bar.on_batch_end(i, {"loss": 1.0})
-    assert "estimate" not in out.getvalue()
+    return out.getvalue()
+
+
+def test_a_long_run_is_estimated_early():
+    """After 5 s of the first epoch, a run that will take over a minute says how long (per epoch, in all)."""
+    text = _first_epoch_output(epochs=5, steps_per_epoch=1000, seconds_per_batch=0.06)  # 60 s an epoch, 5 epochs
+    assert text.count("estimate:") == 1
+    assert "about 1m00s per epoch, 4m55s more for 5 epochs" in text, text
+
+
+def test_a_short_run_is_not_estimated():
+    assert "estimate" not in _first_epoch_output(epochs=2, steps_per_epoch=100, seconds_per_batch=0.06)  # 12 s
