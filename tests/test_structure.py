@@ -124,33 +124,33 @@ def test_keras_methods_load_train_on_first_use():
     assert r.returncode == 0, r.stderr
 
 
+def _nodes_outside_backend():
+    """``(where, node)`` for every syntax node of every nabla module but ``backend.py``."""
+    for name, (path, _) in _modules().items():
+        if name != "nabla.backend":
+            for node in ast.walk(ast.parse(path.read_text())):
+                yield f"{path.relative_to(SRC.parent)}:{getattr(node, 'lineno', '?')}", node
+
+
 def test_only_backend_imports_cupy():
     offenders = []
-    for name, (path, _) in _modules().items():
-        if name == "nabla.backend":
+    for where, node in _nodes_outside_backend():
+        if isinstance(node, ast.Import):
+            roots = [a.name.split(".")[0] for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            roots = [node.module.split(".")[0]]
+        else:
             continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                roots = [a.name.split(".")[0] for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-                roots = [node.module.split(".")[0]]
-            else:
-                continue
-            if {"cupy", "cupyx"} & set(roots):
-                offenders.append(f"{path.relative_to(SRC.parent)}:{node.lineno}")
+        if {"cupy", "cupyx"} & set(roots):
+            offenders.append(where)
     assert not offenders, f"CuPy imported outside backend.py (use nabla.backend): {offenders}"
 
 
 def test_only_backend_recognises_cupy_arrays():
     """``type(x).__module__.startswith("cupy")`` outside the backend is CuPy knowledge leaking out: ask
     ``backend.is_array`` (NumPy, fake-device or CuPy array) instead."""
-    offenders = []
-    for name, (path, _) in _modules().items():
-        if name == "nabla.backend":
-            continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Constant) and node.value in ("cupy", "cupyx"):
-                offenders.append(f"{path.relative_to(SRC.parent)}:{node.lineno}")
+    offenders = [where for where, node in _nodes_outside_backend()
+                 if isinstance(node, ast.Constant) and node.value in ("cupy", "cupyx")]
     assert not offenders, f"CuPy named outside backend.py (use nabla.backend.is_array): {offenders}"
 
 
