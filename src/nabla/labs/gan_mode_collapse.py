@@ -7,7 +7,10 @@ fixed noise, every tenth of training:
 
 * **modes covered**: centres that receive at least 20% of their fair share (``0.2 * n / 8``) of the samples
   lying within 3 std of a centre;
-* **high-quality fraction**: samples within 3 std of some centre.
+* **high-quality fraction**: samples within 3 std of some centre;
+* **modes reached**: centres that receive at least 20% of their fair share of *all* samples within 10 std
+  (0.2 here; neighbours are 1.53 apart) — a collapsed generator misses modes by this count too, an
+  imprecise one that spreads along the ring does not.
 
 The same MLP GAN (G: 2-128-128-2 ReLU; D: 2-128-128-1 LeakyReLU(0.2); non-saturating loss, Adam 1e-3,
 betas (0.5, 0.999), batch 256, the losses of :mod:`nabla.models`) is trained with one change at a time:
@@ -46,12 +49,14 @@ def ring(rng: numpy.random.Generator, n: int, std: float = STD) -> numpy.ndarray
     return (CENTRES[rng.integers(0, MODES, n)] + std * rng.standard_normal((n, 2))).astype(numpy.float32)
 
 
-def score(points: numpy.ndarray, std: float = STD) -> tuple[int, float]:
-    """(modes covered, high-quality fraction) of generated ``points`` (n, 2) for modes of std ``std``."""
+def score(points: numpy.ndarray, std: float = STD) -> tuple[int, float, int]:
+    """(modes covered, high-quality fraction, modes reached) of generated ``points`` (n, 2), modes of std ``std``."""
     dist = numpy.linalg.norm(points[:, None, :] - CENTRES[None], axis=2)
-    good = dist.min(1) < 3 * std
-    counts = numpy.bincount(dist.argmin(1)[good], minlength=MODES)
-    return int((counts >= 0.2 * len(points) / MODES).sum()), float(good.mean())
+    share = 0.2 * len(points) / MODES
+    good, near = dist.min(1) < 3 * std, dist.min(1) < 10 * std
+    covered = numpy.bincount(dist.argmin(1)[good], minlength=MODES) >= share
+    reached = numpy.bincount(dist.argmin(1)[near], minlength=MODES) >= share
+    return int(covered.sum()), float(good.mean()), int(reached.sum())
 
 
 def mlp(n_in: int, n_out: int, hidden: int, act) -> nn.Sequential:
@@ -59,8 +64,8 @@ def mlp(n_in: int, n_out: int, hidden: int, act) -> nn.Sequential:
 
 
 def train_gan(seed: int, steps: int, hidden: int, batch: int = 256, smoothing: float = 0.0, noise: float = 0.0,
-              pack: int = 1, evals: int = 10, mode_std: float = STD) -> tuple[list[tuple[int, float]], numpy.ndarray]:
-    """Train one GAN; return the (modes, quality) score every ``steps / evals`` steps and the final samples."""
+              pack: int = 1, evals: int = 10, mode_std: float = STD) -> tuple[list[tuple], numpy.ndarray]:
+    """Train one GAN; return the (modes, quality, reached) score every ``steps / evals`` steps and the final samples."""
     rng = C.seed_all(seed)
     G = mlp(2, 2, hidden, nn.ReLU)
     D = mlp(2 * pack, 1, hidden, lambda: nn.LeakyReLU(0.2))
@@ -96,23 +101,26 @@ def run(ctx) -> LabResult:
     steps, hidden, batch, mode_std = (600, 64, 128, 0.05) if ctx.quick else (2500, 128, 256, STD)
     modes = {k: [] for k in CONFIGS}
     quality = {k: [] for k in CONFIGS}
+    reached = {k: [] for k in CONFIGS}
     curves = {k: [] for k in CONFIGS}
     last = {}
     for seed in ctx.progress(ctx.seeds, desc="seeds"):
         for name, cfg in CONFIGS.items():
             hist, samples = train_gan(seed, steps, hidden, batch, mode_std=mode_std, **cfg)
             late = hist[len(hist) // 2:]
-            modes[name].append(float(numpy.mean([m for m, _ in late])))
-            quality[name].append(float(numpy.mean([q for _, q in late])))
-            curves[name].append([m for m, _ in hist])
+            modes[name].append(float(numpy.mean([h[0] for h in late])))
+            quality[name].append(float(numpy.mean([h[1] for h in late])))
+            reached[name].append(float(numpy.mean([h[2] for h in late])))
+            curves[name].append([h[0] for h in hist])
             if seed == ctx.seeds[0]:
                 last[name] = samples
     plot(ctx, curves, last, steps)
 
     ms = [Measurement(k, "modes_covered_late", modes[k], "of 8", "higher") for k in CONFIGS]
     ms += [Measurement(k, "high_quality_fraction_late", quality[k], "", "higher") for k in CONFIGS]
+    ms += [Measurement(k, "modes_reached_late", reached[k], "of 8", "higher") for k in CONFIGS]
     base_m, base_q = modes["baseline"], quality["baseline"]
-    collapse = all(m < MODES - 0.5 for m in base_m)  # the plain GAN misses at least one mode on average
+    collapse = all(m < MODES - 0.5 for m in reached["baseline"])  # the plain GAN does not even get near a mode
     helps = [k for k in CONFIGS if k != "baseline" and all(t > b for t, b in zip(modes[k], base_m))
              and numpy.mean(quality[k]) >= 0.9 * numpy.mean(base_q)]
     hurts = [k for k in CONFIGS if k != "baseline" and all(t < b for t, b in zip(modes[k], base_m))]
@@ -123,20 +131,28 @@ def run(ctx) -> LabResult:
         verdict = Verdict.DEPENDS
         condition = ("mode collapse is real here (the plain GAN misses modes in every seed), but none of the tricks "
                      "covers more modes than the baseline in every seed at this training budget")
+    elif helps:
+        verdict = Verdict.DEPENDS
+        condition = (f"the plain GAN reaches all modes (no collapse); {', '.join(helps)} only puts more samples "
+                     "precisely on them")
     else:
-        verdict = Verdict.REFUTED
-        condition = None
-    table = "; ".join(f"{k} {f(modes[k], 2)} modes, quality {f(quality[k], 2)}" for k in CONFIGS)
+        verdict, condition = Verdict.REFUTED, None
+    table = "; ".join(f"{k} {f(modes[k], 2)} modes covered ({f(reached[k], 2)} reached), quality {f(quality[k], 2)}"
+                      for k in CONFIGS)
     reading = (f"Ring of 8 Gaussians (std {mode_std}), MLP GAN (hidden {hidden}, batch {batch}), {steps} steps, "
                f"{len(ctx.seeds)} seeds; averaged over the second half of training: {table}. "
-               f"The plain GAN {'misses modes in every seed' if collapse else 'covers all 8 modes'}. "
+               + (f"The plain GAN misses modes in every seed (reached {f(reached['baseline'], 2)} of 8). " if collapse
+                  else f"The plain GAN gets near all 8 modes (reached {f(reached['baseline'], 2)}): what it lacks is "
+                       f"precision — samples spread along the ring between modes, so only {f(base_m, 2)} modes hold "
+                       "their share within 3 std. That is not collapse. ")
                + (f"Covering more modes than the baseline in every seed: {', '.join(helps)}. " if helps else
                   "No trick covers more modes than the baseline in every seed. ")
                + (f"Worse in every seed: {', '.join(hurts)}." if hurts else ""))
     wrong = None
-    if collapse and not helps:
+    if not helps:
         wrong = ("The folklore (and issue 15's framing) is that label smoothing, instance noise and minibatch "
-                 "packing cure mode collapse. On the 8-Gaussian ring at this budget none of them does so reliably: "
+                 "packing cure mode collapse. On the 8-Gaussian ring at this budget none of them covers more modes "
+                 "reliably: "
                  f"baseline {f(base_m, 2)} modes vs label smoothing {f(modes['label smoothing 0.2'], 2)}, instance "
                  f"noise {f(modes['instance noise 0.3'], 2)}, PacGAN-2 {f(modes['PacGAN-2'], 2)}.")
     return LabResult(measurements=ms, verdict=verdict, condition=condition, reading=reading, notes_wrong=wrong,
