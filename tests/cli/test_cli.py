@@ -136,7 +136,8 @@ def test_perceptron_and_regression(tmp_path, capsys):
     (["train", "mlp", "--dataset", "digits", "--resume", "/nonexistent/ckpt"], "no checkpoint at"),
     (["train", "mlp", "--dataset", "digits", "--device", "cuda:0"], "cuda"),
 ])
-def test_usage_errors_exit_2(capsys, argv, message):
+def test_usage_errors_exit_2(capsys, monkeypatch, tmp_path, argv, message):
+    monkeypatch.chdir(tmp_path)  # runs/MODEL-DATASET of an earlier `make demo` must not answer first
     rc, _, err = run(capsys, *argv)
     assert rc == 2 and message in err
 
