@@ -3,8 +3,8 @@
 * :class:`GenerativeModel` — the training hooks :class:`nabla.train.Trainer` calls when a model
   defines them: ``train_step(batch, optimizer)`` (one optimisation step, returns ``{"loss": float,
   "logs": {name: float}}``), ``eval_step(batch)`` and ``progress_images(x, y)`` (the picture of the
-  epoch); a single-optimizer model only writes ``loss(x, y) -> (loss, logs)``. ``train_defaults``
-  are ``nabla train``'s defaults for the model (they override the data set's).
+  epoch); a single-optimizer model only writes ``loss(x, y) -> (loss, logs)``. ``nabla train``'s
+  defaults for these models live with the other recipes (``nabla.train.recipes.MODEL_RECIPES``).
 * seeded sampling helpers, and the small MLP / convolutional encoder and decoder stacks the models
   build from (a convolutional stack halves the image side twice, so it needs a side divisible by 4).
 """
@@ -52,8 +52,6 @@ def model_device(model: nn.Module) -> Any:
 
 class GenerativeModel(nn.Module):
     """Base of the generative models: the Trainer hooks, built on ``loss(x, y) -> (loss, logs)``."""
-
-    train_defaults: dict[str, Any] = {}
 
     def loss(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
         raise NotImplementedError

@@ -49,7 +49,6 @@ _NOISE = (None, "gaussian", "mask")
 class AutoEncoder(GenerativeModel):
     """``encode(x) -> code``, ``decode(code) -> image in [0, 1]``; ``forward(x)`` is both."""
 
-    train_defaults = {"lr": 1e-3, "batch_size": 128, "schedule": "constant", "epochs": 10}
 
     def __init__(self, in_channels: int = 1, input_size: int = 28, code_size: int = 32, arch: str = "mlp",
                  hidden: Sequence[int] = (256,), width: int = 32, sparsity: str | None = None,

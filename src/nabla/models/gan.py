@@ -128,7 +128,6 @@ class GAN(GenerativeModel):
     ``D`` then ``G``; ``sample(n, seed, labels)`` draws images in [0, 1].
     """
 
-    train_defaults = {"lr": 2e-4, "batch_size": 64, "schedule": "constant", "epochs": 5}
 
     def __init__(self, in_channels: int = 1, input_size: int = 28, latent_size: int = 64, arch: str = "conv",
                  hidden: Sequence[int] = (256, 512), width: int = 32, num_classes: int = 0,

@@ -82,7 +82,6 @@ def bernoulli_elbo(logits: nabla.Tensor, x: nabla.Tensor, mu: nabla.Tensor, logv
 class VAE(GenerativeModel):
     """``encode(x) -> (mu, logvar)``, ``decode(z) -> image in [0, 1]``, ``forward(x) -> (mean image, mu, logvar)``."""
 
-    train_defaults = {"lr": 1e-3, "batch_size": 128, "schedule": "constant", "epochs": 10}
 
     def __init__(self, in_channels: int = 1, input_size: int = 28, latent_size: int = 20, arch: str = "mlp",
                  hidden: Sequence[int] = (400,), width: int = 32, likelihood: str = "bernoulli",
