@@ -6,7 +6,7 @@ or, in a process that has not imported PyTorch::
 
     import nabla.compat.torch
     nabla.compat.torch.install()      # from now on `import torch` (and torch.nn, ...) is nabla
-    import torch
+    torch = importlib.import_module("torch")   # nabla, under PyTorch's name
 
 A finder on ``sys.meta_path`` answers every import of ``torch`` or ``torch.<path>`` with the nabla
 module at the same path (``torch.nn.functional`` -> ``nabla.nn.functional``, ``torch.optim.lr_scheduler``
