@@ -27,6 +27,9 @@ class Tanh(Function):
     def backward(self, g):
         return TanhBackward.apply(g, self.saved_output())
 
+    def backward_arrays(self, g, ins, out, needs):
+        return (g * (1 - out * out),)
+
 
 class TanhBackward(Function):
     """``g * (1 - y^2)`` in one op (the hot path of tanh networks); differentiable for create_graph."""
@@ -57,6 +60,9 @@ class Sigmoid(Function):
     def backward(self, g):
         return SigmoidBackward.apply(g, self.saved_output())
 
+    def backward_arrays(self, g, ins, out, needs):
+        return (g * out * (1 - out),)
+
 
 class SigmoidBackward(Function):
     """``g * y * (1 - y)`` in one op; differentiable for create_graph."""
@@ -86,6 +92,9 @@ class Relu(Function):
 
     def backward(self, g):
         return Mask.apply(g, mask=self.mask)
+
+    def backward_arrays(self, g, ins, out, needs):
+        return (g * self.mask,)
 
 
 def relu(x: Tensor) -> Tensor:

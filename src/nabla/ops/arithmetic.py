@@ -11,7 +11,7 @@ from typing import Any
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
-from .common import binary, operands, unbroadcast
+from .common import binary, operands, unbroadcast, unbroadcast_array
 from .comparison import where
 from .convert import cast
 from .math import log
@@ -26,6 +26,10 @@ class Add(Function):
         pa, pb = self.parents
         sa, sb = self.shapes
         return (unbroadcast(g, sa) if pa is not None else None), (unbroadcast(g, sb) if pb is not None else None)
+
+    def backward_arrays(self, g, ins, out, needs):  # graph mode (nabla.compile): arrays in, arrays out
+        sa, sb = self.shapes
+        return (unbroadcast_array(g, sa) if needs[0] else None), (unbroadcast_array(g, sb) if needs[1] else None)
 
 
 def add(a: Any, b: Any) -> Tensor:
@@ -42,6 +46,10 @@ class Sub(Function):
         pa, pb = self.parents
         sa, sb = self.shapes
         return (unbroadcast(g, sa) if pa is not None else None), (unbroadcast(-g, sb) if pb is not None else None)
+
+    def backward_arrays(self, g, ins, out, needs):
+        sa, sb = self.shapes
+        return (unbroadcast_array(g, sa) if needs[0] else None), (unbroadcast_array(-g, sb) if needs[1] else None)
 
 
 def sub(a: Any, b: Any) -> Tensor:
@@ -62,6 +70,11 @@ class Mul(Function):
         gb = unbroadcast(g * a, b.shape) if pb is not None else None
         return ga, gb
 
+    def backward_arrays(self, g, ins, out, needs):
+        a, b = ins
+        return (unbroadcast_array(g * b, a.shape) if needs[0] else None,
+                unbroadcast_array(g * a, b.shape) if needs[1] else None)
+
 
 def mul(a: Any, b: Any) -> Tensor:
     """``a * b`` with broadcasting."""
@@ -80,6 +93,12 @@ class Div(Function):
         ga = g / b
         gb = unbroadcast(-ga * a / b, b.shape) if pb is not None else None
         return (unbroadcast(ga, a.shape) if pa is not None else None), gb
+
+    def backward_arrays(self, g, ins, out, needs):
+        a, b = ins
+        ga = g / b
+        gb = unbroadcast_array(-ga * a / b, b.shape) if needs[1] else None
+        return (unbroadcast_array(ga, a.shape) if needs[0] else None), gb
 
 
 def div(a: Any, b: Any) -> Tensor:
@@ -129,6 +148,15 @@ class PowScalar(Function):
             return g * 0
         return g * p * x ** (p - 1)
 
+    def backward_arrays(self, g, ins, out, needs):
+        (x,) = ins
+        p, t = self.p, x.dtype.type
+        if p == 2:
+            return (g * t(2) * x,)
+        if p == 0:
+            return (g * t(0),)
+        return (g * t(p) * x ** t(p - 1),)
+
 
 def pow(a: Any, b: Any) -> Tensor:
     """``a ** b``. A Python-number exponent takes a fast path with no exponent gradient."""
@@ -145,6 +173,9 @@ class Neg(Function):
 
     def backward(self, g):
         return -g
+
+    def backward_arrays(self, g, ins, out, needs):
+        return (-g,)
 
 
 def neg(x: Tensor) -> Tensor:

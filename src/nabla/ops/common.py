@@ -153,6 +153,18 @@ def unbroadcast(g: Tensor, shape: tuple) -> Tensor:
     return g
 
 
+def unbroadcast_array(g: Any, shape: tuple) -> Any:
+    """:func:`unbroadcast` on an array (the ``backward_arrays`` kernels of graph mode, nabla.compile)."""
+    gshape = g.shape
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    dims = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
+    if dims:
+        g = g.sum(axis=dims)
+    return g if g.shape == shape else g.reshape(shape)
+
+
 def normalize_dim(dim: Any, ndim: int, op: str) -> int:
     if not isinstance(dim, (int, numpy.integer)) or isinstance(dim, bool):
         raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
@@ -226,6 +238,9 @@ class Mask(Function):
 
     def backward(self, g):
         return Mask.apply(g, mask=self.mask)
+
+    def backward_arrays(self, g, ins, out, needs):
+        return (g * self.mask,)
 
 
 # Late imports: these ops are defined in sibling modules that import this one.

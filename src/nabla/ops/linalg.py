@@ -8,7 +8,7 @@ from typing import Any
 
 from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
-from .common import Mask, broadcast_error, operands, tensor_arg, unbroadcast
+from .common import Mask, broadcast_error, operands, tensor_arg, unbroadcast, unbroadcast_array
 
 
 class MatMul(Function):
@@ -26,6 +26,11 @@ class MatMul(Function):
         ga = unbroadcast(MatMul.apply(g, b.mT), a.shape) if pa is not None else None
         gb = unbroadcast(MatMul.apply(a.mT, g), b.shape) if pb is not None else None
         return ga, gb
+
+    def backward_arrays(self, g, ins, out, needs):
+        a, b = ins
+        return (unbroadcast_array(g @ b.swapaxes(-1, -2), a.shape) if needs[0] else None,
+                unbroadcast_array(a.swapaxes(-1, -2) @ g, b.shape) if needs[1] else None)
 
 
 def matmul(a: Any, b: Any) -> Tensor:
@@ -155,3 +160,13 @@ class Linear(Function):
             gw = Tensor._wrap(g2.T @ x._data.reshape(-1, n_in)) if want_w else None
             gb = Tensor._wrap(g2.sum(axis=0)) if want_b else None
         return (gx, gw, gb) if len(parents) > 2 else (gx, gw)
+
+    def backward_arrays(self, g, ins, out, needs):
+        x, w = ins[0], ins[1]
+        n_out, n_in = w.shape
+        g2 = g.reshape(-1, n_out)
+        gx = g @ w if needs[0] else None
+        gw = g2.T @ x.reshape(-1, n_in) if needs[1] else None
+        if len(needs) > 2:
+            return gx, gw, (g2.sum(axis=0) if needs[2] else None)
+        return gx, gw

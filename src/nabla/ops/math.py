@@ -26,6 +26,9 @@ class Exp(Function):
     def backward(self, g):
         return g * self.saved_output()
 
+    def backward_arrays(self, g, ins, out, needs):
+        return (g * out,)
+
 
 def exp(x: Tensor) -> Tensor:
     return Exp.apply(float_tensor(x, "exp"))
@@ -39,6 +42,9 @@ class Log(Function):
 
     def backward(self, g):
         return g / self.inputs[0]
+
+    def backward_arrays(self, g, ins, out, needs):
+        return (g / ins[0],)
 
 
 def log(x: Tensor) -> Tensor:
@@ -205,6 +211,9 @@ class Clamp(Function):
 
     def backward(self, g):
         return Mask.apply(g, mask=self.mask)
+
+    def backward_arrays(self, g, ins, out, needs):
+        return (g * self.mask,)
 
 
 def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:

@@ -30,6 +30,19 @@ def _grad_to_input(g: Tensor, in_shape: tuple, dims: tuple[int, ...] | None, kee
     return Expand.apply(g, shape=in_shape)
 
 
+def _grad_to_input_array(g: Any, in_shape: tuple, dims: tuple[int, ...] | None, keepdim: bool) -> Any:
+    """:func:`_grad_to_input` on an array (graph mode's kernels)."""
+    if not keepdim and g.ndim:
+        kept = _kept_shape(in_shape, dims)
+        if g.shape != kept:
+            g = g.reshape(kept)
+    if g.shape == in_shape:
+        return g
+    if g.ndim == 0:
+        return _xp(g).full(in_shape, g, dtype=g.dtype)
+    return _xp(g).broadcast_to(g, in_shape)
+
+
 class Sum(Function):
     def forward(self, x, dims, keepdim):
         self.in_shape, self.dims, self.keepdim = x.shape, dims, keepdim
@@ -40,6 +53,9 @@ class Sum(Function):
 
     def backward(self, g):
         return _grad_to_input(g, self.in_shape, self.dims, self.keepdim)
+
+    def backward_arrays(self, g, ins, out, needs):
+        return (_grad_to_input_array(g, self.in_shape, self.dims, self.keepdim),)
 
 
 class Mean(Function):
@@ -56,6 +72,9 @@ class Mean(Function):
 
     def backward(self, g):
         return _grad_to_input(g * self.scale, self.in_shape, self.dims, self.keepdim)
+
+    def backward_arrays(self, g, ins, out, needs):
+        return (_grad_to_input_array(g * g.dtype.type(self.scale), self.in_shape, self.dims, self.keepdim),)
 
 
 def _prod(shape: tuple) -> int:

@@ -14,7 +14,15 @@ import numpy
 from ..autograd import Function
 from ..backend import array_module as _xp
 from ..tensor import Tensor
-from .common import check_same_device, normalize_dim, normalize_dims, result_dtype, shape_arg, unbroadcast
+from .common import (
+    check_same_device,
+    normalize_dim,
+    normalize_dims,
+    result_dtype,
+    shape_arg,
+    unbroadcast,
+    unbroadcast_array,
+)
 
 
 class Reshape(Function):
@@ -26,6 +34,9 @@ class Reshape(Function):
 
     def backward(self, g):
         return Reshape.apply(g, shape=self.in_shape)
+
+    def backward_arrays(self, g, ins, out, needs):
+        return (g.reshape(self.in_shape),)
 
 
 class Permute(Function):
@@ -41,6 +52,9 @@ class Permute(Function):
     def backward(self, g):
         return Permute.apply(g, perm=self.inverse)
 
+    def backward_arrays(self, g, ins, out, needs):
+        return (g.transpose(self.inverse),)
+
 
 class Transpose(Function):
     """Swap two dimensions (its own inverse)."""
@@ -55,6 +69,9 @@ class Transpose(Function):
         d0, d1 = self.dims
         return Transpose.apply(g, dim0=d0, dim1=d1)
 
+    def backward_arrays(self, g, ins, out, needs):
+        return (g.swapaxes(*self.dims),)
+
 
 class Expand(Function):
     is_view = True
@@ -67,6 +84,9 @@ class Expand(Function):
 
     def backward(self, g):
         return unbroadcast(g, self.in_shape)
+
+    def backward_arrays(self, g, ins, out, needs):
+        return (unbroadcast_array(g, self.in_shape),)
 
 
 class Cat(Function):

@@ -38,6 +38,9 @@ class Softmax(Function):
         y = self.saved_output()
         return y * (g - (g * y).sum(dim=self.dim, keepdim=True))
 
+    def backward_arrays(self, g, ins, out, needs):
+        return (out * (g - (g * out).sum(axis=self.dim, keepdims=True)),)
+
 
 def softmax(x: Tensor, dim: int) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``dim``."""
@@ -54,6 +57,9 @@ class LogSoftmax(Function):
     def backward(self, g):
         y = self.saved_output()
         return g - y.exp() * g.sum(dim=self.dim, keepdim=True)
+
+    def backward_arrays(self, g, ins, out, needs):
+        return (g - _xp(out).exp(out) * g.sum(axis=self.dim, keepdims=True),)
 
 
 def log_softmax(x: Tensor, dim: int) -> Tensor:

@@ -1,0 +1,309 @@
+"""``nabla.compile``: trace a function once, replay it as a flat program of array operations.
+
+A call is matched to a *variant* by its guards: the tensor arguments' shapes, dtypes, devices and
+``requires_grad``, the other arguments' values, grad mode, and the ``training`` flag of every module the
+traced call ran. A new combination is traced (the call itself runs eagerly while it is recorded); the
+second call of a variant replays the program *and* runs eagerly from the same state, and keeps the program
+only if both agree (see ``check.py``); later calls replay it. A variant the tracer cannot follow (Python
+decisions on tensor values, random draws outside ops, hooks, ...) runs eagerly, with one warning saying why
+— or raises :class:`CompileError` with ``fullgraph=True``.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections import OrderedDict
+from typing import Any
+
+import numpy
+
+from ..autograd import _mode
+from ..nn.module import Module
+from ..tensor import Tensor
+from . import trace as _trace
+from .check import Snapshot, differences
+from .program import Program
+
+
+class CompileError(RuntimeError):
+    """``fullgraph=True`` and the function cannot be compiled (the message says why and where)."""
+
+
+class _GuardFailed(Exception):
+    """A tensor from outside the function changed shape, dtype or ``requires_grad``: trace again."""
+
+
+_TENSOR = object()  # placeholder for a tensor in a flattened argument structure
+
+
+def _flatten(obj: Any, tensors: list[Tensor]) -> Any:
+    """A hashable description of ``obj`` with each Tensor replaced by a placeholder (appended to ``tensors``)."""
+    if isinstance(obj, Tensor):
+        tensors.append(obj)
+        return _TENSOR
+    if isinstance(obj, (list, tuple)):
+        return (type(obj).__name__, tuple(_flatten(o, tensors) for o in obj))
+    if isinstance(obj, dict):
+        return ("dict", tuple((k, _flatten(v, tensors)) for k, v in obj.items()))
+    if isinstance(obj, numpy.ndarray):
+        raise TypeError("a NumPy array argument (pass it as a nabla Tensor: its values are data, not a constant)")
+    hash(obj)  # TypeError for an unhashable argument
+    return obj
+
+
+def _unflatten(spec: Any, it: Any) -> Any:
+    if spec is _TENSOR:
+        return next(it)
+    if isinstance(spec, tuple) and len(spec) == 2 and spec[0] in ("list", "tuple", "dict"):
+        kind, items = spec
+        if kind == "dict":
+            return {k: _unflatten(v, it) for k, v in items}
+        vals = [_unflatten(s, it) for s in items]
+        return vals if kind == "list" else tuple(vals)
+    return spec
+
+
+class _Variant:
+    """One traced program and the guards it was traced under."""
+
+    def __init__(self) -> None:
+        self.fn: Any = None
+        self.program: Program | None = None
+        self.modules: list[Module] = []
+        self.flags: tuple[bool, ...] = ()
+        self.out_spec: Any = None
+        self.eager_reason: str | None = None  # set: this variant runs eagerly
+        self.checked = False
+        self.snapshot_tensors: list[Tensor] = []
+        self.snapshot_names: list[str] = []
+        self.optimizers: list[Any] = []
+        self.dropped = 0
+
+    def matches(self) -> bool:
+        for m, f in zip(self.modules, self.flags):
+            if m.training != f:
+                return False
+        return True
+
+
+class CompiledFunction:
+    """The callable ``nabla.compile(fn)`` returns (see the module docstring). ``stats`` counts what happened."""
+
+    def __init__(self, fn: Any, fullgraph: bool = False, check: bool = True, cache_size: int = 8) -> None:
+        if not callable(fn):
+            raise TypeError(f"nabla.compile: expected a function or a Module, got {type(fn).__name__}")
+        if not isinstance(cache_size, int) or cache_size < 1:
+            raise ValueError(f"nabla.compile: cache_size must be a positive int, got {cache_size!r}")
+        self.fn = fn
+        self.fullgraph = fullgraph
+        self.check = check
+        self.cache_size = cache_size
+        self.variants: OrderedDict[Any, list[_Variant]] = OrderedDict()
+        self.stats = {"traces": 0, "replays": 0, "eager_calls": 0, "checks": 0, "check_failures": 0}
+        self._warned: set[str] = set()
+        functools.update_wrapper(self, fn, updated=())
+
+    # -------------------------------------------------------------------------------- calling
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        tensors: list[Tensor] = []
+        try:
+            spec = _flatten((args, kwargs), tensors)
+        except TypeError as e:
+            return self._eager(f"an argument that cannot be a guard: {e}", args, kwargs)
+        key = (spec, tuple((t._data.shape, t._data.dtype.str, t.device, t.requires_grad) for t in tensors),
+               _mode.enabled)
+        variants = self.variants.get(key)
+        if variants is not None:
+            for v in variants:
+                if v.matches():
+                    if v.eager_reason is not None:
+                        self.stats["eager_calls"] += 1
+                        return self.fn(*args, **kwargs)
+                    if not v.checked and self.check:
+                        return self._check(v, tensors, args, kwargs)
+                    try:
+                        return self._replay(v, tensors)
+                    except _GuardFailed:
+                        variants.remove(v)
+                        break
+        n = sum(len(vs) for vs in self.variants.values())
+        if n >= self.cache_size:
+            return self._eager(f"more than cache_size={self.cache_size} variants (argument shapes, dtypes, "
+                               "modes) were traced; raise cache_size or keep shapes fixed", args, kwargs)
+        return self._trace(key, tensors, args, kwargs)
+
+    def _eager(self, reason: str, args: tuple, kwargs: dict) -> Any:
+        if self.fullgraph:
+            raise CompileError(f"nabla.compile({self._name()}): {reason}")
+        self._warn(reason)
+        self.stats["eager_calls"] += 1
+        return self.fn(*args, **kwargs)
+
+    def _warn(self, reason: str) -> None:
+        if reason not in self._warned:
+            self._warned.add(reason)
+            warnings.warn(f"nabla.compile({self._name()}) runs eagerly: {reason}", RuntimeWarning, stacklevel=4)
+
+    def _name(self) -> str:
+        return getattr(self.fn, "__qualname__", None) or type(self.fn).__name__
+
+    # -------------------------------------------------------------------------------- tracing
+
+    def _trace(self, key: Any, tensors: list[Tensor], args: tuple, kwargs: dict) -> Any:
+        self.stats["traces"] += 1
+        tracer = _trace.Tracer(tensors, _mode.enabled)
+        modules: dict[int, Module] = {}
+        orig_call = Module.__call__
+
+        def call(m: Module, *a: Any, **k: Any) -> Any:  # every module the traced call runs
+            modules.setdefault(id(m), m)
+            return orig_call(m, *a, **k)
+
+        with _trace.tracing(tracer):
+            Module.__call__ = call
+            try:
+                result = self.fn(*args, **kwargs)
+            finally:
+                Module.__call__ = orig_call
+        v = _Variant()
+        v.modules = list(modules.values())
+        v.flags = tuple(m.training for m in v.modules)
+        self.variants.setdefault(key, []).append(v)
+        if tracer.broken is None:
+            try:
+                self._finish(v, tracer, result)
+            except _NotTraceable as e:
+                tracer.broken = str(e)
+        if tracer.broken is not None:
+            v.eager_reason = tracer.broken
+            if self.fullgraph:
+                raise CompileError(f"nabla.compile({self._name()}): cannot compile: {tracer.broken}")
+            self._warn(tracer.broken)
+        return result
+
+    def _finish(self, v: _Variant, tracer: _trace.Tracer, result: Any) -> None:
+        """Turn a finished trace into the variant's program: outputs, guards, pruning, code."""
+        outs: list[Tensor] = []
+        try:
+            v.out_spec = _flatten(result, outs)
+        except TypeError as e:
+            raise _NotTraceable(f"the function returns {e}") from None
+        prog = tracer.program
+        for t in outs:
+            if t.requires_grad and t._ctx is not None and tracer.backward_calls == 0:
+                raise _NotTraceable(
+                    "it returns a tensor that requires grad but calls no backward(); a replay builds no graph. "
+                    "Compile a whole training step (forward, loss.backward(), optimizer.step()) or run the "
+                    "function under nabla.no_grad()")
+            prog.outputs.append(tracer.ref(t))
+        tracer.finish_leaves()
+        for tid, t in tracer.externals.items():
+            name = tracer.objects[tid]
+            prog.guards.append(f"{name}._data.shape != {tuple(t._data.shape)!r} or {name}.requires_grad is not "
+                               f"{t.requires_grad}")
+        v.dropped = prog.prune()
+        prog.bindings.update(_asarray=numpy.asarray, _wrap=Tensor._wrap, _MODE=_mode, _GuardFailed=_GuardFailed,
+                             _generic_backward=_trace.generic_backward)
+        v.fn = prog.build()
+        v.program = prog
+        # what the first replay's check compares: every tensor the program can change
+        seen: dict[int, tuple[Tensor, str]] = {}
+        for i, t in enumerate(tracer.program.bindings.values()):
+            if isinstance(t, Tensor):
+                seen.setdefault(id(t), (t, f"tensor {i}"))
+        for m in v.modules:
+            for name, t in list(m.named_parameters()) + list(m.named_buffers()):
+                seen[id(t)] = (t, f"{type(m).__name__}.{name}")
+        for o in tracer.effects:
+            if hasattr(o, "param_groups"):
+                v.optimizers.append(o)
+                for g in o.param_groups:
+                    for p in g["params"]:
+                        seen.setdefault(id(p), (p, "an optimized parameter"))
+            elif isinstance(o, Module):
+                for name, p in o.named_parameters():
+                    seen.setdefault(id(p), (p, f"{type(o).__name__}.{name}"))
+        v.snapshot_tensors = [t for t, _ in seen.values()]
+        v.snapshot_names = [n for _, n in seen.values()]
+
+    # ------------------------------------------------------------------------------- replaying
+
+    def _replay(self, v: _Variant, tensors: list[Tensor]) -> Any:
+        prev = _mode.enabled
+        try:
+            arrays = v.fn(*tensors)
+        finally:
+            _mode.enabled = prev
+        self.stats["replays"] += 1
+        return _unflatten(v.out_spec, iter([Tensor._wrap(a) for a in arrays]))
+
+    def _check(self, v: _Variant, tensors: list[Tensor], args: tuple, kwargs: dict) -> Any:
+        """Replay and run eagerly from the same state; keep the program only if both agree."""
+        self.stats["checks"] += 1
+        watched = v.snapshot_tensors + [t for t in tensors if id(t) not in {id(s) for s in v.snapshot_tensors}]
+        names = v.snapshot_names + [f"argument tensor {i}" for i in range(len(watched) - len(v.snapshot_tensors))]
+        before = Snapshot(watched, v.optimizers)
+        try:
+            compiled_out = self._replay(v, tensors)
+        except _GuardFailed:
+            before.restore()
+            raise
+        except Exception as e:  # a program that cannot run is a bug in tracing: eager is the answer
+            before.restore()
+            v.eager_reason = f"the compiled program failed ({type(e).__name__}: {e})"
+            self._warn(v.eager_reason)
+            return self.fn(*args, **kwargs)
+        after_compiled = Snapshot(watched, v.optimizers, rng=False)
+        flat_c: list[Tensor] = []
+        _flatten(compiled_out, flat_c)
+        before.restore()
+        result = self.fn(*args, **kwargs)
+        after_eager = Snapshot(watched, v.optimizers, rng=False)
+        flat_e: list[Tensor] = []
+        try:
+            _flatten(result, flat_e)
+        except TypeError:
+            flat_e = []
+        diff = differences(after_compiled, after_eager, [t._data for t in flat_c], [t._data for t in flat_e], names)
+        if diff is None and len(flat_c) != len(flat_e):
+            diff = "the outputs differ in structure"
+        if diff is None:
+            v.checked = True
+        else:
+            self.stats["check_failures"] += 1
+            v.eager_reason = (f"its first replay did not match eager execution ({diff}); something the function "
+                              "computes is not an op the tracer sees (a value computed outside nabla's ops, a "
+                              "random draw, or a Python value that changes between calls)")
+            if self.fullgraph:
+                raise CompileError(f"nabla.compile({self._name()}): {v.eager_reason}")
+            self._warn(v.eager_reason)
+        return result
+
+    # ------------------------------------------------------------------------------ inspection
+
+    def programs(self) -> list[str]:
+        """The generated source of every compiled variant (for reading and for the docs)."""
+        return [v.program.source() for vs in self.variants.values() for v in vs if v.program is not None]
+
+
+class _NotTraceable(Exception):
+    pass
+
+
+def compile(fn: Any = None, *, fullgraph: bool = False, check: bool = True, cache_size: int = 8) -> Any:
+    """Compile ``fn`` (a function or a Module) into a replayed program of array operations.
+
+    ``fn`` may be a forward pass under ``no_grad`` or a whole training step (forward, ``loss.backward()``,
+    ``optimizer.step()``). Also a decorator: ``@nabla.compile`` or ``@nabla.compile(fullgraph=True)``.
+
+    Args:
+        fn: what to compile.
+        fullgraph: raise :class:`CompileError` instead of running eagerly when a call cannot be compiled.
+        check: check the first replay of every variant against eager execution (recommended; see check.py).
+        cache_size: how many variants (argument shapes, dtypes, modes) to keep before running eagerly.
+    """
+    if fn is None:
+        return lambda f: compile(f, fullgraph=fullgraph, check=check, cache_size=cache_size)
+    return CompiledFunction(fn, fullgraph=fullgraph, check=check, cache_size=cache_size)
