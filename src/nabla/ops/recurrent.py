@@ -220,6 +220,12 @@ def _run_composed(cell, x: Tensor, states: list, lengths: Any, reverse: bool) ->
 # ------------------------------------------------------------------------------------------ LSTM
 
 
+def _ifog(H: int, xp: Any) -> Any:
+    """Row indices that put PyTorch's gate order i, f, g, o into i, f, o, g (the permutation is its own inverse)."""
+    r = numpy.arange(4 * H)
+    return xp.asarray(numpy.concatenate([r[:2 * H], r[3 * H:], r[2 * H:3 * H]]))
+
+
 class LSTMLayer(_RecurrentLayer):
     """One LSTM layer direction: ``(x, h0, c0, w_ih, w_hh[, b_ih, b_hh])`` -> (T + 2, B, H).
 
@@ -227,96 +233,157 @@ class LSTMLayer(_RecurrentLayer):
 
         i, f, o = sigmoid(...), g = tanh(...)     (pre-activations x W_ih^T + h W_hh^T + b)
         c' = f * c + i * g,   h' = o * tanh(c')
+
+    Inside, everything is feature-major (the batch is the last, contiguous axis) and the gates are
+    stored in the order ``i, f, o, g``, so every gate of a step is one contiguous (H, B) block: the
+    elementwise ops run on contiguous memory (3-5x cheaper per call here than on the (B, H) column
+    slices of a (B, 4H) row-major block). The step's input is the column block
+    ``z = [h_prev; x_t; 1]`` (K = H + I + 1 rows), so ``W = [W_hh | W_ih | b]`` (4H, K) gives all
+    pre-activations, input projection and bias included, in one GEMM per step; ``h'`` is written
+    straight into the next step's ``z``. The sigmoid gates use ``sigmoid(a) = (1 + tanh(a / 2)) / 2``
+    (their rows of ``W`` are halved), so one ``tanh`` covers the whole (4H, B) block.
     """
 
     def forward(self, x, h0, c0, w_ih, w_hh, *bias, lengths, reverse):
         xp = _xp(x)
-        T, B, _ = x.shape
+        T, B, n_in = x.shape
         H = w_hh.shape[1]
         plan = _Plan(lengths, T, B, reverse)
         self.plan, self.params = plan, {"lengths": lengths, "reverse": reverse}
-        x, h0, c0 = xp.ascontiguousarray(plan.sort(x, 1)), plan.sort(h0, 0), plan.sort(c0, 0)
-        # Pre-activations times -1 (i, f, o) or -2 (g), so one exp gives every gate's denominator.
-        scale = xp.full((4 * H, 1), -1.0, dtype=x.dtype)
-        scale[2 * H:3 * H] = -2.0
-        gates = (x.reshape(T * B, -1) @ (w_ih * scale).T).reshape(T, B, 4 * H)
+        x, h0, c0 = plan.sort(x, 1), plan.sort(h0, 0), plan.sort(c0, 0)
+        dt = x.dtype
+        K = H + n_in + (1 if bias else 0)
+        perm = _ifog(H, xp)
+        w = xp.empty((4 * H, K), dtype=dt)  # [W_hh | W_ih | b] in gate order i, f, o, g
+        w[:, :H], w[:, H:H + n_in] = w_hh[perm], w_ih[perm]
         if bias:
-            gates += (bias[0] + bias[1]) * scale[:, 0]
-        w_hh_t = xp.ascontiguousarray((w_hh * scale).T)
-        hs = xp.empty((T + 1, B, H), dtype=x.dtype)
-        cs = xp.empty((T + 1, B, H), dtype=x.dtype)
-        fresh = xp.empty if plan.sizes is None else xp.zeros  # (no garbage in rows of finished sequences)
-        tanh_c = fresh((T, B, H), dtype=x.dtype)
-        hs[plan.first()], cs[plan.first()] = h0, c0
-        hh = xp.empty((B, 4 * H), dtype=x.dtype)
-        ig = xp.empty((B, H), dtype=x.dtype)
-        with _quiet(xp):
-            for t in plan.steps:
-                prev, nxt, n = plan.links(t)
-                g = gates[t, :n]
-                xp.matmul(hs[prev, :n], w_hh_t, out=hh[:n])
-                g += hh[:n]
-                xp.exp(g, out=g)
-                g += 1
-                xp.reciprocal(g, out=g)  # sigmoid(i, f, o); sigmoid(2 g) in the g slot
-                i, f, gg, o = g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H], g[:, 3 * H:]
-                gg *= 2
-                gg -= 1  # tanh(g) = 2 sigmoid(2 g) - 1
-                c = cs[nxt, :n]
-                xp.multiply(f, cs[prev, :n], out=c)
-                xp.multiply(i, gg, out=ig[:n])
-                c += ig[:n]
-                xp.tanh(c, out=tanh_c[t, :n])
-                xp.multiply(o, tanh_c[t, :n], out=hs[nxt, :n])
-                if n < B:  # finished sequences keep their state
-                    hs[nxt, n:], cs[nxt, n:] = hs[prev, n:], cs[prev, n:]
-        out = xp.empty((T + 2, B, H), dtype=x.dtype)
-        out[:T] = plan.outputs(hs)
+            w[:, K - 1] = (bias[0] + bias[1])[perm]
+        keep = is_grad_enabled()  # no graph will ask for backward: keep nothing, reuse one buffer per step
+        if keep:
+            self.w = w.copy()  # backward's (unscaled) weights
+        w[:3 * H] *= 0.5  # sigmoid(a) = (1 + tanh(a / 2)) / 2
+        z = xp.empty((T + 1, K, B), dtype=dt)  # z[s] = [state s; x of the step that reads it; 1]
+        plan.previous(z)[:, H:H + n_in] = x.transpose(0, 2, 1)
+        z[T - plan.first(), H:H + n_in] = 0  # (the final state's block feeds no step)
+        if bias:
+            z[:, K - 1] = 1
+        z[plan.first(), :H] = h0.T
+        cs = xp.empty((T + 1, H, B), dtype=dt)
+        cs[plan.first()] = c0.T
+        fresh = xp.empty if plan.sizes is None else xp.zeros  # (no garbage in columns of finished sequences)
+        acts = fresh((T if keep else 1, 4 * H, B), dtype=dt)  # i, f, o, g after their activations
+        tanh_c = fresh((T if keep else 1, H, B), dtype=dt)
+        ig = xp.empty((H, B), dtype=dt)
+        for t in plan.steps:
+            prev, nxt, n = plan.links(t)
+            zp, zn, cp, cn = z[prev], z[nxt, :H], cs[prev], cs[nxt]
+            a, tc, igt = acts[t if keep else 0], tanh_c[t if keep else 0], ig
+            if n < B:  # finished sequences keep their state; only the first n columns run
+                zn[:, n:], cn[:, n:] = zp[:H, n:], cp[:, n:]
+                zp, zn, cp, cn, a, tc, igt = zp[:, :n], zn[:, :n], cp[:, :n], cn[:, :n], a[:, :n], tc[:, :n], ig[:, :n]
+            xp.matmul(w, zp, out=a)
+            xp.tanh(a, out=a)
+            s = a[:3 * H]
+            s *= 0.5
+            s += 0.5
+            xp.multiply(a[H:2 * H], cp, out=cn)  # c' = f c + i g
+            xp.multiply(a[:H], a[3 * H:], out=igt)
+            cn += igt
+            xp.tanh(cn, out=tc)
+            xp.multiply(a[2 * H:3 * H], tc, out=zn)  # h' = o tanh(c')
+        out = xp.empty((T + 2, B, H), dtype=dt)
+        out[:T] = plan.outputs(z)[:, :H].transpose(0, 2, 1)
         plan.zero_past_end(out)
         last = plan.T - plan.first()
-        out[T], out[T + 1] = hs[last], cs[last]
-        self.gates, self.hs, self.cs, self.tanh_c, self.x = gates, hs, cs, tanh_c, x
+        out[T], out[T + 1] = z[last, :H].T, cs[last].T
+        if keep:
+            self.acts, self.z, self.cs, self.tanh_c, self.n_in = acts, z, cs, tanh_c, n_in
         return plan.unsort(out, 1)
 
     def backward_arrays(self, gout, wanted):
-        plan, gates, hs, cs, tanh_c, x = self.plan, self.gates, self.hs, self.cs, self.tanh_c, self.x
-        w_ih, w_hh = self.inputs[3]._data, self.inputs[4]._data
+        plan, acts, cs, tanh_c, w = self.plan, self.acts, self.cs, self.tanh_c, self.w
         xp = _xp(gout)
-        T, B, H = plan.T, plan.B, w_hh.shape[1]
+        T, B, H, n_in = plan.T, plan.B, cs.shape[1], self.n_in
+        dt = gout.dtype
         gout = plan.sort(gout, 1)
-        dh, dc = gout[T].copy(), gout[T + 1].copy()
-        # Every gate's pre-activation gradient is (dc or dh) times a factor that does not depend on the
-        # recurrence; the factors are computed a block of steps at a time, into the gradient buffer.
-        g4 = gates.reshape(T, B, 4, H)
-        dgates = xp.empty((T, B, 4 * H), dtype=gout.dtype)
-        d4 = dgates.reshape(T, B, 4, H)
+        g_out = xp.ascontiguousarray(gout[:T].transpose(0, 2, 1))  # (T, H, B)
+        dh, dc = xp.ascontiguousarray(gout[T].T), xp.ascontiguousarray(gout[T + 1].T)
+        rows = H + (n_in if wanted[0] else 0)  # the step's GEMM also gives dx_t when x needs a gradient
+        w_t = xp.ascontiguousarray(w[:, :rows].T)  # (rows, 4H)
+        dz = (xp.empty if plan.sizes is None else xp.zeros)((T, rows, B), dtype=dt)  # per step [dh_prev; dx_t]
+        # Each gate's pre-activation gradient is dc (i, f, g) or dh (o) times a factor that does not
+        # depend on the recurrence; the factors are computed a block of steps at a time into dgates.
+        dgates = xp.empty((T, 4 * H, B), dtype=dt)
         c_prev = plan.previous(cs)
-        tmp = xp.empty((B, H), dtype=gout.dtype)
+        tmp = xp.empty((H, B), dtype=dt)
         for sl, steps in plan.backward_blocks(B * 4 * H):
-            i, f, gg, o = g4[sl, :, 0], g4[sl, :, 1], g4[sl, :, 2], g4[sl, :, 3]
-            _sigmoid_grad_times(i, gg, d4[sl, :, 0])  # di = dc * g * i (1 - i)
-            _sigmoid_grad_times(f, c_prev[sl], d4[sl, :, 1])  # df = dc * c_prev * f (1 - f)
-            dg = d4[sl, :, 2]  # dg = dc * i * (1 - g^2)
-            xp.multiply(gg, gg, out=dg)
+            a, d = acts[sl], dgates[sl]
+            s, ds = a[:, :3 * H], d[:, :3 * H]
+            xp.subtract(1, s, out=ds)  # sigmoid' = s (1 - s)
+            ds *= s
+            d[:, :H] *= a[:, 3 * H:]  # di = dc * g * i (1 - i)
+            d[:, H:2 * H] *= c_prev[sl]  # df = dc * c_prev * f (1 - f)
+            d[:, 2 * H:3 * H] *= tanh_c[sl]  # do = dh * tanh(c) * o (1 - o)
+            dg = d[:, 3 * H:]  # dg = dc * i * (1 - g^2)
+            xp.multiply(a[:, 3 * H:], a[:, 3 * H:], out=dg)
             xp.subtract(1, dg, out=dg)
-            dg *= i
-            _sigmoid_grad_times(o, tanh_c[sl], d4[sl, :, 3])  # do = dh * tanh(c) * o (1 - o)
-            dc_dh = tanh_c[sl] * tanh_c[sl]  # dc += dh * o * (1 - tanh(c)^2) (a new array: saved buffers stay intact)
+            dg *= a[:, :H]
+            dc_dh = tanh_c[sl] * tanh_c[sl]  # dc += dh * o * (1 - tanh(c)^2)
             xp.subtract(1, dc_dh, out=dc_dh)
-            dc_dh *= o
-            plan.zero_past_end(dgates, sl)
+            dc_dh *= a[:, 2 * H:3 * H]
+            if plan.sizes is not None:
+                for t in steps:
+                    dgates[t, :, plan.sizes[t]:] = 0
             for t in steps:
-                _, _, n = plan.links(t)
-                dhn, dcn, tn = dh[:n], dc[:n], tmp[:n]
-                dhn += gout[t, :n]
-                xp.multiply(dhn, dc_dh[t - sl.start, :n], out=tn)
+                n = plan.links(t)[2]
+                dhn, dcn, tn, d, f, fac, go = dh, dc, tmp, dgates[t], acts[t, H:2 * H], dc_dh[t - sl.start], g_out[t]
+                dzt = dz[t]
+                if n < B:  # finished sequences pass their state's gradient through
+                    dzt[:H, n:] = dh[:, n:]
+                    dhn, dcn, tn, d, f, fac, go, dzt = (dh[:, :n], dc[:, :n], tmp[:, :n], d[:, :n], f[:, :n],
+                                                       fac[:, :n], go[:, :n], dzt[:, :n])
+                dhn += go
+                xp.multiply(dhn, fac, out=tn)
                 dcn += tn
-                d = d4[t, :n]
-                d[:, :3] *= dcn[:, None]
-                d[:, 3] *= dhn
-                dcn *= g4[t, :n, 1]
-                xp.matmul(dgates[t, :n], w_hh, out=dhn)
-        return _input_grads(plan, dgates, x, hs, w_ih, self.inputs, wanted, [dh, dc], 3, None)
+                d_if = d[:2 * H].reshape(2, H, -1)
+                d_if *= dcn
+                d[3 * H:] *= dcn
+                d[2 * H:3 * H] *= dhn
+                dcn *= f
+                xp.matmul(w_t, d, out=dzt)
+                dh = dz[t, :H]
+        return self._grads(dgates, dz, dh, dc, wanted)
+
+    def _grads(self, dgates, dz, dh, dc, wanted):
+        """The inputs' gradients from the gate gradients (T, 4H, B) and the per-step [dh_prev; dx] (T, rows, B)."""
+        plan, z, inputs = self.plan, self.z, self.inputs
+        xp = _xp(dgates)
+        T, G, B = dgates.shape
+        H, n_in = G // 4, self.n_in
+        perm = _ifog(H, xp)
+        grads: list = [None] * len(inputs)
+        if wanted[0]:
+            grads[0] = plan.unsort(xp.ascontiguousarray(dz[:, H:].transpose(0, 2, 1)), 1)
+        if wanted[1]:
+            grads[1] = plan.unsort(xp.ascontiguousarray(dh.T), 0)
+        if wanted[2]:
+            grads[2] = plan.unsort(xp.ascontiguousarray(dc.T), 0)
+        if any(wanted[3:]):
+            # dW = sum_t dgates_t z_t^T: one GEMM over (4H, T*B) x (T*B, K)
+            d2 = xp.ascontiguousarray(dgates.transpose(1, 0, 2)).reshape(G, T * B)
+            zp = plan.previous(z)
+            z2 = xp.ascontiguousarray(zp.transpose(1, 0, 2)).reshape(zp.shape[1], T * B)
+            dw = (d2 @ z2.T)[perm]
+            if wanted[3]:
+                grads[3] = dw[:, H:H + n_in]
+            if wanted[4]:
+                grads[4] = dw[:, :H]
+            if len(inputs) > 5:
+                if wanted[5]:
+                    grads[5] = dw[:, H + n_in]
+                if wanted[6]:
+                    grads[6] = dw[:, H + n_in].copy()
+        return grads
 
 
 def _input_grads(plan, dgates, x, hs, w_ih, inputs, wanted, dstates, k, dgates_hh):
