@@ -4,7 +4,7 @@ While a :class:`Tracer` is active, a few entry points of nabla are swapped for r
 
 * ``Function.apply`` — every op's ``forward`` becomes an instruction ``f = C.__new__(C); v = f.forward(...)``;
 * ``autograd.backward`` (``loss.backward()``) — the backward pass is emitted node by node: ops with a
-  ``backward_arrays`` kernel (arrays in, arrays out) call it; others call their Tensor-level ``backward``
+  ``compiled_backward`` kernel (arrays in, arrays out) call it; others call their Tensor-level ``backward``
   on the replayed op instance under ``no_grad``; then each leaf's ``.grad`` is assigned or accumulated;
 * ``Optimizer.step`` / ``zero_grad``, ``Module.zero_grad`` — recorded as calls (effects);
 * in-place updates outside the graph (``p -= lr * p.grad`` under ``no_grad``) — recorded as writes.
@@ -228,10 +228,10 @@ class Tracer:
             k = self.fresh("")
             outs = [f"b{k}_{i}" for i in range(len(needs))]
             cls = type(node)
-            if hasattr(cls, "backward_arrays"):
+            if hasattr(cls, "compiled_backward"):
                 n = self.bind(needs)
-                res = node.backward_arrays(gval, tuple(in_vals), out_val, needs)
-                call = f"{f}.backward_arrays({gname}, ({', '.join(ins)}{',' if len(ins) == 1 else ''}), {v}, {n})"
+                res = node.compiled_backward(gval, tuple(in_vals), out_val, needs)
+                call = f"{f}.compiled_backward({gname}, ({', '.join(ins)}{',' if len(ins) == 1 else ''}), {v}, {n})"
             else:
                 pat = tuple(PRESENT if x else None for x in needs)
                 n = self.bind(pat)

@@ -6,11 +6,10 @@ primitives (statistics per sample and group of channels, or per sample and chann
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from ..autograd import no_grad
-from ..ops.norm import BatchNormTrain, LayerNorm, channel_shape
-from ..tensor import Tensor, updating
+from ..ops.norm import BatchNormTrain, LayerNorm, blend_running, channel_shape
+from ..tensor import Tensor
 from .common import check_float
 
 
@@ -49,21 +48,10 @@ def batch_norm(
             raise ValueError(
                 f"{op}: expected more than 1 value per channel when training, got input size {input.shape}"
             )
-        x = input._data
-        axes = (0,) + tuple(range(2, x.ndim))
-        mean = x.mean(axis=axes)
-        xc = x - mean.reshape(channel_shape(x.ndim, c))
-        var = (xc * xc).mean(axis=axes)
-        del xc
-        if running_mean is not None or running_var is not None:
-            with no_grad():
-                if running_mean is not None:
-                    _blend(running_mean, mean, momentum)
-                if running_var is not None:
-                    _blend(running_var, var * (count / (count - 1)), momentum)
         w = weight if weight is not None else Tensor._wrap(xp.ones(c, dtype=dt))
         b = bias if bias is not None else Tensor._wrap(xp.zeros(c, dtype=dt))
-        return BatchNormTrain.apply(input, w, b, mean=mean, var=var, eps=eps)
+        return BatchNormTrain.apply(input, w, b, eps=eps, running_mean=running_mean, running_var=running_var,
+                                    momentum=momentum)
     if running_mean is None or running_var is None:
         raise ValueError(f"{op}: running_mean and running_var are required when training=False")
     shape = channel_shape(input.ndim, c)
@@ -75,11 +63,6 @@ def batch_norm(
     return input * scale.reshape(shape) + shift.reshape(shape)
 
 
-def _blend(running: Tensor, batch: Any, momentum: float) -> None:
-    """``running = (1 - momentum) * running + momentum * batch``, in place (version bumped)."""
-    with updating(running) as r:
-        r *= 1.0 - momentum
-        r += (momentum * batch).astype(r.dtype, copy=False)
 
 
 def layer_norm(
@@ -181,7 +164,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
         x = input._data.reshape(n, c, -1)
         with no_grad():
             if running_mean is not None:
-                _blend(running_mean, x.mean(axis=2).mean(axis=0), momentum)
+                blend_running(running_mean, x.mean(axis=2).mean(axis=0), momentum)
             if running_var is not None:
-                _blend(running_var, x.var(axis=2, ddof=1).mean(axis=0), momentum)
+                blend_running(running_var, x.var(axis=2, ddof=1).mean(axis=0), momentum)
     return _affine(_normalize_groups(input, c, eps), weight, bias)

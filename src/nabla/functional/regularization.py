@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .. import backend
-from ..ops.common import Mask
+from ..ops.common import DropoutMask
 from ..tensor import Tensor
 from .common import check_float, check_tensor
 
@@ -23,18 +21,9 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if not training or p == 0.0:
         return input
     check_float(input, "input", "dropout")
-    data = input._data
-    if p == 1.0:
-        mask = _xp_of(data).zeros(data.shape, dtype=data.dtype)
-    else:
-        gen = backend.default_generator.for_device(input.device)
-        if input.device.type == "cpu":
-            u = gen.random(data.shape, dtype=data.dtype if data.dtype.itemsize >= 4 else backend.float32)
-        else:  # pragma: no cover - GPU only
-            u = gen.random_sample(data.shape, dtype=data.dtype if data.dtype.itemsize >= 4 else backend.float32)
-        mask = (u >= p).astype(data.dtype)
-        mask *= data.dtype.type(1.0 / (1.0 - p))
-    return Mask.apply(input, mask=mask)
+    dt = input._data.dtype
+    return DropoutMask.apply(input, p=float(p), mask_shape=input.shape,
+                             u_dtype=dt if dt.itemsize >= 4 else backend.float32, device=input.device)
 
 
 def _feature_dropout(input: Tensor, p: float, training: bool, spatial: int, op: str) -> Tensor:
@@ -50,16 +39,9 @@ def _feature_dropout(input: Tensor, p: float, training: bool, spatial: int, op: 
     if not training or p == 0.0:
         return input
     check_float(input, "input", op)
-    data = input._data
-    mask_shape = data.shape[: data.ndim - spatial] + (1,) * spatial
-    if p == 1.0:
-        mask = _xp_of(data).zeros(mask_shape, dtype=data.dtype)
-    else:
-        gen = backend.default_generator.for_device(input.device)
-        u = gen.random(mask_shape) if input.device.type == "cpu" else gen.random_sample(mask_shape)
-        mask = (u >= p).astype(data.dtype)
-        mask *= data.dtype.type(1.0 / (1.0 - p))
-    return Mask.apply(input, mask=mask)
+    shape = input.shape
+    mask_shape = shape[: len(shape) - spatial] + (1,) * spatial
+    return DropoutMask.apply(input, p=float(p), mask_shape=mask_shape, u_dtype=None, device=input.device)
 
 
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -77,7 +59,3 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
 def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Channel dropout for (N, C, D, H, W)."""
     return _feature_dropout(input, p, training, 3, "dropout3d")
-
-
-def _xp_of(a: Any):
-    return backend.array_module(a)

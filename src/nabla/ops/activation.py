@@ -27,7 +27,7 @@ class Tanh(Function):
     def backward(self, g):
         return TanhBackward.apply(g, self.saved_output())
 
-    def backward_arrays(self, g, ins, out, needs):
+    def compiled_backward(self, g, ins, out, needs):
         return (g * (1 - out * out),)
 
 
@@ -60,7 +60,7 @@ class Sigmoid(Function):
     def backward(self, g):
         return SigmoidBackward.apply(g, self.saved_output())
 
-    def backward_arrays(self, g, ins, out, needs):
+    def compiled_backward(self, g, ins, out, needs):
         return (g * out * (1 - out),)
 
 
@@ -93,7 +93,7 @@ class Relu(Function):
     def backward(self, g):
         return Mask.apply(g, mask=self.mask)
 
-    def backward_arrays(self, g, ins, out, needs):
+    def compiled_backward(self, g, ins, out, needs):
         return (g * self.mask,)
 
 

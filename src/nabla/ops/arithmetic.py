@@ -27,7 +27,7 @@ class Add(Function):
         sa, sb = self.shapes
         return (unbroadcast(g, sa) if pa is not None else None), (unbroadcast(g, sb) if pb is not None else None)
 
-    def backward_arrays(self, g, ins, out, needs):  # graph mode (nabla.compile): arrays in, arrays out
+    def compiled_backward(self, g, ins, out, needs):  # graph mode (nabla.compile): arrays in, arrays out
         sa, sb = self.shapes
         return (unbroadcast_array(g, sa) if needs[0] else None), (unbroadcast_array(g, sb) if needs[1] else None)
 
@@ -47,7 +47,7 @@ class Sub(Function):
         sa, sb = self.shapes
         return (unbroadcast(g, sa) if pa is not None else None), (unbroadcast(-g, sb) if pb is not None else None)
 
-    def backward_arrays(self, g, ins, out, needs):
+    def compiled_backward(self, g, ins, out, needs):
         sa, sb = self.shapes
         return (unbroadcast_array(g, sa) if needs[0] else None), (unbroadcast_array(-g, sb) if needs[1] else None)
 
@@ -70,7 +70,7 @@ class Mul(Function):
         gb = unbroadcast(g * a, b.shape) if pb is not None else None
         return ga, gb
 
-    def backward_arrays(self, g, ins, out, needs):
+    def compiled_backward(self, g, ins, out, needs):
         a, b = ins
         return (unbroadcast_array(g * b, a.shape) if needs[0] else None,
                 unbroadcast_array(g * a, b.shape) if needs[1] else None)
@@ -94,7 +94,7 @@ class Div(Function):
         gb = unbroadcast(-ga * a / b, b.shape) if pb is not None else None
         return (unbroadcast(ga, a.shape) if pa is not None else None), gb
 
-    def backward_arrays(self, g, ins, out, needs):
+    def compiled_backward(self, g, ins, out, needs):
         a, b = ins
         ga = g / b
         gb = unbroadcast_array(-ga * a / b, b.shape) if needs[1] else None
@@ -148,7 +148,7 @@ class PowScalar(Function):
             return g * 0
         return g * p * x ** (p - 1)
 
-    def backward_arrays(self, g, ins, out, needs):
+    def compiled_backward(self, g, ins, out, needs):
         (x,) = ins
         p, t = self.p, x.dtype.type
         if p == 2:
@@ -174,7 +174,7 @@ class Neg(Function):
     def backward(self, g):
         return -g
 
-    def backward_arrays(self, g, ins, out, needs):
+    def compiled_backward(self, g, ins, out, needs):
         return (-g,)
 
 

@@ -154,7 +154,7 @@ def unbroadcast(g: Tensor, shape: tuple) -> Tensor:
 
 
 def unbroadcast_array(g: Any, shape: tuple) -> Any:
-    """:func:`unbroadcast` on an array (the ``backward_arrays`` kernels of graph mode, nabla.compile)."""
+    """:func:`unbroadcast` on an array (the ``compiled_backward`` kernels of graph mode, nabla.compile)."""
     gshape = g.shape
     if gshape == shape:
         return g
@@ -239,8 +239,30 @@ class Mask(Function):
     def backward(self, g):
         return Mask.apply(g, mask=self.mask)
 
-    def backward_arrays(self, g, ins, out, needs):
+    def compiled_backward(self, g, ins, out, needs):
         return (g * self.mask,)
+
+
+class DropoutMask(Mask):
+    """Inverted dropout's ``x * mask``, the mask drawn inside ``forward`` from nabla's generator: each entry
+    of ``mask_shape`` (the input's shape, or (N, C, 1, ...) for channel dropout) is kept with probability
+    ``1 - p`` and scaled by ``1/(1 - p)``. Drawing here, not in the caller, means a replayed program
+    (``nabla.compile``) draws a fresh mask on every call; ``u_dtype`` is the dtype of the uniform draw."""
+
+    def forward(self, x, p, mask_shape, u_dtype, device):
+        if p == 1.0:
+            mask = backend.array_module(x).zeros(mask_shape, dtype=x.dtype)
+        else:
+            gen = backend.default_generator.for_device(device)
+            if device.type == "cpu":
+                u = gen.random(mask_shape, dtype=u_dtype) if u_dtype is not None else gen.random(mask_shape)
+            else:  # pragma: no cover - GPU only
+                u = gen.random_sample(mask_shape, dtype=u_dtype) if u_dtype is not None else \
+                    gen.random_sample(mask_shape)
+            mask = (u >= p).astype(x.dtype)
+            mask *= x.dtype.type(1.0 / (1.0 - p))
+        self.mask = mask
+        return x * mask
 
 
 # Late imports: these ops are defined in sibling modules that import this one.

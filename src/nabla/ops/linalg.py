@@ -27,7 +27,7 @@ class MatMul(Function):
         gb = unbroadcast(MatMul.apply(a.mT, g), b.shape) if pb is not None else None
         return ga, gb
 
-    def backward_arrays(self, g, ins, out, needs):
+    def compiled_backward(self, g, ins, out, needs):
         a, b = ins
         return (unbroadcast_array(g @ b.swapaxes(-1, -2), a.shape) if needs[0] else None,
                 unbroadcast_array(a.swapaxes(-1, -2) @ g, b.shape) if needs[1] else None)
@@ -161,7 +161,7 @@ class Linear(Function):
             gb = Tensor._wrap(g2.sum(axis=0)) if want_b else None
         return (gx, gw, gb) if len(parents) > 2 else (gx, gw)
 
-    def backward_arrays(self, g, ins, out, needs):
+    def compiled_backward(self, g, ins, out, needs):
         x, w = ins[0], ins[1]
         n_out, n_in = w.shape
         g2 = g.reshape(-1, n_out)

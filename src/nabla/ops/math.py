@@ -26,7 +26,7 @@ class Exp(Function):
     def backward(self, g):
         return g * self.saved_output()
 
-    def backward_arrays(self, g, ins, out, needs):
+    def compiled_backward(self, g, ins, out, needs):
         return (g * out,)
 
 
@@ -43,7 +43,7 @@ class Log(Function):
     def backward(self, g):
         return g / self.inputs[0]
 
-    def backward_arrays(self, g, ins, out, needs):
+    def compiled_backward(self, g, ins, out, needs):
         return (g / ins[0],)
 
 
@@ -212,7 +212,7 @@ class Clamp(Function):
     def backward(self, g):
         return Mask.apply(g, mask=self.mask)
 
-    def backward_arrays(self, g, ins, out, needs):
+    def compiled_backward(self, g, ins, out, needs):
         return (g * self.mask,)
 
 

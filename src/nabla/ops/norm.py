@@ -16,29 +16,50 @@ Measured (fused vs composed, us per forward+backward): batch norm (64, 128) 150 
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..autograd import Function, is_grad_enabled
 from ..backend import array_module as _xp
-from ..tensor import Tensor
+from ..tensor import Tensor, updating
 
 
 def channel_shape(ndim: int, c: int) -> tuple:
     return (1, c) + (1,) * (ndim - 2)
 
 
+def blend_running(running: Tensor, batch: Any, momentum: float) -> None:
+    """``running = (1 - momentum) * running + momentum * batch``, in place (version bumped)."""
+    with updating(running) as r:
+        r *= 1.0 - momentum
+        r += (momentum * batch).astype(r.dtype, copy=False)
+
+
 class BatchNormTrain(Function):
     """Batch norm with batch statistics over every axis but 1 (the channels): one node.
 
-    ``forward(x, weight, bias, mean, var, eps)``: ``mean``/``var`` (biased) are computed by the
-    caller, which also needs them for the running statistics. Fused because it measured faster
-    than the composed graph (see the module docstring and ``benchmarks/bench_layers.py``) and keeps
-    one saved temporary instead of five.
+    ``forward(x, weight, bias, eps, running_mean, running_var, momentum)`` computes the batch mean and
+    (biased) variance and, when running-statistics tensors are given, blends them in place:
+    ``running = (1 - momentum) * running + momentum * batch``, with the unbiased variance. Both happen
+    inside ``forward`` so that a replayed program (``nabla.compile``) does them on every call. Fused
+    because it measured faster than the composed graph (see the module docstring and
+    ``benchmarks/bench_layers.py``) and keeps one saved temporary instead of five.
     """
 
     save_inputs = True
 
-    def forward(self, x, w, b, mean, var, eps):
+    def forward(self, x, w, b, eps, running_mean=None, running_var=None, momentum=0.1):
         xp = _xp(x)
+        axes = (0,) + tuple(range(2, x.ndim))
+        mean = x.mean(axis=axes)
         shape = channel_shape(x.ndim, x.shape[1])
+        xc = x - mean.reshape(shape)
+        var = (xc * xc).mean(axis=axes)
+        del xc
+        count = x.size // x.shape[1]
+        if running_mean is not None:
+            blend_running(running_mean, mean, momentum)
+        if running_var is not None:
+            blend_running(running_var, var * (count / (count - 1)), momentum)
         inv_std = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
         xhat = (x - mean.reshape(shape)) * inv_std.reshape(shape)
         self.xhat, self.inv_std, self.eps, self.shape = xhat, inv_std, eps, shape

@@ -54,7 +54,7 @@ class Sum(Function):
     def backward(self, g):
         return _grad_to_input(g, self.in_shape, self.dims, self.keepdim)
 
-    def backward_arrays(self, g, ins, out, needs):
+    def compiled_backward(self, g, ins, out, needs):
         return (_grad_to_input_array(g, self.in_shape, self.dims, self.keepdim),)
 
 
@@ -73,7 +73,7 @@ class Mean(Function):
     def backward(self, g):
         return _grad_to_input(g * self.scale, self.in_shape, self.dims, self.keepdim)
 
-    def backward_arrays(self, g, ins, out, needs):
+    def compiled_backward(self, g, ins, out, needs):
         return (_grad_to_input_array(g * g.dtype.type(self.scale), self.in_shape, self.dims, self.keepdim),)
 
 

@@ -35,7 +35,7 @@ class Reshape(Function):
     def backward(self, g):
         return Reshape.apply(g, shape=self.in_shape)
 
-    def backward_arrays(self, g, ins, out, needs):
+    def compiled_backward(self, g, ins, out, needs):
         return (g.reshape(self.in_shape),)
 
 
@@ -52,7 +52,7 @@ class Permute(Function):
     def backward(self, g):
         return Permute.apply(g, perm=self.inverse)
 
-    def backward_arrays(self, g, ins, out, needs):
+    def compiled_backward(self, g, ins, out, needs):
         return (g.transpose(self.inverse),)
 
 
@@ -69,7 +69,7 @@ class Transpose(Function):
         d0, d1 = self.dims
         return Transpose.apply(g, dim0=d0, dim1=d1)
 
-    def backward_arrays(self, g, ins, out, needs):
+    def compiled_backward(self, g, ins, out, needs):
         return (g.swapaxes(*self.dims),)
 
 
@@ -85,7 +85,7 @@ class Expand(Function):
     def backward(self, g):
         return unbroadcast(g, self.in_shape)
 
-    def backward_arrays(self, g, ins, out, needs):
+    def compiled_backward(self, g, ins, out, needs):
         return (unbroadcast_array(g, self.in_shape),)
 
 

@@ -38,7 +38,7 @@ class Softmax(Function):
         y = self.saved_output()
         return y * (g - (g * y).sum(dim=self.dim, keepdim=True))
 
-    def backward_arrays(self, g, ins, out, needs):
+    def compiled_backward(self, g, ins, out, needs):
         return (out * (g - (g * out).sum(axis=self.dim, keepdims=True)),)
 
 
@@ -58,7 +58,7 @@ class LogSoftmax(Function):
         y = self.saved_output()
         return g - y.exp() * g.sum(dim=self.dim, keepdim=True)
 
-    def backward_arrays(self, g, ins, out, needs):
+    def compiled_backward(self, g, ins, out, needs):
         return (g - _xp(out).exp(out) * g.sum(axis=self.dim, keepdims=True),)
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ... import backend, functional as F
+from ...autograd import no_grad
 from ...creation import ones, tensor, zeros
 from ...tensor import Tensor
 from .. import init
@@ -96,8 +97,8 @@ class _BatchNorm(Module):
         self._check_input(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked._data += 1
-            self.num_batches_tracked._version[0] += 1
+            with no_grad():  # an in-place op (not a raw array write), so nabla.compile's programs replay it
+                self.num_batches_tracked.add_(1)
             if self.momentum is None:  # cumulative moving average
                 factor = 1.0 / float(self.num_batches_tracked.item())
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
