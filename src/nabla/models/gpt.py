@@ -15,6 +15,14 @@ Generation (:meth:`GPT.generate`) samples with temperature, top-k and top-p (nuc
 context; the tokens are the same as without the cache. Once a sequence outgrows ``block_size`` the
 context window slides, every position shifts, and the cache is rebuilt from the window at each step
 (exactly what the uncached model computes).
+
+Decoding speed. One new position is a few hundred floats per layer, so a token's cost is the
+per-call overhead of ~90 ops and ~50 module calls, not arithmetic. The cache therefore holds
+preallocated arrays (each step writes its key and value into the next slot and attends over the
+filled prefix: no re-concatenation), and a cached forward pass under ``no_grad`` runs the same
+ops' array-level ``forward`` (LayerNorm, Linear, GELU, attention: the math has one home, in
+``nabla.ops``) straight on the arrays: no Tensor, graph node or module call per op. It falls back
+to the modules when one has a hook (hooks fire as usual) or dropout is active in training mode.
 """
 
 from __future__ import annotations
@@ -28,7 +36,10 @@ import numpy
 from .. import backend, functional as F, nn
 from ..autograd import is_grad_enabled, no_grad
 from ..creation import tensor
-from ..ops import attention as _attention, cat
+from ..ops import attention as _attention
+from ..ops.activation import Gelu
+from ..ops.linalg import Linear as _LinearOp
+from ..ops.norm import LayerNorm as _LayerNormOp
 from ..tensor import Tensor
 from .registry import register_model
 
@@ -57,20 +68,62 @@ class GPTConfig:
 
 
 class KVCache:
-    """Per layer, the keys and values (N, n_head, length, head_dim) of the positions processed so far."""
+    """Per layer, the keys and values (N, n_head, length, head_dim) of the positions processed so far.
 
-    def __init__(self, n_layer: int) -> None:
-        self.keys: list[Tensor | None] = [None] * n_layer
-        self.values: list[Tensor | None] = [None] * n_layer
-        self.length = 0
+    Each layer's keys and values live in preallocated arrays (N, n_head, capacity, head_dim): a step
+    writes its positions into the next slots and attention reads the filled prefix (a view), so no
+    step copies the past. ``capacity`` (``generate`` passes ``block_size``) sizes them up front;
+    without it they start at the first step's length and double when full.
+    """
+
+    def __init__(self, n_layer: int, capacity: int | None = None) -> None:
+        if capacity is not None and (not isinstance(capacity, int) or capacity <= 0):
+            raise ValueError(f"KVCache: capacity must be a positive int or None, got {capacity!r}")
+        self.keys: list[Any] = [None] * n_layer
+        self.values: list[Any] = [None] * n_layer
+        self.length, self.capacity = 0, capacity
+
+    def write(self, layer: int, k: Any, v: Any) -> tuple[Any, Any]:
+        """Store ``layer``'s keys and values (arrays (N, H, t, D)) at positions ``length .. length + t - 1``;
+        return views of every position filled so far (``cache.length`` moves on after the last layer)."""
+        past, end = self.length, self.length + k.shape[2]
+        keys, values = self.keys[layer], self.values[layer]
+        if keys is None or end > keys.shape[2] or keys.shape[:2] != k.shape[:2] or keys.dtype != k.dtype:
+            size = max(end, self.capacity or 0, 2 * keys.shape[2] if keys is not None else 0)
+            xp = backend.array_module(k)
+            new_k, new_v = (xp.empty(k.shape[:2] + (size,) + k.shape[3:], dtype=k.dtype) for _ in range(2))
+            if past:
+                new_k[:, :, :past], new_v[:, :, :past] = keys[:, :, :past], values[:, :, :past]
+            keys, values = self.keys[layer], self.values[layer] = new_k, new_v
+        keys[:, :, past:end], values[:, :, past:end] = k, v
+        return keys[:, :, :end], values[:, :, :end]
 
     def extend(self, layer: int, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
-        """Append this step's keys and values for ``layer``; return all of them so far."""
-        if self.keys[layer] is not None:
-            k = cat([self.keys[layer], k], 2)
-            v = cat([self.values[layer], v], 2)
-        self.keys[layer], self.values[layer] = k, v
-        return k, v
+        """:meth:`write` for Tensors (under ``no_grad``): this step's keys and values in, all so far out."""
+        keys, values = self.write(layer, k._data, v._data)
+        return Tensor._wrap(keys), Tensor._wrap(values)
+
+
+def _run(op: type, *args: Any, **kwargs: Any) -> Any:
+    """An op's ``forward`` on arrays: its math with no Tensor or graph node (the cached decoding path)."""
+    return op.__new__(op).forward(*args, **kwargs)
+
+
+def _layer_norm(ln: nn.LayerNorm, x: Any) -> Any:
+    w = ln.weight._data if ln.weight is not None else backend.array_module(x).ones(x.shape[-1], dtype=x.dtype)
+    b = ln.bias._data if ln.bias is not None else backend.array_module(x).zeros(x.shape[-1], dtype=x.dtype)
+    return _run(_LayerNormOp, x, w, b, len(ln.normalized_shape), ln.eps)
+
+
+def _linear(lin: nn.Linear, x: Any) -> Any:
+    if lin.bias is None:
+        return _run(_LinearOp, x, lin.weight._data)
+    return _run(_LinearOp, x, lin.weight._data, lin.bias._data)
+
+
+def _causal_mask(t: int, past: int) -> Any:
+    """For ``t`` new positions after ``past`` cached ones, True where a query may see a key (or None: all)."""
+    return numpy.tril(numpy.ones((t, past + t), dtype=bool), k=past) if t > 1 else None
 
 
 class CausalSelfAttention(nn.Module):
@@ -94,15 +147,23 @@ class CausalSelfAttention(nn.Module):
             y = _attention.packed_self_attention(qkv, h, None, future, p, d ** -0.5)
         else:
             heads = qkv.reshape(n, t, 3, h, d).permute(2, 0, 3, 1, 4)  # (3, N, H, T, D)
-            past = cache.length
+            allowed = _causal_mask(t, cache.length)  # new position past + i may see keys 0 .. past + i
             k, v = cache.extend(layer, heads[1], heads[2])
-            mask = None
-            if t > 1:  # new position past + i may see keys 0 .. past + i
-                allowed = numpy.tril(numpy.ones((t, past + t), dtype=bool), k=past)
-                mask = tensor(allowed, device=x.device)
+            mask = None if allowed is None else tensor(allowed, device=x.device)
             y = F.scaled_dot_product_attention(heads[0], k, v, attn_mask=mask)
             y = y.transpose(1, 2).reshape(n, t, e)
         return self.resid_dropout(self.c_proj(y))
+
+    def cached_arrays(self, x: Any, cache: KVCache, layer: int) -> Any:
+        """:meth:`forward` with a cache, on arrays (eval mode; see the module docstring)."""
+        n, t, e = x.shape
+        h, d = self.n_head, e // self.n_head
+        heads = _linear(self.c_attn, x).reshape(n, t, 3, h, d).transpose(2, 0, 3, 1, 4)  # (3, N, H, T, D)
+        allowed = _causal_mask(t, cache.length)
+        blocked = None if allowed is None else backend.array_module(x).asarray(~allowed)
+        k, v = cache.write(layer, heads[1], heads[2])
+        y = _run(_attention.ScaledDotProductAttention, heads[0], k, v, blocked=blocked, drop=None, scale=d ** -0.5)
+        return _linear(self.c_proj, y.transpose(0, 2, 1, 3).reshape(n, t, e))
 
 
 class MLP(nn.Module):
@@ -121,6 +182,10 @@ class MLP(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.dropout(self.c_proj(F.gelu(self.c_fc(x), approximate="tanh")))
 
+    def cached_arrays(self, x: Any) -> Any:
+        """:meth:`forward` on arrays (eval mode)."""
+        return _linear(self.c_proj, _run(Gelu, _linear(self.c_fc, x), approximate="tanh"))
+
 
 class Block(nn.Module):
     """Pre-LN Transformer block: ``x + attn(ln_1(x))``, then ``x + mlp(ln_2(x))``."""
@@ -135,6 +200,11 @@ class Block(nn.Module):
     def forward(self, x: Tensor, cache: KVCache | None = None, layer: int = 0) -> Tensor:
         x = x + self.attn(self.ln_1(x), cache, layer)
         return x + self.mlp(self.ln_2(x))
+
+    def cached_arrays(self, x: Any, cache: KVCache, layer: int) -> Any:
+        """:meth:`forward` with a cache, on arrays (eval mode)."""
+        x = x + self.attn.cached_arrays(_layer_norm(self.ln_1, x), cache, layer)
+        return x + self.mlp.cached_arrays(_layer_norm(self.ln_2, x))
 
 
 class GPT(nn.Module):
@@ -194,6 +264,12 @@ class GPT(nn.Module):
         if cache is not None and is_grad_enabled():
             raise RuntimeError("GPT: a KV cache is for generation; call it under nabla.no_grad()")
         tr = self.transformer
+        if cache is not None and self._decodes_on_arrays(cache):
+            x = tr.wte(idx)._data + tr.wpe.weight._data[past:past + t]  # (the embedding module checks the ids)
+            for i, block in enumerate(tr.h):
+                x = block.cached_arrays(x, cache, i)
+            cache.length += t
+            return Tensor._wrap(_linear(self.lm_head, _layer_norm(tr.ln_f, x)))
         # Positions past .. past+t-1 are a slice of wpe's table: no index check (a host sync on a GPU)
         # and no scatter-add backward, the same values and gradients as tr.wpe(arange(past, past + t)).
         x = tr.drop(tr.wte(idx) + tr.wpe.weight[past:past + t])
@@ -202,6 +278,14 @@ class GPT(nn.Module):
         if cache is not None:
             cache.length += t
         return self.lm_head(tr.ln_f(x))
+
+    def _decodes_on_arrays(self, cache: KVCache) -> bool:
+        """Whether a cached pass may skip the modules: no dropout at work and no module hook (checked once
+        per cache, when it is empty)."""
+        if cache.length == 0 or not hasattr(cache, "on_arrays"):
+            cache.on_arrays = (not (self.training and self.config.dropout > 0)
+                               and not any(m._forward_hooks or m._forward_pre_hooks for m in self.modules()))
+        return cache.on_arrays
 
     @no_grad()
     def generate(
@@ -229,21 +313,24 @@ class GPT(nn.Module):
         was_training = self.training
         self.eval()
         block = self.config.block_size
+        n, start = idx.shape
+        ids = idx._xp.empty((n, start + max_new_tokens), dtype=numpy.int64)  # written in place, token by token
+        ids[:, :start] = idx._data
         cache = None
         try:
-            for _ in range(max_new_tokens):
+            for end in range(start, start + max_new_tokens):
+                window = Tensor._wrap(ids[:, max(0, end - block):end])
                 if not use_cache:
-                    logits = self(idx[:, -block:])
+                    logits = self(window)
                 elif cache is None or cache.length >= block:  # start, or the window slid: rebuild
-                    cache = KVCache(self.config.n_layer)
-                    logits = self(idx[:, -block:], cache)
+                    cache = KVCache(self.config.n_layer, capacity=block)
+                    logits = self(window, cache)
                 else:
-                    logits = self(idx[:, -1:], cache)
-                nxt = sample_next_token(logits[:, -1], temperature, top_k, top_p)
-                idx = cat([idx, nxt.reshape(-1, 1)], 1)
+                    logits = self(Tensor._wrap(ids[:, end - 1:end]), cache)
+                ids[:, end] = sample_next_token(logits[:, -1], temperature, top_k, top_p)._data
         finally:
             self.train(was_training)
-        return idx
+        return Tensor._wrap(ids)
 
 
 def _check_sampling(temperature: float, top_k: int | None, top_p: float | None, vocab: int) -> None:
