@@ -4,22 +4,31 @@ Why a whole sequence per node: composed from primitives, an LSTM step is ~15 gra
 50-step layer is ~750 nodes, each paying Python overhead in forward and backward. Here ``forward``
 runs the time loop on raw arrays (writing into preallocated buffers) and ``backward`` runs
 backpropagation through time in the same way, next to it. Measured on the benchmark LSTM (input 32,
-hidden 128, 50 steps, batch 32, 2-core CPU, one BLAS thread; ``benchmarks/bench_rnn.py``): a
-training step takes 1.2x PyTorch's time fused, 3-4x composed from primitive ops step by step.
+hidden 128, 50 steps, batch 32, one BLAS thread; ``benchmarks/bench_rnn.py``, interleaved with
+PyTorch in one process on a shared 2-core Intel AVX-512 machine): a training step takes ~1.2-1.3x
+PyTorch's time fused, 3-4x composed from primitive ops step by step.
 
 The speed tricks, each a few lines:
 
-* the input projection ``x @ W_ih.T + b`` of all timesteps is one GEMM before the loop, and the
-  four LSTM (three GRU) gate products are one GEMM per step, as PyTorch's weight layout allows;
-* the weight gradients ``dW_hh = sum_t dgates_t.T @ h_{t-1}`` and ``dW_ih`` are one GEMM each after
-  the loop, over the per-step gate gradients kept in one (T, B, 4H) buffer;
-* LSTM gates: ``sigmoid(x) = 1 / (1 + exp(-x))`` and ``tanh(x) = 2 sigmoid(2x) - 1``, so all four
-  gates take one ``exp`` over the (B, 4H) block (the -1 / -2 scales are folded into copies of the
-  weights). NumPy's float32 ``exp`` is ~2x cheaper per element than its ``tanh`` and ~3x cheaper
-  than SciPy's ``expit``;
+* LSTM: feature-major layout. Inside the op the batch is the last (contiguous) axis and the gates
+  are stored as i, f, o, g, so each gate of a step is one contiguous (H, B) block. NumPy runs an
+  elementwise op on the (B, H) column slices of a row-major (B, 4H) block 3-5x slower than on
+  contiguous memory (2.2-4.2 us against 0.7 us per (32, 128) multiply here), and there are ~10
+  such ops per step;
+* LSTM: the step's input is the column block ``z_t = [h_{t-1}; x_t; 1]``, so ``[W_hh | W_ih | b]``
+  gives every pre-activation (input projection and bias included) in one GEMM per step, and
+  ``h_t`` is written straight into ``z_{t+1}``; backward gets ``dW_hh``, ``dW_ih`` and the bias
+  gradient from one GEMM ``sum_t dgates_t z_t^T`` after the loop. GRU / RNN: the input projection
+  of all steps is one GEMM before the loop and the weight gradients one GEMM each after it;
+* LSTM gates: ``sigmoid(a) = (1 + tanh(a / 2)) / 2`` with the halving folded into the weights, so
+  one ``tanh`` covers all four gates (on this CPU NumPy's float32 ``tanh`` costs less than the
+  ``exp``, add and reciprocal of ``1 / (1 + exp(-a))``). GRU: ``exp`` for r and z;
 * backward: each gate's pre-activation gradient is ``dc`` or ``dh`` times a factor that does not
   depend on the recurrence (e.g. ``g * i * (1 - i)``); the factors are computed for a cache-sized
-  block of steps at once, leaving ~8 array calls per step in the loop itself.
+  block of steps at once, leaving ~7 array calls and one GEMM per step in the loop itself;
+* under ``no_grad`` the LSTM keeps nothing for backward and reuses one gate buffer for all steps;
+* the LSTM's large step buffers come from a pool (:class:`_Pool`) instead of fresh memory each
+  step: fresh multi-megabyte arrays cost ~4,000 page faults per training step.
 
 Variable lengths work like PyTorch's packed sequences: with ``lengths`` the batch is sorted by
 length (longest first) inside the op, so at step ``t`` the sequences still running are a prefix
@@ -39,6 +48,7 @@ differentiates that, so the gradient is itself differentiable.
 from __future__ import annotations
 
 import contextlib
+import weakref
 from typing import Any
 
 import numpy
@@ -136,6 +146,52 @@ def _sigmoid_grad_times(s: Any, other: Any, out: Any) -> None:
 
 def _wrap(a: Any) -> Tensor | None:
     return None if a is None else Tensor._wrap(a)
+
+
+class _Pool:
+    """Spare large arrays for the recurrent ops, by (shape, dtype); NumPy only (CuPy pools its own memory).
+
+    Why: a training step of the benchmark LSTM needs ~16 MB of step buffers (gates, states, their
+    gradients). glibc serves arrays that large with ``mmap`` and unmaps them when freed, so every
+    step faulted in ~4,000 fresh zeroed pages: ~4,100 minor page faults per step against PyTorch's
+    ~70, 4-5 ms of a 20 ms step on a loaded 2-core machine. The op takes its buffers from here and
+    gives them back when the node that keeps them lets go (after backward, or when the graph is
+    dropped), so the next step reuses the same memory. At most ``limit`` bytes are kept spare.
+    """
+
+    def __init__(self, limit: int = 256 << 20) -> None:
+        self.spare: dict = {}
+        self.size, self.limit = 0, limit
+
+    def take(self, xp: Any, shape: tuple, dtype: Any, zeros: bool = False) -> Any:
+        """An array of ``shape`` and ``dtype`` (zero-filled with ``zeros``), reused when one is spare."""
+        if xp is numpy:
+            spare = self.spare.get((shape, numpy.dtype(dtype)))
+            if spare:
+                a = spare.pop()
+                self.size -= a.nbytes
+                if zeros:
+                    a.fill(0)
+                return a
+        return (xp.zeros if zeros else xp.empty)(shape, dtype=dtype)
+
+    def give(self, *arrays: Any) -> None:
+        """Hand arrays back for reuse; the caller must hold no view of them any more."""
+        for a in arrays:
+            if type(a) is numpy.ndarray and a.base is None and self.size + a.nbytes <= self.limit:
+                self.spare.setdefault((a.shape, a.dtype), []).append(a)
+                self.size += a.nbytes
+
+
+_POOL = _Pool()
+
+
+class _Saved:
+    """The arrays a node keeps for backward, as attributes; back to :data:`_POOL` once the node drops this."""
+
+    def __init__(self, **arrays: Any) -> None:
+        self.__dict__.update(arrays)
+        weakref.finalize(self, _POOL.give, *arrays.values())
 
 
 class _Cut(Function):
@@ -262,17 +318,17 @@ class LSTMLayer(_RecurrentLayer):
         if keep:
             self.w = w.copy()  # backward's (unscaled) weights
         w[:3 * H] *= 0.5  # sigmoid(a) = (1 + tanh(a / 2)) / 2
-        z = xp.empty((T + 1, K, B), dtype=dt)  # z[s] = [state s; x of the step that reads it; 1]
+        z = _POOL.take(xp, (T + 1, K, B), dt)  # z[s] = [state s; x of the step that reads it; 1]
         plan.previous(z)[:, H:H + n_in] = x.transpose(0, 2, 1)
         z[T - plan.first(), H:H + n_in] = 0  # (the final state's block feeds no step)
         if bias:
             z[:, K - 1] = 1
         z[plan.first(), :H] = h0.T
-        cs = xp.empty((T + 1, H, B), dtype=dt)
+        cs = _POOL.take(xp, (T + 1, H, B), dt)
         cs[plan.first()] = c0.T
-        fresh = xp.empty if plan.sizes is None else xp.zeros  # (no garbage in columns of finished sequences)
-        acts = fresh((T if keep else 1, 4 * H, B), dtype=dt)  # i, f, o, g after their activations
-        tanh_c = fresh((T if keep else 1, H, B), dtype=dt)
+        zeros = plan.sizes is not None  # (no garbage in columns of finished sequences)
+        acts = _POOL.take(xp, (T if keep else 1, 4 * H, B), dt, zeros)  # i, f, o, g after their activations
+        tanh_c = _POOL.take(xp, (T if keep else 1, H, B), dt, zeros)
         ig = xp.empty((H, B), dtype=dt)
         for t in plan.steps:
             prev, nxt, n = plan.links(t)
@@ -297,23 +353,27 @@ class LSTMLayer(_RecurrentLayer):
         last = plan.T - plan.first()
         out[T], out[T + 1] = z[last, :H].T, cs[last].T
         if keep:
-            self.acts, self.z, self.cs, self.tanh_c, self.n_in = acts, z, cs, tanh_c, n_in
+            self.saved, self.n_in = _Saved(acts=acts, z=z, cs=cs, tanh_c=tanh_c), n_in
+        else:
+            _POOL.give(acts, z, cs, tanh_c)
         return plan.unsort(out, 1)
 
     def backward_arrays(self, gout, wanted):
-        plan, acts, cs, tanh_c, w = self.plan, self.acts, self.cs, self.tanh_c, self.w
+        plan, saved, w = self.plan, self.saved, self.w
+        acts, cs, tanh_c = saved.acts, saved.cs, saved.tanh_c
         xp = _xp(gout)
         T, B, H, n_in = plan.T, plan.B, cs.shape[1], self.n_in
         dt = gout.dtype
         gout = plan.sort(gout, 1)
-        g_out = xp.ascontiguousarray(gout[:T].transpose(0, 2, 1))  # (T, H, B)
-        dh, dc = xp.ascontiguousarray(gout[T].T), xp.ascontiguousarray(gout[T + 1].T)
+        g_out = _POOL.take(xp, (T, H, B), dt)
+        g_out[...] = gout[:T].transpose(0, 2, 1)
+        dh, dc = gout[T].T.copy(), gout[T + 1].T.copy()
         rows = H + (n_in if wanted[0] else 0)  # the step's GEMM also gives dx_t when x needs a gradient
         w_t = xp.ascontiguousarray(w[:, :rows].T)  # (rows, 4H)
-        dz = (xp.empty if plan.sizes is None else xp.zeros)((T, rows, B), dtype=dt)  # per step [dh_prev; dx_t]
+        dz = _POOL.take(xp, (T, rows, B), dt, plan.sizes is not None)  # per step [dh_prev; dx_t]
         # Each gate's pre-activation gradient is dc (i, f, g) or dh (o) times a factor that does not
         # depend on the recurrence; the factors are computed a block of steps at a time into dgates.
-        dgates = xp.empty((T, 4 * H, B), dtype=dt)
+        dgates = _POOL.take(xp, (T, 4 * H, B), dt)
         c_prev = plan.previous(cs)
         tmp = xp.empty((H, B), dtype=dt)
         for sl, steps in plan.backward_blocks(B * 4 * H):
@@ -352,28 +412,32 @@ class LSTMLayer(_RecurrentLayer):
                 dcn *= f
                 xp.matmul(w_t, d, out=dzt)
                 dh = dz[t, :H]
-        return self._grads(dgates, dz, dh, dc, wanted)
+        grads = self._grads(dgates, dz, dh, dc, wanted)
+        _POOL.give(g_out, dz, dgates)
+        return grads
 
     def _grads(self, dgates, dz, dh, dc, wanted):
         """The inputs' gradients from the gate gradients (T, 4H, B) and the per-step [dh_prev; dx] (T, rows, B)."""
-        plan, z, inputs = self.plan, self.z, self.inputs
+        plan, z, inputs = self.plan, self.saved.z, self.inputs
         xp = _xp(dgates)
         T, G, B = dgates.shape
         H, n_in = G // 4, self.n_in
         perm = _ifog(H, xp)
         grads: list = [None] * len(inputs)
-        if wanted[0]:
-            grads[0] = plan.unsort(xp.ascontiguousarray(dz[:, H:].transpose(0, 2, 1)), 1)
+        if wanted[0]:  # (copies: nothing returned may be a view of a pooled buffer)
+            grads[0] = plan.unsort(dz[:, H:].transpose(0, 2, 1).copy(), 1)
         if wanted[1]:
-            grads[1] = plan.unsort(xp.ascontiguousarray(dh.T), 0)
+            grads[1] = plan.unsort(dh.T.copy(), 0)
         if wanted[2]:
-            grads[2] = plan.unsort(xp.ascontiguousarray(dc.T), 0)
+            grads[2] = plan.unsort(dc.T.copy(), 0)
         if any(wanted[3:]):
             # dW = sum_t dgates_t z_t^T: one GEMM over (4H, T*B) x (T*B, K)
-            d2 = xp.ascontiguousarray(dgates.transpose(1, 0, 2)).reshape(G, T * B)
             zp = plan.previous(z)
-            z2 = xp.ascontiguousarray(zp.transpose(1, 0, 2)).reshape(zp.shape[1], T * B)
-            dw = (d2 @ z2.T)[perm]
+            K = zp.shape[1]
+            d2, z2 = _POOL.take(xp, (G, T, B), dgates.dtype), _POOL.take(xp, (K, T, B), z.dtype)
+            d2[...], z2[...] = dgates.transpose(1, 0, 2), zp.transpose(1, 0, 2)
+            dw = (d2.reshape(G, T * B) @ z2.reshape(K, T * B).T)[perm]
+            _POOL.give(d2, z2)
             if wanted[3]:
                 grads[3] = dw[:, H:H + n_in]
             if wanted[4]:
