@@ -91,6 +91,9 @@ def add_parser(subparsers) -> None:
     t.add_argument("--schedule", choices=SCHEDULES, default=None,
                    help="learning-rate schedule over the epochs (default: the data set's recipe, else constant)")
     t.add_argument("--device", default=None, help="cpu or cuda[:N] (default cpu)")
+    t.add_argument("--compile", action="store_true",
+                   help="trace the training step once per batch shape and replay it as a flat program of array "
+                   "operations (nabla.compile): the same results, less Python per step (docs/compile.md)")
     t.add_argument("--data-dir", default=None, metavar="DIR",
                    help="an existing folder holding the data set's files (default: the user's data folder, "
                    "where missing files are downloaded)")
@@ -358,7 +361,8 @@ def run(args: argparse.Namespace) -> int:
     model = build(s["model"], spec, s["model_args"])
     try:
         trainer, callbacks, s["lr"] = make_trainer(model, spec.task, optimizer=s["optimizer"], lr=s["lr"],
-                                                   schedule=s["schedule"], epochs=s["epochs"], device=dev)
+                                                   schedule=s["schedule"], epochs=s["epochs"], device=dev,
+                                                   compile=bool(getattr(args, "compile", False)))
     except ValueError as err:
         raise UsageError(f"cannot train {s['model']} on {spec.name}: {err}") from None
     n_params = sum(p.numel() for p in model.parameters())

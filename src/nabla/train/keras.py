@@ -90,12 +90,13 @@ def get_loss(loss: Any) -> Callable:
 
 
 def compile(model: Any, optimizer: Any = "adam", loss: Any = "cross_entropy", metrics: Sequence[Any] | None = None,
-            lr: float | None = None, device: Any = None) -> Trainer:
-    """Attach a :class:`Trainer` (optimizer, loss and metrics resolved from names) to ``model``."""
+            lr: float | None = None, device: Any = None, jit_compile: bool = False) -> Trainer:
+    """Attach a :class:`Trainer` (optimizer, loss and metrics resolved from names) to ``model``.
+    ``jit_compile=True`` (Keras' name) runs its steps through :func:`nabla.compile`."""
     if isinstance(metrics, str):
         metrics = [metrics]
     trainer = Trainer(model, get_optimizer(optimizer, model.parameters(), lr), get_loss(loss), metrics or (),
-                      device=device)
+                      device=device, compile=jit_compile)
     object.__setattr__(model, "_trainer", trainer)
     return trainer
 

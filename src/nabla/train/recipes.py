@@ -115,10 +115,12 @@ def loss_and_metrics(task: str) -> tuple[Any, list[str]]:
 
 
 def make_trainer(model: Any, task: str, *, optimizer: str = "adam", lr: float | None = None,
-                 schedule: str = "constant", epochs: int = 1, device: Any = None) -> tuple[Any, list[Any], float]:
+                 schedule: str = "constant", epochs: int = 1, device: Any = None,
+                 compile: bool = False) -> tuple[Any, list[Any], float]:
     """``(trainer, callbacks, lr)`` to train ``model`` for ``task``: the perceptron rule for a step-output
     perceptron, else ``optimizer`` on the task's loss with the ``schedule`` callback. ``lr`` is the
-    user's (or recipe's) rate or ``None``; the returned ``lr`` is the one actually used."""
+    user's (or recipe's) rate or ``None``; the returned ``lr`` is the one actually used. ``compile``:
+    the trainer's steps run through ``nabla.compile``."""
     from .callbacks import LearningRateScheduler
     from .keras import get_loss, get_optimizer
     from .perceptron import PerceptronTrainer, is_perceptron
@@ -146,7 +148,8 @@ def make_trainer(model: Any, task: str, *, optimizer: str = "adam", lr: float | 
         from ..optim.lr_scheduler import CosineAnnealingLR
 
         callbacks += [LearningRateScheduler(CosineAnnealingLR(o, T_max=epochs)) for o in opts]
-    trainer = Trainer(model, opt, None if own_step else get_loss(loss), metrics, device=device)  # (a callable passes)
+    trainer = Trainer(model, opt, None if own_step else get_loss(loss), metrics, device=device,  # (a callable passes)
+                      compile=compile)
     return trainer, callbacks, float(opts[0].param_groups[0]["lr"])
 
 

@@ -78,11 +78,17 @@ def as_loader(data: Any, batch_size: int = 32, shuffle: bool = False) -> Iterabl
 
 class Trainer:
     """Train ``model`` with ``optimizer`` on ``loss_fn(output, target)``, tracking streaming
-    ``metrics`` (names for :func:`get_metric`, classes or :class:`Metric` instances)."""
+    ``metrics`` (names for :func:`get_metric`, classes or :class:`Metric` instances).
+
+    ``compile=True`` runs the training and evaluation steps through :func:`nabla.compile` (traced once
+    per batch shape, then replayed as a flat program; see docs/compile.md). A model with its own
+    ``train_step`` (the generative ones) steps itself eagerly."""
 
     def __init__(self, model: Any, optimizer: Any, loss_fn: Callable, metrics: Sequence[Any] = (),
-                 device: Any = None) -> None:
+                 device: Any = None, compile: bool = False) -> None:
         self.model = model
+        self.compile = bool(compile)
+        self._compiled: dict[str, Any] = {}
         self.optimizer = optimizer
         self.loss_fn = loss_fn
         self.metrics: list[Metric] = [get_metric(m) for m in (metrics or ())]
@@ -104,12 +110,30 @@ class Trainer:
         if own is not None:  # the model steps itself (see the module docstring)
             return own(_to(batch, self.device), self.optimizer)
         inputs, target = _split(_to(batch, self.device))
+        step = self._step("train", self._optimize) if self.compile else self._optimize
+        loss, output = step(inputs, target)
+        return {"loss": float(loss.item()), "output": output, "target": target}
+
+    def _optimize(self, inputs: tuple, target: Any) -> tuple[Tensor, Tensor]:
+        """zero_grad, forward, loss, backward, step: the part of a training step that ``compile`` traces."""
         self.optimizer.zero_grad()
         output = self.forward(inputs)
         loss = self.loss_fn(output, target)
         loss.backward()
         self.optimizer.step()
-        return {"loss": float(loss.item()), "output": output.detach(), "target": target}
+        return loss.detach(), output.detach()
+
+    def _evaluate(self, inputs: tuple, target: Any) -> tuple[Tensor, Tensor]:
+        output = self.forward(inputs)
+        return self.loss_fn(output, target), output
+
+    def _step(self, name: str, fn: Callable) -> Any:
+        step = self._compiled.get(name)
+        if step is None:
+            from ..compiler import compile as compile_fn
+
+            step = self._compiled[name] = compile_fn(fn)
+        return step
 
     def eval_step(self, batch: Any) -> dict[str, Any]:
         """Loss (and outputs for the metrics) of ``batch`` without updating the model."""
@@ -117,8 +141,8 @@ class Trainer:
         if own is not None:
             return own(_to(batch, self.device))
         inputs, target = _split(_to(batch, self.device))
-        output = self.forward(inputs)
-        loss = self.loss_fn(output, target)
+        step = self._step("eval", self._evaluate) if self.compile else self._evaluate
+        loss, output = step(inputs, target)
         return {"loss": float(loss.item()), "output": output, "target": target}
 
     # ----------------------------------------------------------------------------- loops
