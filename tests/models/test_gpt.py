@@ -197,6 +197,49 @@ def test_cached_generation_is_faster_and_does_less_work():
     assert times[True] < times[False], times
 
 
+def test_cache_writes_in_place_and_grows_by_doubling():
+    """Preallocated per layer: each step writes into the next slots of the same arrays (no re-concatenation);
+    without a capacity the arrays double when full and keep what they hold."""
+    r = np.random.default_rng(8)
+    steps = [r.standard_normal((2, 3, t, 4)) for t in (3, 1, 1, 2, 1)]
+    sized, growing = KVCache(1, capacity=16), KVCache(1)
+    first = None
+    for kv in steps:
+        k, v = sized.write(0, kv, -kv)
+        growing.write(0, kv, -kv)
+        first = sized.keys[0] if first is None else first
+        assert sized.keys[0] is first and first.shape == (2, 3, 16, 4)
+        assert np.shares_memory(k, first)
+        sized.length += kv.shape[2]
+        growing.length += kv.shape[2]
+    want = np.concatenate(steps, 2)
+    np.testing.assert_array_equal(k, want)
+    np.testing.assert_array_equal(v, -want)
+    np.testing.assert_array_equal(growing.keys[0][:, :, :8], want)
+    assert growing.keys[0].shape[2] == 12  # 3, then 6, then 12 slots
+    with pytest.raises(ValueError, match="capacity must be a positive int"):
+        KVCache(2, capacity=0)
+
+
+def test_cached_pass_on_arrays_equals_the_modules():
+    """The cached pass skips the modules unless one has a hook; both give the same logits (float64)."""
+    m = small().double()
+    m.eval()
+    ids = nabla.tensor(np.random.default_rng(9).integers(0, 11, (2, 10)))
+    outs = {}
+    for hooked in (False, True):
+        handle = m.transformer.h[1].mlp.register_forward_hook(lambda mod, args, out: None) if hooked else None
+        cache = KVCache(2)
+        with nabla.no_grad():
+            outs[hooked] = np.concatenate([m(ids[:, :6], cache).numpy(), m(ids[:, 6:7], cache).numpy(),
+                                           m(ids[:, 7:], cache).numpy()], 1)
+        assert cache.on_arrays is not hooked
+        if handle is not None:
+            handle.remove()
+    np.testing.assert_allclose(outs[False], outs[True], rtol=0, atol=1e-13)
+    np.testing.assert_allclose(outs[False], m(ids).detach().numpy(), rtol=0, atol=1e-12)
+
+
 def test_cache_requires_no_grad_and_fits_block():
     m = small()
     with pytest.raises(RuntimeError, match="no_grad"):

@@ -424,3 +424,41 @@ def test_backward_twice_with_retain_graph(kind):
     second = [x.grad.numpy()] + [p.grad.numpy() for p in layer.parameters()]
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
+
+
+def test_lstm_training_steps_reuse_pooled_buffers_and_hand_out_no_views_of_them():
+    """The LSTM op's step buffers go back to a pool when the graph is freed and the next step reuses them;
+    gradients and outputs are fresh arrays (a later step must not overwrite an earlier step's results)."""
+    from nabla.ops import recurrent
+
+    n, t = make_pair("lstm", F64, num_layers=2)
+    x_np = rng(5).standard_normal((T, B, I))
+    results = []
+    for _ in range(3):
+        x = nabla.tensor(x_np.copy(), requires_grad=True)
+        out, (h, c) = n(x)
+        ((out * out).sum() + h.sum() + (c * c).sum()).backward()
+        results.append([a.detach().numpy() for a in [out, h, c, x.grad] + [p.grad for p in n.parameters()]])
+        spare = [a for arrays in recurrent._POOL.spare.values() for a in arrays]
+        assert spare, "the freed step's buffers should be back in the pool"
+        for r in results[-1]:
+            assert not any(np.shares_memory(r, a) for a in spare)
+        n.zero_grad()
+    for first, later in zip(results[0], results[2]):
+        np.testing.assert_array_equal(first, later)
+    x = torch.from_numpy(x_np.copy()).requires_grad_(True)
+    out, (h, c) = t(x)
+    ((out * out).sum() + h.sum() + (c * c).sum()).backward()
+    np.testing.assert_allclose(results[0][3], x.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_no_grad_forward_equals_recorded_forward(kind):
+    """Under no_grad the LSTM keeps nothing and reuses one gate buffer: the same outputs."""
+    n, _ = make_pair(kind, F64, num_layers=2, bidirectional=True)
+    x = nabla.tensor(rng(6).standard_normal((T, B, I)))
+    recorded = flat(n(x, lengths=[5, 2, 4]))
+    with nabla.no_grad():
+        free = flat(n(x, lengths=[5, 2, 4]))
+    for a, b in zip(recorded, free):
+        np.testing.assert_array_equal(a.detach().numpy(), b.numpy())
