@@ -45,10 +45,27 @@ import numpy
 from ..autograd import Function, is_grad_enabled
 from ..backend import array_module as _xp
 from ..tensor import Tensor
+from . import winograd
 
 # ``cols`` at most this size is kept from the forward pass for the weight gradient instead of being
 # rebuilt (saves one im2col copy per step for small layers; large ones would cost too much memory).
 KEEP_COLS_BYTES = 8 << 20
+# Winograd's transformed input ``V`` (2.25x the input for F(4x4, 3x3)) at most this size is kept for
+# the weight gradient instead of being rebuilt (64 channels on 32x32 at batch 32: 19 MB).
+KEEP_V_BYTES = 32 << 20
+# Whether 3x3 stride-1 layers may use Winograd F(4x4, 3x3) (see ``winograd_tile``); off: im2col for all.
+WINOGRAD = True
+WINOGRAD_MIN_CHANNELS = 16
+
+
+def winograd_tile(g: Geometry, dtype) -> int:
+    """The Winograd tile size for a layer (0: im2col): 4 for 3x3, stride 1, undilated, ungrouped
+    float32/float64 layers with at least ``WINOGRAD_MIN_CHANNELS`` input and output channels."""
+    if not (WINOGRAD and g.kh == 3 and g.kw == 3 and g.sh == 1 and g.sw == 1 and g.dh == 1 and g.dw == 1
+            and g.groups == 1 and g.Ho == g.Hp - 2 and g.Wo == g.Wp - 2
+            and min(g.C, g.O) >= WINOGRAD_MIN_CHANNELS and numpy.dtype(dtype).itemsize >= 4):
+        return 0
+    return 4
 
 
 class Geometry:
@@ -61,7 +78,7 @@ class Geometry:
     """
 
     __slots__ = ("C", "H", "W", "O", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pb", "pl", "pr",
-                 "groups", "Ho", "Wo", "Hp", "Wp", "flat", "Wq", "extra")
+                 "groups", "Ho", "Wo", "Hp", "Wp", "flat", "Wq", "extra", "wino")
 
     def __init__(self, C, H, W, O, kernel, stride, dilation, padding, groups, out_size=None):  # noqa: E741  (O: output channels, as in the maths)
         self.C, self.H, self.W, self.O, self.groups = C, H, W, O, groups
@@ -81,6 +98,8 @@ class Geometry:
         self.Wq = self.Wp if self.flat else self.Wo
         # Flat windows of the last plane read (kw - 1) * dw values past its end: one spare zero row.
         self.extra = 1 if self.flat else 0
+        # Winograd tile size (0: im2col); set by the ops once the dtype is known, see ``winograd_tile``.
+        self.wino = 0
 
     @property
     def K(self) -> int:
@@ -223,6 +242,9 @@ def _gemm_out(w, cols, g: Geometry, n: int, bias=None):
 def conv_forward(x, w, g: Geometry, bias=None, want_cols: bool = False, keep_cols: bool = False):
     """y = conv(x, w) (+ bias) on arrays; with ``want_cols`` also returns ``cols`` for reuse
     (a scratch buffer, valid until the next convolution, unless ``keep_cols``)."""
+    if g.wino:
+        y, v = winograd.forward(x, w, g, _buffer, bias, keep=keep_cols)
+        return (y, v) if want_cols else y
     n = x.shape[0]
     cols = _im2col(_pad_input(x, g), g, fresh=keep_cols)
     y = _gemm_out(w, cols, g, n, bias)
@@ -230,7 +252,12 @@ def conv_forward(x, w, g: Geometry, bias=None, want_cols: bool = False, keep_col
 
 
 def conv_weight_grad(x, gy, g: Geometry, cols=None, gm=None):
-    """d<conv(x, w), gy>/dw on arrays: ``grad_out @ cols.T`` per group, shape (O, C/groups, kh, kw)."""
+    """d<conv(x, w), gy>/dw on arrays: ``grad_out @ cols.T`` per group, shape (O, C/groups, kh, kw).
+
+    ``cols``: what ``conv_forward(want_cols=True)`` returned (Winograd layers: ``V``), or None to rebuild it.
+    """
+    if g.wino:
+        return winograd.backward(gy, x, None, g, _buffer, cols, need_x=False)[1]
     xp = _xp(x)
     n = x.shape[0]
     if gm is None:
@@ -244,6 +271,8 @@ def conv_weight_grad(x, gy, g: Geometry, cols=None, gm=None):
 
 def conv_input_grad(gy, w, g: Geometry, gm=None):
     """d<conv(x, w), gy>/dx on arrays (= the transposed convolution of ``gy``): a new (N, C, H, W)."""
+    if g.wino:
+        return winograd.backward(gy, None, w, g, _buffer, need_w=False)[0]
     xp = _xp(gy)
     n = gy.shape[0]
     G = g.groups
@@ -279,7 +308,11 @@ class Conv2d(Function):
 
     def forward(self, x, w, *bias, geom):
         self.geom = geom
-        keep = geom.K * x.shape[0] * geom.Q * x.itemsize <= KEEP_COLS_BYTES
+        if geom.wino:  # keep V only when a backward may come (grad mode on) and it is small enough
+            t = winograd.Tiles(geom, x.shape[0])
+            keep = is_grad_enabled() and t.a * t.a * geom.C * t.T * x.itemsize <= KEEP_V_BYTES
+        else:
+            keep = geom.K * x.shape[0] * geom.Q * x.itemsize <= KEEP_COLS_BYTES
         y, cols = conv_forward(x, w, geom, bias[0] if bias else None, want_cols=True, keep_cols=keep)
         self.cols = cols if keep else None
         return y
@@ -294,6 +327,13 @@ class Conv2d(Function):
             gx = ConvInputGrad.apply(g, w, geom=geom) if px else None
             gw = ConvWeightGrad.apply(x, g, geom=geom) if pw else None
             gb = g.sum((0, 2, 3)) if pb else None
+        elif geom.wino:  # one transformed output gradient serves both gradients
+            gd = g._data
+            gx, gw = winograd.backward(gd, x._data, w._data, geom, _buffer, self.cols, need_x=px, need_w=pw)
+            self.cols = None
+            gx = Tensor._wrap(gx) if px else None
+            gw = Tensor._wrap(gw) if pw else None
+            gb = Tensor._wrap(_bias_grad(gd)) if pb else None
         else:
             gd = g._data
             gm = _grad_out_matrix(gd, geom)
@@ -472,6 +512,7 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, op, ndim):
     o, _, kh, kw = weight.shape
     pads = _padding_arg(padding, (kh, kw), dilation, stride, op)
     geom = Geometry(c, h, w, o, (kh, kw), stride, dilation, pads, groups)
+    geom.wino = winograd_tile(geom, input.dtype)
     if geom.Ho < 1 or geom.Wo < 1 or geom.Hp < dilation[0] * (kh - 1) + 1 or geom.Wp < dilation[1] * (kw - 1) + 1:
         raise ValueError(
             f"{op}: the padded input is {geom.Hp}x{geom.Wp} (input {input.shape}, padding {padding!r}) but the "
@@ -557,6 +598,7 @@ def conv_transpose2d(
         raise ValueError(f"{op}: the batch is empty (input {input.shape})")
     # The conv2d this is the input-gradient of maps (N, cout, ho, wo) -> (N, cin, h, w).
     geom = Geometry(cout, ho, wo, cin, (kh, kw), stride, dilation, (ph, ph, pw, pw), groups, out_size=(h, w))
+    geom.wino = winograd_tile(geom, input.dtype)
     if bias is None:
         return ConvInputGrad.apply(input, weight, geom=geom)
     return ConvInputGrad.apply(input, weight, bias, geom=geom)
