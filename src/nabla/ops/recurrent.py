@@ -334,7 +334,8 @@ class LSTMLayer(_RecurrentLayer):
             prev, nxt, n = plan.links(t)
             zp, zn, cp, cn = z[prev], z[nxt, :H], cs[prev], cs[nxt]
             a, tc, igt = acts[t if keep else 0], tanh_c[t if keep else 0], ig
-            if n < B:  # finished sequences keep their state; only the first n columns run
+            sliced = n < B and 2 * n <= B  # few columns still run: compute only those (strided views)
+            if sliced:  # finished sequences keep their state
                 zn[:, n:], cn[:, n:] = zp[:H, n:], cp[:, n:]
                 zp, zn, cp, cn, a, tc, igt = zp[:, :n], zn[:, :n], cp[:, :n], cn[:, :n], a[:, :n], tc[:, :n], ig[:, :n]
             xp.matmul(w, zp, out=a)
@@ -347,6 +348,8 @@ class LSTMLayer(_RecurrentLayer):
             cn += igt
             xp.tanh(cn, out=tc)
             xp.multiply(a[2 * H:3 * H], tc, out=zn)  # h' = o tanh(c')
+            if n < B and not sliced:  # most columns run: the contiguous block was cheaper; restore the rest
+                zn[:, n:], cn[:, n:] = zp[:H, n:], cp[:, n:]
         out = xp.empty((T + 2, B, H), dtype=dt)
         out[:T] = plan.outputs(z)[:, :H].transpose(0, 2, 1)
         plan.zero_past_end(out)
@@ -367,6 +370,9 @@ class LSTMLayer(_RecurrentLayer):
         gout = plan.sort(gout, 1)
         g_out = _POOL.take(xp, (T, H, B), dt)
         g_out[...] = gout[:T].transpose(0, 2, 1)
+        if plan.sizes is not None:  # outputs past a sequence's end are constant zeros: no gradient flows
+            for t in range(T):
+                g_out[t, :, plan.sizes[t]:] = 0
         dh, dc = gout[T].T.copy(), gout[T + 1].T.copy()
         rows = H + (n_in if wanted[0] else 0)  # the step's GEMM also gives dx_t when x needs a gradient
         w_t = xp.ascontiguousarray(w[:, :rows].T)  # (rows, 4H)
@@ -391,17 +397,21 @@ class LSTMLayer(_RecurrentLayer):
             dc_dh = tanh_c[sl] * tanh_c[sl]  # dc += dh * o * (1 - tanh(c)^2)
             xp.subtract(1, dc_dh, out=dc_dh)
             dc_dh *= a[:, 2 * H:3 * H]
-            if plan.sizes is not None:
+            if plan.sizes is not None:  # finished sequences: no gate gradient, dc passes through unchanged
                 for t in steps:
                     dgates[t, :, plan.sizes[t]:] = 0
+                    dc_dh[t - sl.start, :, plan.sizes[t]:] = 0
             for t in steps:
                 n = plan.links(t)[2]
                 dhn, dcn, tn, d, f, fac, go = dh, dc, tmp, dgates[t], acts[t, H:2 * H], dc_dh[t - sl.start], g_out[t]
                 dzt = dz[t]
-                if n < B:  # finished sequences pass their state's gradient through
+                sliced = n < B and 2 * n <= B  # few columns still run: compute only those (strided views)
+                if sliced:  # finished sequences pass their state's gradient through
                     dzt[:H, n:] = dh[:, n:]
                     dhn, dcn, tn, d, f, fac, go, dzt = (dh[:, :n], dc[:, :n], tmp[:, :n], d[:, :n], f[:, :n],
                                                        fac[:, :n], go[:, :n], dzt[:, :n])
+                elif n < B:  # most columns run: whole contiguous blocks (zeros past the end), restore the rest
+                    dc_rest = dc[:, n:].copy()
                 dhn += go
                 xp.multiply(dhn, fac, out=tn)
                 dcn += tn
@@ -411,6 +421,8 @@ class LSTMLayer(_RecurrentLayer):
                 d[2 * H:3 * H] *= dhn
                 dcn *= f
                 xp.matmul(w_t, d, out=dzt)
+                if n < B and not sliced:
+                    dzt[:H, n:], dc[:, n:] = dh[:, n:], dc_rest
                 dh = dz[t, :H]
         grads = self._grads(dgates, dz, dh, dc, wanted)
         _POOL.give(g_out, dz, dgates)
