@@ -63,6 +63,9 @@ BENCHMARKS[bench_rnn.NAME] = bench_rnn
 import bench_conv  # noqa: E402
 
 BENCHMARKS[bench_conv.NAME] = bench_conv
+import bench_compile  # noqa: E402
+
+BENCHMARKS[bench_compile.NAME] = bench_compile
 
 FULL = Settings(rounds=60, block_s=0.025, warmup_s=0.3)
 QUICK = Settings(rounds=8, block_s=0.01, warmup_s=0.05)
