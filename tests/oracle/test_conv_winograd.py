@@ -21,7 +21,9 @@ CASES = [  # (input shape, output channels, bias?, keyword arguments): all take 
     ((2, 16, 8, 8), 16, True, {"padding": 1}),  # whole tiles
     ((3, 16, 7, 9), 20, True, {"padding": 1}),  # partial last tiles
     ((2, 17, 5, 6), 16, False, {}),  # no padding
-    ((1, 16, 4, 4), 32, True, {"padding": 1}),  # batch 1, one tile per sample (ResNet's last stage)
+    ((1, 16, 4, 4), 32, True, {"padding": 1}),  # batch 1, F(2x2, 3x3) on a 4x4 map (ResNet's last stage)
+    ((2, 16, 3, 4), 16, True, {"padding": 1}),  # F(2x2, 3x3) with a partial tile
+    ((2, 16, 5, 4), 16, True, {"padding": 1}),  # F(4x4, 3x3): one full and one partial tile row
     ((2, 16, 10, 11), 16, True, {"padding": (2, 0)}),
     ((2, 16, 6, 5), 18, True, {"padding": "same"}),
     ((2, 32, 1, 1), 16, True, {"padding": 1}),  # 1x1 map: the kernel's centre only
@@ -43,7 +45,7 @@ def test_winograd_conv2d_matches_torch(case, dtype):
     w = nabla.zeros((o, xs[1], 3, 3))
     pads = conv_ops._padding_arg(kw.get("padding", 0), (3, 3), (1, 1), (1, 1), "test")
     geom = conv_ops.Geometry(xs[1], xs[2], xs[3], o, (3, 3), (1, 1), (1, 1), pads, 1)
-    assert conv_ops.winograd_tile(geom, x.dtype) == 4 and w.shape[1] == xs[1], "the case must take the Winograd path"
+    assert conv_ops.winograd_tile(geom, x.dtype) in (2, 4) and w.shape[1] == xs[1], "the case must take Winograd"
     n_fn, t_fn = _fns(has_bias, kw)
     check(n_fn, [xs, (o, xs[1], 3, 3)] + ([(o,)] if has_bias else []), t_fn, dtype=dtype,
           **(TOL32 if dtype == F32 else {}))
@@ -103,6 +105,7 @@ def test_winograd_agrees_with_im2col_at_resnet_size(monkeypatch):
 
 @pytest.mark.parametrize("change, expected", [
     ({}, 4),
+    ({"size": 4}, 2),  # one 4x4 tile per sample: F(2x2, 3x3)
     ({"stride": (2, 2)}, 0),
     ({"dilation": (2, 2)}, 0),
     ({"groups": 2}, 0),
@@ -113,10 +116,11 @@ def test_winograd_agrees_with_im2col_at_resnet_size(monkeypatch):
 ])
 def test_winograd_is_chosen_only_for_3x3_stride_one_layers(monkeypatch, change, expected):
     a = {"C": 32, "kernel": (3, 3), "stride": (1, 1), "dilation": (1, 1), "groups": 1, "dtype": np.float32,
-         "flag": True}
+         "flag": True, "size": 8}
     a.update(change)
     monkeypatch.setattr(conv_ops, "WINOGRAD", a["flag"])
-    g = conv_ops.Geometry(a["C"], 8, 8, 32, a["kernel"], a["stride"], a["dilation"], (1, 1, 1, 1), a["groups"])
+    g = conv_ops.Geometry(a["C"], a["size"], a["size"], 32, a["kernel"], a["stride"], a["dilation"], (1, 1, 1, 1),
+                          a["groups"])
     assert conv_ops.winograd_tile(g, a["dtype"]) == expected
 
 
