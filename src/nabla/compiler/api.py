@@ -23,7 +23,7 @@ from ..nn.module import Module
 from ..tensor import Tensor
 from . import trace as _trace
 from .check import Snapshot, differences
-from .program import Program
+from .program import Program, names_in
 
 
 class CompileError(RuntimeError):
@@ -199,11 +199,15 @@ class CompiledFunction:
                     "function under nabla.no_grad()")
             prog.outputs.append(tracer.ref(t))
         tracer.finish_leaves()
+        v.dropped = prog.prune()
+        used = set()
+        for text in [ins.code for ins in prog.instrs] + prog.epilogue + prog.outputs:
+            used.update(names_in(text))
         for tid, t in tracer.externals.items():
             name = tracer.objects[tid]
-            prog.guards.append(f"{name}._data.shape != {tuple(t._data.shape)!r} or {name}.requires_grad is not "
-                               f"{t.requires_grad}")
-        v.dropped = prog.prune()
+            if name in used:  # only what the pruned program still reads
+                prog.guards.append(f"{name}._data.shape != {tuple(t._data.shape)!r} or {name}.requires_grad is not "
+                                   f"{t.requires_grad}")
         prog.bindings.update(_asarray=numpy.asarray, _wrap=Tensor._wrap, _MODE=_mode, _GuardFailed=_GuardFailed,
                              _generic_backward=_trace.generic_backward)
         v.fn = prog.build()

@@ -44,7 +44,7 @@ class Program:
         how many were dropped. Effects and the outputs are the roots of liveness."""
         live = set()
         for expr in self.outputs + self.epilogue:
-            live.update(_names_in(expr))
+            live.update(names_in(expr))
         kept: list[Instr] = []
         for ins in reversed(self.instrs):
             if ins.effect or any(d in live for d in ins.defs):
@@ -88,7 +88,7 @@ class Program:
         return fn
 
 
-def _names_in(expr: str) -> set[str]:
+def names_in(expr: str) -> set[str]:
     """The identifiers in a generated expression (they are plain names, attribute accesses and calls)."""
     out = set()
     word = []

@@ -156,18 +156,39 @@ class Tracer:
 
     def record_forward(self, cls: type, inputs: tuple, kwargs: dict, out: Tensor) -> None:
         ins = [self.ref(t) for t in inputs]
-        kw = "".join(f", {k}={self.value_expr(v)}" for k, v in kwargs.items())
-        c = self.bind(cls, "C")
+        kwx = {k: self.value_expr(v) for k, v in kwargs.items()}
         k = self.fresh("")
-        f, v = f"f{k}", f"v{k}"
-        call = f"{f}.forward({', '.join(ins)}{kw})"
+        v = f"v{k}"
+        inline = getattr(cls, "compiled_forward", None)
+        node = out._ctx
+        if inline is not None:
+            # The op's forward written as one expression; what its backward needs (shapes, kwargs) does not
+            # change between calls, so the trace-time instance serves every replay.
+            if callable(inline):
+                call = inline(ins, kwx)
+            else:
+                mod = backend.array_module(out._data)
+                call = inline.format(*ins, xp=self.bind(mod, "X"), special=self.bind(backend.special(out._data), "X"),
+                                     **kwx)
+            f = None
+            if node is not None:
+                inst = cls.__new__(cls)
+                inst.__dict__.update({n: x for n, x in node.__dict__.items()
+                                      if n not in ("inputs", "versions", "out", "hooks", "retained")})
+                f = self.bind(inst, "F")
+            defs: tuple = (v,)
+        else:
+            c = self.bind(cls, "C")
+            f = f"f{k}"
+            call = f"{f}.forward({', '.join(ins)}{''.join(f', {n}={x}' for n, x in kwx.items())})"
+            defs = (f, v)
         if out._data.ndim == 0:
             call = f"_asarray({call})"  # NumPy ufuncs return scalars for 0-d results; apply() makes them arrays
-        uses = [n for n in ins] + [n for n in _kw_names(kw)]
-        self.emit(f"{f} = {c}.__new__({c}); {v} = {call}", (f, v), uses)
+        uses = list(ins) + [n for x in kwx.values() for n in _kw_names(x)]
+        self.emit(f"{v} = {call}" if inline is not None else f"{f} = {c}.__new__({c}); {v} = {call}", defs, uses)
         self._register(out, v)
-        if out._ctx is not None:
-            self.nodes[out._ctx] = (f, tuple(ins), v)
+        if node is not None:
+            self.nodes[node] = (f, tuple(ins), v)
 
     def backward(self, tensors: list[Tensor], grads: list[Tensor], retain_graph: bool) -> None:
         """Emit (and run, for this call's values) the backward pass from ``tensors``."""
@@ -320,8 +341,9 @@ class Tracer:
             self.emit(f"{X}._data[...] = {src}; {X}._version[0] += 1", (), (X, src), effect=True, kind="effect")
 
 
-def _kw_names(kw: str) -> list[str]:
-    return [tok for tok in kw.replace(",", " ").replace("=", " ").split() if tok[:1] in "vdsb" and tok[1:2].isdigit()]
+def _kw_names(expr: str) -> list[str]:
+    """The program names (``v3``, ``d7``, ...) in a keyword argument's expression."""
+    return [tok for tok in expr.replace(",", " ").replace("=", " ").split() if tok[:1] in "vdsb" and tok[1:2].isdigit()]
 
 
 def generic_backward(fn: Function, g: Any, ins: tuple, out: Any, parents: tuple) -> tuple:

@@ -20,6 +20,7 @@ from .math import _erf, erf, exp
 
 class Tanh(Function):
     save_output = True
+    compiled_forward = "{xp}.tanh({0})"
 
     def forward(self, x):
         return _xp(x).tanh(x)
@@ -53,6 +54,7 @@ def tanh(x: Tensor) -> Tensor:
 
 class Sigmoid(Function):
     save_output = True
+    compiled_forward = "{special}.expit({0})"
 
     def forward(self, x):
         return backend.special(x).expit(x)  # the logistic ufunc: one pass, no overflow, full relative precision

@@ -18,6 +18,8 @@ from .math import log
 
 
 class Add(Function):
+    compiled_forward = "{0} + {1}"  # graph mode (nabla.compile) inlines it: the state is shapes only
+
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
         return a + b
@@ -38,6 +40,8 @@ def add(a: Any, b: Any) -> Tensor:
 
 
 class Sub(Function):
+    compiled_forward = "{0} - {1}"
+
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
         return a - b
@@ -59,6 +63,7 @@ def sub(a: Any, b: Any) -> Tensor:
 
 class Mul(Function):
     save_inputs = True
+    compiled_forward = "{0} * {1}"
 
     def forward(self, a, b):
         return a * b
@@ -83,6 +88,7 @@ def mul(a: Any, b: Any) -> Tensor:
 
 class Div(Function):
     save_inputs = True
+    compiled_forward = "{0} / {1}"
 
     def forward(self, a, b):
         return a / b
@@ -134,6 +140,7 @@ class PowScalar(Function):
     """``x ** p`` for a Python number ``p`` (the common case: no gradient for the exponent)."""
 
     save_inputs = True
+    compiled_forward = "{0} ** {p}"
 
     def forward(self, x, p):
         self.p = p
@@ -168,6 +175,8 @@ def pow(a: Any, b: Any) -> Tensor:
 
 
 class Neg(Function):
+    compiled_forward = "-{0}"
+
     def forward(self, x):
         return -x
 

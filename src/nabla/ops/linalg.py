@@ -15,6 +15,7 @@ class MatMul(Function):
     """``a @ b`` for operands with at least 2 dimensions; leading (batch) dimensions broadcast."""
 
     save_inputs = True
+    compiled_forward = "{0} @ {1}"
 
     def forward(self, a, b):
         return a @ b
@@ -135,6 +136,10 @@ class Linear(Function):
     """
 
     save_inputs = True
+
+    @staticmethod
+    def compiled_forward(ins, kw):  # graph mode: x @ w.T (+ b), as forward computes it
+        return f"{ins[0]} @ {ins[1]}.T" + (f" + {ins[2]}" if len(ins) > 2 else "")
 
     def forward(self, x, w, *bias):
         out = x @ w.T

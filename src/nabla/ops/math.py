@@ -19,6 +19,7 @@ from .comparison import where
 
 class Exp(Function):
     save_output = True
+    compiled_forward = "{xp}.exp({0})"
 
     def forward(self, x):
         return _xp(x).exp(x)
@@ -36,6 +37,7 @@ def exp(x: Tensor) -> Tensor:
 
 class Log(Function):
     save_inputs = True
+    compiled_forward = "{xp}.log({0})"
 
     def forward(self, x):
         return _xp(x).log(x)

@@ -27,6 +27,7 @@ from .common import (
 
 class Reshape(Function):
     is_view = True
+    compiled_forward = "{0}.reshape({shape})"
 
     def forward(self, x, shape):
         self.in_shape = x.shape
@@ -60,6 +61,7 @@ class Transpose(Function):
     """Swap two dimensions (its own inverse)."""
 
     is_view = True
+    compiled_forward = "{0}.swapaxes({dim0}, {dim1})"
 
     def forward(self, x, dim0, dim1):
         self.dims = dim0, dim1
