@@ -150,9 +150,8 @@ def test_new_shapes_dtypes_and_modes_are_traced_as_new_variants():
         assert f.stats["traces"] == 3
         f(nabla.randn(7, 4, dtype=F64).to(nabla.float32))  # same dtype after the cast: no new trace
         assert f.stats["traces"] == 3
-    with pytest.raises(CompileError, match="requires grad but calls no backward"):
-        f(nabla.randn(7, 4))  # grad mode on: a new variant, which returns a tensor needing grad
-    assert f.stats["traces"] == 4
+    y = f(nabla.randn(7, 4))  # grad mode on: a new variant, whose output carries a compiled backward
+    assert f.stats["traces"] == 4 and y.requires_grad
 
 
 def test_python_arguments_are_guards():
@@ -230,13 +229,48 @@ def test_a_value_computed_outside_the_ops_is_caught_by_the_first_replay_check():
     assert g.stats["check_failures"] == 1
 
 
-def test_returning_a_tensor_that_needs_grad_without_backward_runs_eagerly():
-    model = nn.Linear(2, 2)
-    g = nabla.compile(model)
-    with pytest.warns(RuntimeWarning, match="requires grad but calls no backward"):
+@pytest.mark.parametrize("name", ["mlp", "lenet5", "gpt"])
+def test_compiled_forward_with_backward_outside(name):
+    """``nabla.compile(model)`` in training mode: the output carries one node whose backward is the traced
+    backward program; gradients equal eager autograd's, also for an input that requires grad."""
+    from nabla.models import get_model
+
+    def make():
+        if name == "mlp":
+            return nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 3))
+        if name == "gpt":
+            return get_model("gpt", vocab_size=20, block_size=8, n_layer=1, n_head=2, n_embd=16)
+        return get_model(name)
+
+    shape = {"mlp": (4, 6), "lenet5": (2, 1, 28, 28)}.get(name)
+    (m1, _), (m2, _) = _pair(make)
+    compiled = nabla.compile(m2, fullgraph=True)
+    for i in range(4):
+        nabla.manual_seed(i)
+        x = nabla.randint(0, 20, (2, 8)) if name == "gpt" else nabla.randn(*shape, dtype=F64, requires_grad=True)
+        x2 = x if name == "gpt" else x.detach().requires_grad_()
+        m1.zero_grad()
+        m2.zero_grad()
+        o1, o2 = m1(x), compiled(x2)
+        np.testing.assert_array_equal(o1.detach().numpy(), o2.detach().numpy())
+        (o1 * o1).sum().backward()
+        (o2 * o2).sum().backward()
+        for (n, a), b in zip(m1.named_parameters(), m2.parameters()):
+            np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy(), err_msg=n)
+        if name != "gpt":
+            np.testing.assert_array_equal(x.grad.numpy(), x2.grad.numpy())
+    assert compiled.stats["replays"] == 3 and type(o2._ctx).__name__ == "CompiledBackward"  # (one in the check)
+    with pytest.raises(RuntimeError, match="second derivative"):
+        nabla.autograd.grad(compiled(x2).sum(), list(m2.parameters())[:1], create_graph=True)
+
+
+def test_two_outputs_needing_grad_run_eagerly():
+    a, b = nn.Linear(2, 2), nn.Linear(2, 2)
+    g = nabla.compile(lambda x: (a(x), b(x)))
+    with pytest.warns(RuntimeWarning, match="returns 2 tensors that require grad"):
         out = g(nabla.randn(3, 2))
-    out.sum().backward()  # eager result: its graph works
-    assert model.weight.grad is not None
+    (out[0].sum() + out[1].sum()).backward()
+    assert a.weight.grad is not None and b.weight.grad is not None
 
 
 def test_bad_arguments():

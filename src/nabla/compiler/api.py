@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy
 
-from ..autograd import _mode
+from ..autograd import Function, _mode
 from ..nn.module import Module
 from ..tensor import Tensor
 from . import trace as _trace
@@ -79,6 +79,11 @@ class _Variant:
         self.snapshot_names: list[str] = []
         self.optimizers: list[Any] = []
         self.dropped = 0
+        self.n_out = 0
+        self.backward_fn: Any = None  # a graph variant's backward program (see CompiledFunction._graph_program)
+        self.backward_program: Program | None = None
+        self.root = 0
+        self.leaves: list[tuple[str, Any]] = []
 
     def matches(self) -> bool:
         for m, f in zip(self.modules, self.flags):
@@ -192,12 +197,11 @@ class CompiledFunction:
             raise _NotTraceable(f"the function returns {e}") from None
         prog = tracer.program
         for t in outs:
-            if t.requires_grad and t._ctx is not None and tracer.backward_calls == 0:
-                raise _NotTraceable(
-                    "it returns a tensor that requires grad but calls no backward(); a replay builds no graph. "
-                    "Compile a whole training step (forward, loss.backward(), optimizer.step()) or run the "
-                    "function under nabla.no_grad()")
             prog.outputs.append(tracer.ref(t))
+        v.n_out = len(outs)
+        needs_graph = [i for i, t in enumerate(outs) if t.requires_grad and t._ctx is not None]
+        if needs_graph and tracer.backward_calls == 0:
+            self._graph_program(v, tracer, outs, needs_graph)
         tracer.finish_leaves()
         v.dropped = prog.prune()
         used = set()
@@ -232,6 +236,45 @@ class CompiledFunction:
         v.snapshot_tensors = [t for t, _ in seen.values()]
         v.snapshot_names = [n for _, n in seen.values()]
 
+    def _graph_program(self, v: _Variant, tracer: _trace.Tracer, outs: list[Tensor], needs: list[int]) -> None:
+        """A forward whose output needs grad (``nabla.compile(model)`` in training, backward called outside):
+        emit its backward as a second program, run by one graph node, :class:`CompiledBackward`."""
+        if len(needs) != 1:
+            raise _NotTraceable(f"it returns {len(needs)} tensors that require grad; a compiled forward can return "
+                                "one (compile the whole training step instead)")
+        root = outs[needs[0]]
+        prog = tracer.program
+        n_fwd = len(prog.instrs)
+        prev = _mode.enabled
+        _mode.enabled = False
+        try:
+            leaves = tracer.backward([root], [Tensor._wrap(root._xp.ones(root.shape, dtype=root.dtype))],
+                                     retain_graph=True, symbolic=["G"])
+        finally:
+            _mode.enabled = prev
+        if tracer.broken or leaves is None:
+            raise _NotTraceable(tracer.broken or "its backward cannot be traced")
+        bwd = Program(instrs=prog.instrs[n_fwd:], bindings=prog.bindings, n_args=0)
+        prog.instrs = prog.instrs[:n_fwd]
+        bwd.outputs = [leaves[t] for t in leaves]
+        bwd.prune()
+        used: set[str] = set()
+        for text in [ins.code for ins in bwd.instrs] + bwd.outputs:
+            used.update(names_in(text))
+        defined = {d for ins in prog.instrs for d in ins.defs} | {f"a{i}" for i in range(prog.n_args)}
+        saved = sorted((used & defined) - {d for ins in bwd.instrs for d in ins.defs})
+        bwd.params = ["G", *saved]
+        prog.outputs += saved
+        bwd.bindings = dict(prog.bindings)
+        bwd.bindings.update(_asarray=numpy.asarray, _MODE=_mode, _generic_backward=_trace.generic_backward)
+        v.backward_fn = bwd.build()
+        v.backward_program = bwd
+        v.root = needs[0]
+        v.leaves = []
+        for t in leaves:
+            name = tracer.objects.get(id(t), "")
+            v.leaves.append(("arg", int(name[1:])) if name.startswith("A") else ("ext", t))
+
     # ------------------------------------------------------------------------------- replaying
 
     def _replay(self, v: _Variant, tensors: list[Tensor]) -> Any:
@@ -241,7 +284,15 @@ class CompiledFunction:
         finally:
             _mode.enabled = prev
         self.stats["replays"] += 1
-        return _unflatten(v.out_spec, iter([Tensor._wrap(a) for a in arrays]))
+        outs = [Tensor._wrap(a) for a in arrays[:v.n_out]]
+        if v.backward_fn is not None:  # one graph node for the whole compiled forward
+            node = CompiledBackward.__new__(CompiledBackward)
+            node.program, node.saved = v.backward_fn, arrays[v.n_out:]
+            node.parents = tuple([(t._ctx or t) if t.requires_grad else None
+                                  for t in (tensors[x] if kind == "arg" else x for kind, x in v.leaves)])
+            out = outs[v.root]
+            out.requires_grad, out._ctx = True, node
+        return _unflatten(v.out_spec, iter(outs))
 
     def _check(self, v: _Variant, tensors: list[Tensor], args: tuple, kwargs: dict) -> Any:
         """Replay and run eagerly from the same state; keep the program only if both agree."""
@@ -273,6 +324,8 @@ class CompiledFunction:
         diff = differences(after_compiled, after_eager, [t._data for t in flat_c], [t._data for t in flat_e], names)
         if diff is None and len(flat_c) != len(flat_e):
             diff = "the outputs differ in structure"
+        if diff is None and v.backward_fn is not None:
+            diff = _gradient_difference(v, tensors, flat_c[v.root], flat_e[v.root])
         if diff is None:
             v.checked = True
         else:
@@ -288,12 +341,54 @@ class CompiledFunction:
     # ------------------------------------------------------------------------------ inspection
 
     def programs(self) -> list[str]:
-        """The generated source of every compiled variant (for reading and for the docs)."""
-        return [v.program.source() for vs in self.variants.values() for v in vs if v.program is not None]
+        """The generated source of every compiled variant (for reading and for the docs); a compiled forward
+        whose output needs grad has two: the forward and, after it, its backward."""
+        out = []
+        for vs in self.variants.values():
+            for v in vs:
+                if v.program is not None:
+                    out.append(v.program.source())
+                    if v.backward_program is not None:
+                        out.append(v.backward_program.source())
+        return out
+
+
+def _gradient_difference(v: _Variant, tensors: list[Tensor], compiled: Tensor, eager: Tensor) -> str | None:
+    """For a compiled forward: the gradients its backward program gives vs eager autograd's (both graphs kept)."""
+    from ..autograd import grad
+
+    leaves = [tensors[x] if kind == "arg" else x for kind, x in v.leaves]
+    g = Tensor._wrap(compiled._xp.ones(compiled.shape, dtype=compiled.dtype))
+    gc = grad(compiled, leaves, g, retain_graph=True, allow_unused=True)
+    ge = grad(eager, leaves, g, retain_graph=True, allow_unused=True)
+    for i, (a, b) in enumerate(zip(gc, ge)):
+        if (a is None) != (b is None):
+            return f"the gradient of input {i} is {'missing' if a is None else 'present'} in the compiled backward"
+        if a is not None:
+            x, y = a.numpy(), b.numpy()
+            if x.shape != y.shape or not numpy.allclose(x, y, rtol=1e-4 if x.dtype != numpy.float64 else 1e-9,
+                                                       atol=1e-6 if x.dtype != numpy.float64 else 1e-12):
+                return f"the gradient of input {i} (shape {y.shape}) differs from eager autograd's"
+    return None
 
 
 class _NotTraceable(Exception):
     pass
+
+
+class CompiledBackward(Function):
+    """The graph node of a compiled forward's output: its backward runs the traced backward program on the
+    values the forward program saved, and hands each parameter (and input) that needs grad its gradient."""
+
+    def name(self) -> str:
+        return "CompiledBackward"
+
+    def backward(self, g: Tensor) -> tuple:
+        if _mode.enabled:
+            raise RuntimeError("nabla.compile: a second derivative (create_graph=True) through a compiled forward "
+                               "is not supported; call the function uncompiled for it")
+        grads = self.program(g._data, *self.saved)
+        return tuple([None if a is None else Tensor._wrap(a) for a in grads])
 
 
 def compile(fn: Any = None, *, fullgraph: bool = False, check: bool = True, cache_size: int = 8) -> Any:

@@ -38,6 +38,7 @@ class Program:
     guards: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     epilogue: list[str] = field(default_factory=list)
+    params: list[str] | None = None  # set: the function takes these names (a backward program) instead of A<i>
 
     def prune(self) -> int:
         """Dead-code elimination: drop every instruction whose definitions nothing live reads; returns
@@ -58,10 +59,12 @@ class Program:
     def source(self) -> str:
         """The generated function's source: guards, then the instructions (switching grad mode where
         it changes), then the epilogue, returning the outputs as a tuple."""
-        args = ", ".join(f"A{i}" for i in range(self.n_args))
-        lines = [f"def _program({args}):"]
-        for i in range(self.n_args):
-            lines.append(f"    a{i} = A{i}._data")
+        if self.params is not None:
+            lines = [f"def _program({', '.join(self.params)}):"]
+        else:
+            lines = [f"def _program({', '.join(f'A{i}' for i in range(self.n_args))}):"]
+            for i in range(self.n_args):
+                lines.append(f"    a{i} = A{i}._data")
         if self.guards:
             cond = " or ".join(f"({g})" for g in self.guards)
             lines.append(f"    if {cond}: raise _GuardFailed()")

@@ -190,11 +190,16 @@ class Tracer:
         if node is not None:
             self.nodes[node] = (f, tuple(ins), v)
 
-    def backward(self, tensors: list[Tensor], grads: list[Tensor], retain_graph: bool) -> None:
-        """Emit (and run, for this call's values) the backward pass from ``tensors``."""
+    def backward(self, tensors: list[Tensor], grads: list[Tensor], retain_graph: bool,
+                 symbolic: list[str] | None = None) -> dict[Tensor, str] | None:
+        """Emit (and run, for this call's values) the backward pass from ``tensors``.
+
+        ``symbolic``: the names the root gradients will have (parameters of a separate backward program,
+        see api.py's graph variants): the graph is left intact and, instead of assigning ``.grad``, the
+        leaves' gradient names are returned."""
         from ..autograd import _CustomNode
 
-        self.backward_calls += 1
+        self.backward_calls += symbolic is None
         node_grads: dict[Function, str] = {}
         leaf_grads: dict[Tensor, str] = {}
         values: dict[str, Any] = {}
@@ -211,8 +216,8 @@ class Tracer:
                 self.emit(f"{acc} = {prev} + {name}", (acc,), (prev, name), kind="backward", grad_mode=False)
                 store[key] = acc
 
-        for r, g in zip(tensors, grads):
-            gname = self.ref(g)
+        for i, (r, g) in enumerate(zip(tensors, grads)):
+            gname = self.ref(g) if symbolic is None else symbolic[i]
             gval = g._data
             if r._ctx is None:
                 add(leaf_grads, r, gname, gval)
@@ -229,7 +234,7 @@ class Tracer:
                 if isinstance(p, Tensor) and (p._hooks or getattr(p, "_post_hooks", None)):
                     self.give_up("a gradient hook on a parameter (e.g. DistributedDataParallel's)")
         if self.broken:
-            return
+            return None
         for node in order:
             gname = node_grads.pop(node, None)
             if gname is None:
@@ -257,8 +262,12 @@ class Tracer:
                 pat = tuple(PRESENT if x else None for x in needs)
                 n = self.bind(pat)
                 self.suspended += 1
+                run_on = node
+                if symbolic is not None:  # leave the caller's graph as it is: run a copy of the node
+                    run_on = cls.__new__(cls)
+                    run_on.__dict__.update(node.__dict__)
                 try:
-                    res = generic_backward(node, gval, tuple(in_vals), out_val, pat)
+                    res = generic_backward(run_on, gval, tuple(in_vals), out_val, pat)
                 finally:
                     self.suspended -= 1
                 call = f"_generic_backward({f}, {gname}, ({', '.join(ins)}{',' if len(ins) == 1 else ''}), {v}, {n})"
@@ -269,12 +278,15 @@ class Tracer:
                     continue
                 values[name] = val
                 add(node_grads if isinstance(p, Function) else leaf_grads, p, name, val)
-            if not retain_graph:
+            if not retain_graph and symbolic is None:
                 node.parents = None
                 state.clear()
+        if symbolic is not None:
+            return leaf_grads
         handed: set[int] = set()
         for leaf, name in leaf_grads.items():
             self._deliver(leaf, name, values[name], handed)
+        return None
 
     def _value_of(self, name: str, values: dict) -> Any:
         return values[name] if name in values else self.vals[name]
