@@ -22,6 +22,7 @@ from ..autograd import Function, _mode
 from ..nn.module import Module
 from ..tensor import Tensor
 from . import trace as _trace
+from .buffers import reuse_buffers
 from .check import Snapshot, differences
 from .program import Program, names_in
 
@@ -79,6 +80,7 @@ class _Variant:
         self.snapshot_names: list[str] = []
         self.optimizers: list[Any] = []
         self.dropped = 0
+        self.reused = 0
         self.n_out = 0
         self.backward_fn: Any = None  # a graph variant's backward program (see CompiledFunction._graph_program)
         self.backward_program: Program | None = None
@@ -95,7 +97,8 @@ class _Variant:
 class CompiledFunction:
     """The callable ``nabla.compile(fn)`` returns (see the module docstring). ``stats`` counts what happened."""
 
-    def __init__(self, fn: Any, fullgraph: bool = False, check: bool = True, cache_size: int = 8) -> None:
+    def __init__(self, fn: Any, fullgraph: bool = False, check: bool = True, cache_size: int = 8,
+                 reuse_buffers: bool = True) -> None:
         if not callable(fn):
             raise TypeError(f"nabla.compile: expected a function or a Module, got {type(fn).__name__}")
         if not isinstance(cache_size, int) or cache_size < 1:
@@ -104,6 +107,7 @@ class CompiledFunction:
         self.fullgraph = fullgraph
         self.check = check
         self.cache_size = cache_size
+        self.reuse = reuse_buffers
         self.variants: OrderedDict[Any, list[_Variant]] = OrderedDict()
         self.stats = {"traces": 0, "replays": 0, "eager_calls": 0, "checks": 0, "check_failures": 0}
         self._warned: set[str] = set()
@@ -204,6 +208,9 @@ class CompiledFunction:
             self._graph_program(v, tracer, outs, needs_graph)
         tracer.finish_leaves()
         v.dropped = prog.prune()
+        if self.reuse:
+            externals = [t._data for t in tracer.externals.values()] + [t._data for t in tracer.keep_args]
+            v.reused = reuse_buffers(prog, tracer.vals, externals)
         used = set()
         for text in [ins.code for ins in prog.instrs] + prog.epilogue + prog.outputs:
             used.update(names_in(text))
@@ -391,7 +398,8 @@ class CompiledBackward(Function):
         return tuple([None if a is None else Tensor._wrap(a) for a in grads])
 
 
-def compile(fn: Any = None, *, fullgraph: bool = False, check: bool = True, cache_size: int = 8) -> Any:
+def compile(fn: Any = None, *, fullgraph: bool = False, check: bool = True, cache_size: int = 8,
+            reuse_buffers: bool = True) -> Any:
     """Compile ``fn`` (a function or a Module) into a replayed program of array operations.
 
     ``fn`` may be a forward pass under ``no_grad`` or a whole training step (forward, ``loss.backward()``,
@@ -402,7 +410,9 @@ def compile(fn: Any = None, *, fullgraph: bool = False, check: bool = True, cach
         fullgraph: raise :class:`CompileError` instead of running eagerly when a call cannot be compiled.
         check: check the first replay of every variant against eager execution (recommended; see check.py).
         cache_size: how many variants (argument shapes, dtypes, modes) to keep before running eagerly.
+        reuse_buffers: let elementwise instructions write into dead temporaries (see buffers.py).
     """
     if fn is None:
-        return lambda f: compile(f, fullgraph=fullgraph, check=check, cache_size=cache_size)
-    return CompiledFunction(fn, fullgraph=fullgraph, check=check, cache_size=cache_size)
+        return lambda f: compile(f, fullgraph=fullgraph, check=check, cache_size=cache_size,
+                                 reuse_buffers=reuse_buffers)
+    return CompiledFunction(fn, fullgraph=fullgraph, check=check, cache_size=cache_size, reuse_buffers=reuse_buffers)

@@ -26,6 +26,8 @@ class Instr:
     effect: bool = False
     grad_mode: bool = False
     kind: str = "forward"  # forward | backward | effect
+    ufunc: tuple[str, str, tuple[str, ...]] | None = None  # (module, ufunc, operands): can take out= (buffers.py)
+    write: tuple[str, str] | None = None  # (destination tensor, source name) of ``X._data[...] = v``
 
 
 @dataclass

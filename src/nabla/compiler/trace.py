@@ -87,6 +87,7 @@ class Tracer:
         self.backward_calls = 0
         self.effects: list[Any] = []  # optimizers whose step/zero_grad the program calls
         self.grad_mode = grad_mode
+        self.keep_args = list(args)
         for i, t in enumerate(args):
             self._register(t, f"a{i}")
             self.objects[id(t)] = f"A{i}"
@@ -186,6 +187,10 @@ class Tracer:
             call = f"_asarray({call})"  # NumPy ufuncs return scalars for 0-d results; apply() makes them arrays
         uses = list(ins) + [n for x in kwx.values() for n in _kw_names(x)]
         self.emit(f"{v} = {call}" if inline is not None else f"{f} = {c}.__new__({c}); {v} = {call}", defs, uses)
+        uf = getattr(cls, "compiled_ufunc", None)
+        if uf is not None and out._data.ndim:
+            mod = backend.special(out._data) if uf.startswith("special.") else backend.array_module(out._data)
+            self.program.instrs[-1].ufunc = (self.bind(mod, "X"), uf.split(".")[-1], tuple(ins))
         self._register(out, v)
         if node is not None:
             self.nodes[node] = (f, tuple(ins), v)
@@ -213,7 +218,9 @@ class Tracer:
             else:
                 acc = self.fresh("s")
                 values[acc] = values[prev] + value
+                self.vals[acc] = values[acc]
                 self.emit(f"{acc} = {prev} + {name}", (acc,), (prev, name), kind="backward", grad_mode=False)
+                self.program.instrs[-1].ufunc = (self.bind(backend.array_module(value), "X"), "add", (prev, name))
                 store[key] = acc
 
         for i, (r, g) in enumerate(zip(tensors, grads)):
@@ -254,10 +261,14 @@ class Tracer:
             k = self.fresh("")
             outs = [f"b{k}_{i}" for i in range(len(needs))]
             cls = type(node)
+            # only what the op's backward reads: the inputs if it saves them, the output if it saves it
+            ins_arg = ins if cls.save_inputs else tuple("None" for _ in ins)
+            out_arg = v if cls.save_output else "None"
             if hasattr(cls, "compiled_backward"):
                 n = self.bind(needs)
                 res = node.compiled_backward(gval, tuple(in_vals), out_val, needs)
-                call = f"{f}.compiled_backward({gname}, ({', '.join(ins)}{',' if len(ins) == 1 else ''}), {v}, {n})"
+                call = (f"{f}.compiled_backward({gname}, ({', '.join(ins_arg)}{',' if len(ins) == 1 else ''}), "
+                        f"{out_arg}, {n})")
             else:
                 pat = tuple(PRESENT if x else None for x in needs)
                 n = self.bind(pat)
@@ -270,13 +281,16 @@ class Tracer:
                     res = generic_backward(run_on, gval, tuple(in_vals), out_val, pat)
                 finally:
                     self.suspended -= 1
-                call = f"_generic_backward({f}, {gname}, ({', '.join(ins)}{',' if len(ins) == 1 else ''}), {v}, {n})"
+                call = (f"_generic_backward({f}, {gname}, ({', '.join(ins_arg)}{',' if len(ins) == 1 else ''}), "
+                        f"{out_arg}, {n})")
             lhs = ", ".join(outs) + ("," if len(outs) == 1 else "")
-            self.emit(f"{lhs} = {call}", tuple(outs), (f, gname, *ins, v), kind="backward", grad_mode=False)
+            read = [x for x in (*ins_arg, out_arg) if x != "None"]
+            self.emit(f"{lhs} = {call}", tuple(outs), (f, gname, *read), kind="backward", grad_mode=False)
             for p, name, val in zip(parents, outs, res):
                 if p is None or val is None:
                     continue
                 values[name] = val
+                self.vals[name] = val
                 add(node_grads if isinstance(p, Function) else leaf_grads, p, name, val)
             if not retain_graph and symbolic is None:
                 node.parents = None
@@ -307,6 +321,7 @@ class Tracer:
         d = self.fresh("d")
         prev = leaf.grad
         final = value if prev is None else prev._data + value
+        self.vals[d] = final
         self.emit(f"_t = {L}.grad\n{d} = {expr} if _t is None else _t._data + {expr}\n{L}.grad = _wrap({d})",
                   (d,), (name,), effect=True, kind="effect", grad_mode=False)
         self.delivered[id(leaf)] = self.program.instrs[-1]
@@ -351,6 +366,7 @@ class Tracer:
         else:
             X = self.obj(x)
             self.emit(f"{X}._data[...] = {src}; {X}._version[0] += 1", (), (X, src), effect=True, kind="effect")
+            self.program.instrs[-1].write = (X, src)
 
 
 def _kw_names(expr: str) -> list[str]:

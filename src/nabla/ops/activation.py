@@ -21,6 +21,7 @@ from .math import _erf, erf, exp
 class Tanh(Function):
     save_output = True
     compiled_forward = "{xp}.tanh({0})"
+    compiled_ufunc = "tanh"
 
     def forward(self, x):
         return _xp(x).tanh(x)
@@ -55,6 +56,7 @@ def tanh(x: Tensor) -> Tensor:
 class Sigmoid(Function):
     save_output = True
     compiled_forward = "{special}.expit({0})"
+    compiled_ufunc = "special.expit"
 
     def forward(self, x):
         return backend.special(x).expit(x)  # the logistic ufunc: one pass, no overflow, full relative precision

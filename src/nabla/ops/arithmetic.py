@@ -19,6 +19,7 @@ from .math import log
 
 class Add(Function):
     compiled_forward = "{0} + {1}"  # graph mode (nabla.compile) inlines it: the state is shapes only
+    compiled_ufunc = "add"
 
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
@@ -41,6 +42,7 @@ def add(a: Any, b: Any) -> Tensor:
 
 class Sub(Function):
     compiled_forward = "{0} - {1}"
+    compiled_ufunc = "subtract"
 
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
@@ -64,6 +66,7 @@ def sub(a: Any, b: Any) -> Tensor:
 class Mul(Function):
     save_inputs = True
     compiled_forward = "{0} * {1}"
+    compiled_ufunc = "multiply"
 
     def forward(self, a, b):
         return a * b
@@ -89,6 +92,7 @@ def mul(a: Any, b: Any) -> Tensor:
 class Div(Function):
     save_inputs = True
     compiled_forward = "{0} / {1}"
+    compiled_ufunc = "true_divide"
 
     def forward(self, a, b):
         return a / b
@@ -176,6 +180,7 @@ def pow(a: Any, b: Any) -> Tensor:
 
 class Neg(Function):
     compiled_forward = "-{0}"
+    compiled_ufunc = "negative"
 
     def forward(self, x):
         return -x

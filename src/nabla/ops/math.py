@@ -20,6 +20,7 @@ from .comparison import where
 class Exp(Function):
     save_output = True
     compiled_forward = "{xp}.exp({0})"
+    compiled_ufunc = "exp"
 
     def forward(self, x):
         return _xp(x).exp(x)
@@ -38,6 +39,7 @@ def exp(x: Tensor) -> Tensor:
 class Log(Function):
     save_inputs = True
     compiled_forward = "{xp}.log({0})"
+    compiled_ufunc = "log"
 
     def forward(self, x):
         return _xp(x).log(x)
