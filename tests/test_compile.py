@@ -404,3 +404,20 @@ def test_buffer_reuse_keeps_outputs_of_earlier_calls_and_saves_allocations():
     with nabla.no_grad():
         plain(nabla.ones(3, 5))
     assert "out=" not in plain.programs()[0]
+
+
+def test_draw_graph_of_a_compiled_step(tmp_path):
+    pytest.importorskip("graphviz")
+    import shutil
+
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot program is not installed")
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    opt = nabla.optim.SGD(model.parameters(), lr=0.1)
+    step = nabla.compile(lambda x, y: _mse_step(model, opt, x, y))
+    with pytest.raises(ValueError, match="call it once first"):
+        nabla.viz.draw_graph(step, tmp_path / "p.svg")
+    step(nabla.randn(5, 3), nabla.randn(5, 1))
+    svg = open(nabla.viz.draw_graph(step, tmp_path / "p.svg", names=dict(model.named_parameters()))).read()
+    for label in ("Linear", "Tanh backward", "SGD.step()", "0.weight", "nabla.compile program"):
+        assert label in svg, label

@@ -48,8 +48,9 @@ def reuse_buffers(prog: Program, vals: dict[str, Any], externals: list[Any]) -> 
         for d in ins.defs:
             defined[d] = i
     rewrites = 0
+    dropped: set[int] = set()  # writes folded into the instruction that computes what they copy
     for i, ins in enumerate(instrs):
-        if ins.ufunc is None or len(ins.defs) != 1:
+        if ins.ufunc is None or len(ins.defs) != 1 or i in dropped:
             continue
         mod, fn, ops = ins.ufunc
         out_name = ins.defs[0]
@@ -59,9 +60,10 @@ def reuse_buffers(prog: Program, vals: dict[str, Any], externals: list[Any]) -> 
         target = _write_target(instrs, i, out_name, last)
         if target is not None:  # v = p - t; p[...] = v  ->  subtract(p, t, out=p)
             j, dst = target
-            instrs[i].code = f"{out_name} = {mod}.{fn}({', '.join(ops)}, out={dst}._data)"
-            instrs[j].code = f"{dst}._version[0] += 1"
-            instrs[j].uses = (dst,)
+            ins.code = f"{out_name} = {mod}.{fn}({', '.join(ops)}, out={dst}._data); {dst}._version[0] += 1"
+            ins.effect, ins.kind, ins.write = True, "effect", (dst, out_name)
+            ins.label = f"{ins.label.split(chr(10))[0]} into {dst}"
+            dropped.add(j)
             rewrites += 1
             continue
         for u in ops:
@@ -76,6 +78,7 @@ def reuse_buffers(prog: Program, vals: dict[str, Any], externals: list[Any]) -> 
             ins.code = f"{out_name} = {mod}.{fn}({', '.join(ops)}, out={u})"
             rewrites += 1
             break
+    prog.instrs = [ins for j, ins in enumerate(instrs) if j not in dropped]
     return rewrites
 
 

@@ -28,6 +28,7 @@ class Instr:
     kind: str = "forward"  # forward | backward | effect
     ufunc: tuple[str, str, tuple[str, ...]] | None = None  # (module, ufunc, operands): can take out= (buffers.py)
     write: tuple[str, str] | None = None  # (destination tensor, source name) of ``X._data[...] = v``
+    label: str = ""  # what it does, for pictures (nabla.viz.draw_graph on a compiled function)
 
 
 @dataclass

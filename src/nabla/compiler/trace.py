@@ -187,6 +187,7 @@ class Tracer:
             call = f"_asarray({call})"  # NumPy ufuncs return scalars for 0-d results; apply() makes them arrays
         uses = list(ins) + [n for x in kwx.values() for n in _kw_names(x)]
         self.emit(f"{v} = {call}" if inline is not None else f"{f} = {c}.__new__({c}); {v} = {call}", defs, uses)
+        self.program.instrs[-1].label = f"{cls.__name__}\n{tuple(out._data.shape)}"
         uf = getattr(cls, "compiled_ufunc", None)
         if uf is not None and out._data.ndim:
             mod = backend.special(out._data) if uf.startswith("special.") else backend.array_module(out._data)
@@ -220,6 +221,7 @@ class Tracer:
                 values[acc] = values[prev] + value
                 self.vals[acc] = values[acc]
                 self.emit(f"{acc} = {prev} + {name}", (acc,), (prev, name), kind="backward", grad_mode=False)
+                self.program.instrs[-1].label = "accumulate +"
                 self.program.instrs[-1].ufunc = (self.bind(backend.array_module(value), "X"), "add", (prev, name))
                 store[key] = acc
 
@@ -286,6 +288,8 @@ class Tracer:
             lhs = ", ".join(outs) + ("," if len(outs) == 1 else "")
             read = [x for x in (*ins_arg, out_arg) if x != "None"]
             self.emit(f"{lhs} = {call}", tuple(outs), (f, gname, *read), kind="backward", grad_mode=False)
+            self.program.instrs[-1].label = f"{cls.__name__} backward" + ("" if hasattr(cls, "compiled_backward")
+                                                                          else "\n(Tensor-level)")
             for p, name, val in zip(parents, outs, res):
                 if p is None or val is None:
                     continue
@@ -325,6 +329,7 @@ class Tracer:
         self.emit(f"_t = {L}.grad\n{d} = {expr} if _t is None else _t._data + {expr}\n{L}.grad = _wrap({d})",
                   (d,), (name,), effect=True, kind="effect", grad_mode=False)
         self.delivered[id(leaf)] = self.program.instrs[-1]
+        self.program.instrs[-1].label = f".grad of {L} {tuple(leaf.shape)}"
         leaf.grad = Tensor._wrap(final)
         self._register(leaf.grad, d)
         self.leaves[id(leaf)] = (leaf, L, leaf.grad)
@@ -349,6 +354,7 @@ class Tracer:
         """Record ``code`` (a call on ``target``, bound as ``O``) as an effect and run ``run()`` unrecorded."""
         o = self.bind(target, "O")
         self.emit(code.replace("{O}", o), (), (o,), effect=True, kind="effect")
+        self.program.instrs[-1].label = f"{type(target).__name__}.{code.split('.', 1)[1].split('(')[0]}()"
         if target not in self.effects:
             self.effects.append(target)
         self.suspended += 1
@@ -367,6 +373,7 @@ class Tracer:
             X = self.obj(x)
             self.emit(f"{X}._data[...] = {src}; {X}._version[0] += 1", (), (X, src), effect=True, kind="effect")
             self.program.instrs[-1].write = (X, src)
+        self.program.instrs[-1].label = f"write into {self.obj(x) if id(x) not in self.names else self.names[id(x)]}"
 
 
 def _kw_names(expr: str) -> list[str]:
