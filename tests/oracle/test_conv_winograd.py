@@ -10,7 +10,7 @@ import torch.nn.functional as TF
 
 import nabla
 import nabla.nn.functional as F
-from nabla.ops import conv as conv_ops
+from nabla.ops import conv as conv_ops, winograd
 
 from .helpers import F32, F64, check, check_double, gradcheck
 
@@ -28,6 +28,7 @@ CASES = [  # (input shape, output channels, bias?, keyword arguments): all take 
     ((2, 16, 6, 5), 18, True, {"padding": "same"}),
     ((2, 32, 1, 1), 16, True, {"padding": 1}),  # 1x1 map: the kernel's centre only
     ((2, 16, 3, 3), 16, False, {"padding": 0}),  # one output pixel
+    ((2, 16, 17, 18), 16, True, {"padding": 1}),  # 25 tiles per sample: tiles ordered (sample, ty, tx)
 ]
 
 
@@ -49,6 +50,17 @@ def test_winograd_conv2d_matches_torch(case, dtype):
     n_fn, t_fn = _fns(has_bias, kw)
     check(n_fn, [xs, (o, xs[1], 3, 3)] + ([(o,)] if has_bias else []), t_fn, dtype=dtype,
           **(TOL32 if dtype == F32 else {}))
+
+
+def test_both_tile_orders_are_covered():
+    """Few tiles per sample are ordered sample-fastest, many (sample, ty, tx): CASES hold both."""
+    orders = set()
+    for xs, o, _, kw in CASES:
+        pads = conv_ops._padding_arg(kw.get("padding", 0), (3, 3), (1, 1), (1, 1), "test")
+        g = conv_ops.Geometry(xs[1], xs[2], xs[3], o, (3, 3), (1, 1), (1, 1), pads, 1)
+        g.wino = conv_ops.winograd_tile(g, np.float32)
+        orders.add(winograd.Tiles(g, xs[0]).nfast)
+    assert orders == {True, False}
 
 
 def test_winograd_non_contiguous_input_and_one_gradient_only():
