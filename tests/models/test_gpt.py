@@ -239,6 +239,20 @@ def test_cached_pass_on_arrays_equals_the_modules():
     np.testing.assert_allclose(outs[False], outs[True], rtol=0, atol=1e-13)
     np.testing.assert_allclose(outs[False], m(ids).detach().numpy(), rtol=0, atol=1e-12)
 
+    class Doubled(nabla.nn.Linear):  # a replaced layer: its own forward must run
+        def forward(self, x):
+            return super().forward(x) * 2
+
+    swapped = Doubled(8, 32).double()
+    swapped.load_state_dict(m.transformer.h[0].mlp.c_fc.state_dict())
+    m.transformer.h[0].mlp.c_fc = swapped
+    cache = KVCache(2)
+    with nabla.no_grad():
+        cached = np.concatenate([m(ids[:, :6], cache).numpy(), m(ids[:, 6:], cache).numpy()], 1)
+    assert cache.on_arrays is False
+    np.testing.assert_allclose(cached, m(ids).detach().numpy(), rtol=0, atol=1e-12)
+    assert np.abs(cached - outs[False]).max() > 1e-3
+
 
 def test_cache_requires_no_grad_and_fits_block():
     m = small()

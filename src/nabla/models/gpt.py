@@ -82,6 +82,7 @@ class KVCache:
         self.keys: list[Any] = [None] * n_layer
         self.values: list[Any] = [None] * n_layer
         self.length, self.capacity = 0, capacity
+        self.on_arrays: bool | None = None  # set by GPT.forward at the cache's first use
 
     def write(self, layer: int, k: Any, v: Any) -> tuple[Any, Any]:
         """Store ``layer``'s keys and values (arrays (N, H, t, D)) at positions ``length .. length + t - 1``;
@@ -280,11 +281,13 @@ class GPT(nn.Module):
         return self.lm_head(tr.ln_f(x))
 
     def _decodes_on_arrays(self, cache: KVCache) -> bool:
-        """Whether a cached pass may skip the modules: no dropout at work and no module hook (checked once
-        per cache, when it is empty)."""
-        if cache.length == 0 or not hasattr(cache, "on_arrays"):
-            cache.on_arrays = (not (self.training and self.config.dropout > 0)
-                               and not any(m._forward_hooks or m._forward_pre_hooks for m in self.modules()))
+        """Whether a cached pass may skip the modules: no dropout at work, no module hook, and every
+        submodule one of GPT's own (a replaced or subclassed layer runs its own forward). Checked once
+        per cache, when it is empty."""
+        if cache.length == 0 or cache.on_arrays is None:
+            cache.on_arrays = (not (self.training and self.config.dropout > 0) and all(
+                (m is self or type(m) in _ARRAY_MODULES) and not (m._forward_hooks or m._forward_pre_hooks)
+                for m in self.modules()))
         return cache.on_arrays
 
     @no_grad()
@@ -331,6 +334,10 @@ class GPT(nn.Module):
         finally:
             self.train(was_training)
         return Tensor._wrap(ids)
+
+
+_ARRAY_MODULES = (nn.ModuleDict, nn.ModuleList, nn.Embedding, nn.Dropout, nn.LayerNorm, nn.Linear, Block,
+                  CausalSelfAttention, MLP)
 
 
 def _check_sampling(temperature: float, top_k: int | None, top_p: float | None, vocab: int) -> None:
