@@ -529,33 +529,38 @@ class GRULayer(_RecurrentLayer):
         x, h0 = xp.ascontiguousarray(plan.sort(x, 1)), plan.sort(h0, 0)
         scale = xp.ones((3 * H, 1), dtype=x.dtype)
         scale[:2 * H] = -1.0  # r and z: exp(-x) gives the sigmoid's denominator
-        gx = (x.reshape(T * B, -1) @ (w_ih * scale).T).reshape(T, B, 3 * H)
+        dt = x.dtype
+        gx = _POOL.take(xp, (T * B, 3 * H), dt)
+        xp.matmul(x.reshape(T * B, -1), (w_ih * scale).T, out=gx)
+        gx = gx.reshape(T, B, 3 * H)
         w_hh_t = xp.ascontiguousarray((w_hh * scale).T)
         b_hh = None
         if bias:
             gx += bias[0] * scale[:, 0]
             b_hh = bias[1] * scale[:, 0]
-        fresh = xp.empty if plan.sizes is None else xp.zeros  # (no garbage in rows of finished sequences)
-        acts = fresh((T, B, 3 * H), dtype=x.dtype)  # r, z, n after their activations
-        hn = fresh((T, B, H), dtype=x.dtype)  # h W_hn^T + b_hn, needed by backward
-        hs = xp.empty((T + 1, B, H), dtype=x.dtype)
+        keep = is_grad_enabled()  # no graph will ask for backward: keep nothing, reuse one buffer per step
+        zeros = plan.sizes is not None  # (no garbage in rows of finished sequences)
+        acts = _POOL.take(xp, (T if keep else 1, B, 3 * H), dt, zeros)  # r, z, n after their activations
+        hn = _POOL.take(xp, (T, B, H), dt, zeros) if keep else None  # h W_hn^T + b_hn, needed by backward
+        hs = _POOL.take(xp, (T + 1, B, H), dt)
         hs[plan.first()] = h0
-        hh = xp.empty((B, 3 * H), dtype=x.dtype)
+        hh = xp.empty((B, 3 * H), dtype=dt)
         with _quiet(xp):
             for t in plan.steps:
                 prev, nxt, n = plan.links(t)
-                hp, gh = hs[prev, :n], hh[:n]
+                hp, gh, a = hs[prev, :n], hh[:n], acts[t if keep else 0, :n]
                 xp.matmul(hp, w_hh_t, out=gh)
                 if b_hh is not None:
                     gh += b_hh
-                rz = acts[t, :n, :2 * H]
+                rz = a[:, :2 * H]
                 xp.add(gx[t, :n, :2 * H], gh[:, :2 * H], out=rz)
                 xp.exp(rz, out=rz)
                 rz += 1
                 xp.reciprocal(rz, out=rz)
                 r, z = rz[:, :H], rz[:, H:]
-                hn[t, :n] = gh[:, 2 * H:]
-                cand = acts[t, :n, 2 * H:]
+                if keep:
+                    hn[t, :n] = gh[:, 2 * H:]
+                cand = a[:, 2 * H:]
                 xp.multiply(r, gh[:, 2 * H:], out=cand)
                 cand += gx[t, :n, 2 * H:]
                 xp.tanh(cand, out=cand)
@@ -569,11 +574,16 @@ class GRULayer(_RecurrentLayer):
         out[:T] = plan.outputs(hs)
         plan.zero_past_end(out)
         out[T] = hs[T - plan.first()]
-        self.acts, self.hn, self.hs, self.x = acts, hn, hs, x
+        _POOL.give(gx.base)
+        if keep:
+            self.saved, self.x = _Saved(acts=acts, hn=hn, hs=hs), x
+        else:
+            _POOL.give(acts, hs)
         return plan.unsort(out, 1)
 
     def backward_arrays(self, gout, wanted):
-        plan, acts, hn, hs, x = self.plan, self.acts, self.hn, self.hs, self.x
+        plan, x = self.plan, self.x
+        acts, hn, hs = self.saved.acts, self.saved.hn, self.saved.hs
         w_ih, w_hh = self.inputs[2]._data, self.inputs[3]._data
         xp = _xp(gout)
         T, B, H = plan.T, plan.B, w_hh.shape[1]
@@ -582,8 +592,8 @@ class GRULayer(_RecurrentLayer):
         # Each projection's gradient is dh times a factor independent of the recurrence: computed a block
         # of steps at a time, into the gradient buffers of the input (dgx) and hidden (dgh) projections.
         a3 = acts.reshape(T, B, 3, H)
-        dgx = xp.empty((T, B, 3 * H), dtype=gout.dtype)
-        dgh = xp.empty((T, B, 3 * H), dtype=gout.dtype)
+        dgx = _POOL.take(xp, (T, B, 3 * H), gout.dtype)
+        dgh = _POOL.take(xp, (T, B, 3 * H), gout.dtype)
         x3, h3 = dgx.reshape(T, B, 3, H), dgh.reshape(T, B, 3, H)
         h_prev = plan.previous(hs)
         tmp = xp.empty((B, H), dtype=gout.dtype)
@@ -613,7 +623,9 @@ class GRULayer(_RecurrentLayer):
                 dhn *= a3[t, :n, 1]
                 xp.matmul(dgh[t, :n], w_hh, out=tmp[:n])
                 dhn += tmp[:n]
-        return _input_grads(plan, dgx, x, hs, w_ih, self.inputs, wanted, [dh], 2, dgh)
+        grads = _input_grads(plan, dgx, x, hs, w_ih, self.inputs, wanted, [dh], 2, dgh)
+        _POOL.give(dgx, dgh)  # (the gradients above are new arrays: GEMM results, sums, the dh copy)
+        return grads
 
 
 def gru_composed(x, h0, w_ih, w_hh, *bias, lengths, reverse):
