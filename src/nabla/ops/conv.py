@@ -26,13 +26,26 @@ Measured (forward + backward, float32, one BLAS thread, 2-core EPYC): 64->64 3x3
 three GEMMs of ~35 ms each (~70 GFLOP/s, the machine's single-thread sgemm), im2col ~18 ms, col2im
 ~18 ms; against per-offset accumulation (9 smaller GEMMs with K = C) and per-sample GEMMs ("A
 layout", (N, K, L)), the single GEMM over ``(K, N*Q)`` was as fast on 32x32 maps and up to 1.7x
-faster on 4x4 maps (few columns per sample), so it is the one implementation.
+faster on 4x4 maps (few columns per sample), so it is the im2col implementation.
+
+Winograd (``winograd.py``). 3x3, stride-1, undilated, ungrouped float32/float64 layers with at least
+``WINOGRAD_MIN_CHANNELS`` channels each way (ResNet's and VGG's bulk) skip im2col: F(4x4, 3x3), or
+F(2x2, 3x3) on maps of at most 4x4 (``winograd_tile``), does a quarter (F(2x2): 4/9) of the GEMM work
+and replaces col2im by three border adds. Forward + backward against im2col (interleaved, thread CPU
+time, shared 2-core Intel AVX-512, batch 32): 64->64 on 32x32 97 vs 151 ms (torch 65), 128@16x16 62
+(im2col ~2x), 256@8x8 48, 512@4x4 61 (torch 55, 53, 59). Its float32 results round at ~1e-5 of the
+largest output value (im2col: ~4e-7); ``WINOGRAD = False`` turns it off. The three array kernels
+(``conv_forward``, ``conv_weight_grad``, ``conv_input_grad``) pick the path from the geometry, so
+``conv_transpose2d`` and second derivatives take it too.
 
 Peak extra memory (float32, 4 bytes): forward ``cols`` (4 * C*kh*kw * N*Ho*Wq bytes, ``Wq`` = Wp for
 stride 1, Wo otherwise) + the padded input (N*C*(Hp+1)*Wp) + the GEMM result (O*N*Ho*Wq); backward
 max(cols, dcols) (same size as cols) + the padded input gradient + the padded output gradient.
 For 64->64 3x3 on 32x32 at batch 32: cols 80 MB. Kept for backward: the input and the weight (and
-``cols`` only when it is at most ``KEEP_COLS_BYTES``).
+``cols`` only when it is at most ``KEEP_COLS_BYTES``). Winograd layers instead hold the tile matrix
+and its transform (2.25x the input each for F(4x4)), the kernel transform (4x the weight) and the
+transformed output (2.25x the output) in scratch buffers, and keep ``V`` (2.25x the input: 19 MB for
+64 channels on 32x32 at batch 32) for backward when it is at most ``KEEP_V_BYTES``.
 """
 
 from __future__ import annotations
