@@ -111,15 +111,17 @@ def _run(op: type, *args: Any, **kwargs: Any) -> Any:
 
 
 def _layer_norm(ln: nn.LayerNorm, x: Any) -> Any:
-    w = ln.weight._data if ln.weight is not None else backend.array_module(x).ones(x.shape[-1], dtype=x.dtype)
-    b = ln.bias._data if ln.bias is not None else backend.array_module(x).zeros(x.shape[-1], dtype=x.dtype)
+    w, b = ln.weight, ln.bias  # (each Module attribute read is a __getattr__ call: once per token and layer)
+    w = w._data if w is not None else backend.array_module(x).ones(x.shape[-1], dtype=x.dtype)
+    b = b._data if b is not None else backend.array_module(x).zeros(x.shape[-1], dtype=x.dtype)
     return _run(_LayerNormOp, x, w, b, len(ln.normalized_shape), ln.eps)
 
 
 def _linear(lin: nn.Linear, x: Any) -> Any:
-    if lin.bias is None:
-        return _run(_LinearOp, x, lin.weight._data)
-    return _run(_LinearOp, x, lin.weight._data, lin.bias._data)
+    w, b = lin.weight, lin.bias
+    if b is None:
+        return _run(_LinearOp, x, w._data)
+    return _run(_LinearOp, x, w._data, b._data)
 
 
 def _causal_mask(t: int, past: int) -> Any:
