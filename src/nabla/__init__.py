@@ -64,6 +64,7 @@ from .creation import (
     zeros,
     zeros_like,
 )
+from .mixed_precision import autocast, get_autocast_dtype, is_autocast_enabled
 from .nn import summary
 from .ops import (
     abs,
@@ -193,8 +194,8 @@ __version__ = "0.1.0"
 
 # ------------------------------------------------------------------------------- lazy layers
 # Subpackages above nn/optim, imported on first attribute access (PEP 562), and the names they give.
-_LAZY_MODULES = frozenset({"compiler", "data", "models", "train", "io", "viz", "playground", "labs", "distributed",
-                           "cli"})
+_LAZY_MODULES = frozenset({"amp", "compiler", "data", "models", "train", "io", "viz", "playground", "labs",
+                           "distributed", "cli"})
 _LAZY_NAMES = {"load": "io", "save": "io", "compile": "compiler", "CompileError": "compiler"}
 
 

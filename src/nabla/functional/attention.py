@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from ..mixed_precision import LOWER, autocast_inputs, state as _amp
 from ..ops import attention as _attention
 from ..tensor import Tensor
 from .common import check_float, check_tensor
@@ -27,6 +28,8 @@ def scaled_dot_product_attention(
     attention weights whenever it is > 0 (as in PyTorch, pass 0.0 in evaluation). A query with
     nothing to attend to gets zeros, not NaN. One fused graph node (``nabla/ops/attention.py``).
     """
+    if _amp.enabled:
+        query, key, value = autocast_inputs(LOWER, "scaled_dot_product_attention", query, key, value)
     op = "scaled_dot_product_attention"
     for name, t in (("query", query), ("key", key), ("value", value)):
         check_float(t, name, op)

@@ -4,6 +4,7 @@ a row gather). Both call fused ops (``ops/linalg.py``, ``ops/embedding.py``) aft
 
 from __future__ import annotations
 
+from ..mixed_precision import LOWER, autocast_inputs, state as _amp
 from ..ops import matmul
 from ..ops.embedding import Embedding
 from ..ops.linalg import Linear
@@ -13,6 +14,8 @@ from .common import check_tensor
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias`` for ``input`` of shape (*, in_features) and ``weight`` (out, in)."""
+    if _amp.enabled:
+        input, weight, bias = autocast_inputs(LOWER, "linear", input, weight, bias)
     check_tensor(input, "input", "linear")
     check_tensor(weight, "weight", "linear")
     if weight.ndim != 2:

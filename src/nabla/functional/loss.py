@@ -25,6 +25,7 @@ from typing import Any
 
 from ..autograd import Function
 from ..backend import array_module as _xp
+from ..mixed_precision import FP32, autocast_inputs, state as _amp
 from ..ops.activation import softplus
 from ..ops.comparison import where
 from ..ops.convert import cast
@@ -94,6 +95,8 @@ def _weight_array(weight: Any, shape: tuple, dtype: Any, op: str, name: str = "w
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Mean squared error: ``(input - target)^2``, then ``reduction``."""
+    if _amp.enabled:
+        input, target = autocast_inputs(FP32, "mse_loss", input, target)
     _check_reduction(reduction, "mse_loss")
     x, y = _pair(input, target, "mse_loss")
     d = x - y
@@ -102,6 +105,8 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
 
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Mean absolute error: ``|input - target|``, then ``reduction``."""
+    if _amp.enabled:
+        input, target = autocast_inputs(FP32, "l1_loss", input, target)
     _check_reduction(reduction, "l1_loss")
     x, y = _pair(input, target, "l1_loss")
     return _reduce((x - y).abs(), reduction)
@@ -127,6 +132,8 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta:
     It is ``huber_loss(delta=beta) / beta``: L1 far from the target with a quadratic core of width
     ``beta``; ``beta = 0`` is exactly ``l1_loss``.
     """
+    if _amp.enabled:
+        input, target = autocast_inputs(FP32, "smooth_l1_loss", input, target)
     _check_reduction(reduction, "smooth_l1_loss")
     if isinstance(beta, bool) or not isinstance(beta, (int, float)) or beta < 0:
         raise ValueError(f"smooth_l1_loss does not support negative values for beta (got {beta!r}); use beta >= 0")
@@ -182,6 +189,8 @@ def binary_cross_entropy(
     PyTorch does, so a probability of exactly 0 or 1 gives a finite loss. For raw scores (logits)
     use ``binary_cross_entropy_with_logits``: it is more stable.
     """
+    if _amp.enabled:
+        input, target = autocast_inputs(FP32, "binary_cross_entropy", input, target)
     _check_reduction(reduction, "binary_cross_entropy")
     x, y = _pair(input, target, "binary_cross_entropy")
     xd = x._data
@@ -218,6 +227,8 @@ def binary_cross_entropy_with_logits(
     computed as a log-sum-exp, so logits of +-1e4 give finite values and gradients. ``pos_weight``
     (one per class, broadcast along the last dimension) scales the positive term.
     """
+    if _amp.enabled:
+        input, target = autocast_inputs(FP32, "binary_cross_entropy_with_logits", input, target)
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     x, y = _pair(input, target, "binary_cross_entropy_with_logits")
     op = "binary_cross_entropy_with_logits"
@@ -247,6 +258,8 @@ def nll_loss(
     ``t == ignore_index`` contribute nothing, and "mean" divides by the sum of ``weight[t]`` over the
     others. ``nll_loss(log_softmax(x, 1), t)`` equals ``cross_entropy(x, t)``.
     """
+    if _amp.enabled:
+        input, target = autocast_inputs(FP32, "nll_loss", input, target)
     op = "nll_loss"
     _check_reduction(reduction, op)
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
@@ -306,6 +319,8 @@ def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: b
     "batchmean" divides the sum by the batch size (``input.shape[0]``): the mathematical KL divergence
     of a batch of distributions; "mean" averages over every element, as PyTorch does.
     """
+    if _amp.enabled:
+        input, target = autocast_inputs(FP32, "kl_div", input, target)
     op = "kl_div"
     _check_reduction(reduction, op, _REDUCTIONS + ("batchmean",))
     x, y = _pair(input, target, op)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..autograd import no_grad
+from ..mixed_precision import FP32, autocast_inputs, state as _amp
 from ..ops.norm import BatchNormTrain, LayerNorm, blend_running, channel_shape
 from ..tensor import Tensor
 from .common import check_float
@@ -74,6 +75,8 @@ def layer_norm(
 ) -> Tensor:
     """Normalise over the trailing ``normalized_shape`` dimensions of each sample (biased variance),
     then apply ``weight``/``bias`` of that shape."""
+    if _amp.enabled:
+        input, weight, bias = autocast_inputs(FP32, "layer_norm", input, weight, bias)
     op = "layer_norm"
     check_float(input, "input", op)
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(int(s) for s in normalized_shape)
@@ -119,6 +122,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     """Group normalisation (Wu & He, 2018): the C channels of each sample split into ``num_groups``
     groups, each normalised by its own mean and biased variance (over its channels and all positions),
     then a per-channel ``weight``/``bias``. Independent of the batch size, unlike batch norm."""
+    if _amp.enabled:
+        input, weight, bias = autocast_inputs(FP32, "group_norm", input, weight, bias)
     op = "group_norm"
     check_float(input, "input", op)
     if input.ndim < 2:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import Function, is_grad_enabled
+from ..mixed_precision import LOWER, autocast_inputs, state as _amp
 from ..tensor import Tensor
 from .common import Mask, broadcast_error, operands, tensor_arg, unbroadcast, unbroadcast_array
 
@@ -37,6 +38,8 @@ class MatMul(Function):
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product with PyTorch's rules: 1-D operands are treated as vectors (and squeezed back)."""
     a, b = operands(a, b, "matmul")
+    if _amp.enabled:
+        a, b = autocast_inputs(LOWER, "matmul", a, b)
     ad, bd = a._data, b._data
     if ad.ndim == 2 and bd.ndim == 2 and ad.shape[1] == bd.shape[0]:  # the common case, checked cheaply
         return MatMul.apply(a, b)

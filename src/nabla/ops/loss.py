@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ..autograd import Function, is_grad_enabled
 from ..backend import array_module as _xp
+from ..mixed_precision import FP32, autocast_inputs, state as _amp
 from ..tensor import Tensor
 from .common import float_tensor
 from .convert import cast
@@ -163,6 +164,8 @@ def cross_entropy(
 
     ``reduction``: "mean", "sum" or "none" (one loss per sample).
     """
+    if _amp.enabled:
+        input, target = autocast_inputs(FP32, "cross_entropy", input, target)
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise TypeError("cross_entropy: input and target must be Tensors")
     if reduction not in ("mean", "sum", "none"):

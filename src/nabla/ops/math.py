@@ -12,6 +12,7 @@ from typing import Any
 from .. import backend
 from ..autograd import Function
 from ..backend import array_module as _xp
+from ..mixed_precision import FP32, autocast_inputs, state as _amp
 from ..tensor import Tensor
 from .common import Mask, binary, float_tensor, tensor_arg, unbroadcast
 from .comparison import where
@@ -33,6 +34,8 @@ class Exp(Function):
 
 
 def exp(x: Tensor) -> Tensor:
+    if _amp.enabled:
+        (x,) = autocast_inputs(FP32, "exp", x)
     return Exp.apply(float_tensor(x, "exp"))
 
 
@@ -52,6 +55,8 @@ class Log(Function):
 
 
 def log(x: Tensor) -> Tensor:
+    if _amp.enabled:
+        (x,) = autocast_inputs(FP32, "log", x)
     return Log.apply(float_tensor(x, "log"))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..autograd import Function
 from ..backend import array_module as _xp
+from ..mixed_precision import FP32, autocast_inputs, state as _amp
 from ..tensor import Tensor
 from .common import float_tensor, normalize_dim
 
@@ -44,6 +45,8 @@ class Softmax(Function):
 
 def softmax(x: Tensor, dim: int) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``dim``."""
+    if _amp.enabled:
+        (x,) = autocast_inputs(FP32, "softmax", x)
     return Softmax.apply(float_tensor(x, "softmax"), dim=normalize_dim(dim, x.ndim, "softmax"))
 
 
@@ -64,4 +67,6 @@ class LogSoftmax(Function):
 
 def log_softmax(x: Tensor, dim: int) -> Tensor:
     """``x - logsumexp(x)`` along ``dim``: the stable way to get log-probabilities."""
+    if _amp.enabled:
+        (x,) = autocast_inputs(FP32, "log_softmax", x)
     return LogSoftmax.apply(float_tensor(x, "log_softmax"), dim=normalize_dim(dim, x.ndim, "log_softmax"))
