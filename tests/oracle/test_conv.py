@@ -200,6 +200,8 @@ def test_geometry_chooses_flat_rows_for_stride_one_unless_wasteful():
     assert not g.flat and (g.Ho, g.Wo, g.Wq) == (4, 4, 4)
     g = conv_ops.Geometry(512, 4, 4, 512, (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1)  # 50% garbage columns
     assert not g.flat and g.Wq == 4
+    g = conv_ops.Geometry(6, 14, 14, 16, (5, 5), (1, 1), (1, 1), (0, 0, 0, 0), 1)  # LeNet: 4 garbage columns a row
+    assert not g.flat and g.Wq == 10
 
 
 @pytest.mark.skipif(not nabla.cuda_is_available(), reason="CuPy with a CUDA GPU is not available")

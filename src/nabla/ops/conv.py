@@ -11,9 +11,10 @@ through the array library's BLAS: ``out = W.reshape(O, C*kh*kw) @ cols`` (a batc
   contiguous run of ``Ho * Wp`` values (the ``Wp - Wo`` extra columns per output row are garbage
   that is cropped from the output; their gradient is zero). Long contiguous runs make the copy, and
   the col2im adds of the backward pass, several times faster than the short rows of the general
-  layout (measured: LeNet's 6->16 5x5 layer, col2im 3.1 -> 0.85 ms).
-* Other strides, and small maps with many channels (where the garbage columns would add more
-  GEMM work than the faster copies save): the general view ``(C, kh, kw, N, Ho, Wo)``.
+  layout (measured: LeNet's 6->16 5x5 layer, col2im 3.1 -> 0.85 ms), but the garbage columns cost
+  GEMM work and copies everywhere else: flat only with at most 2 of them per row (3x3 kernels).
+* Other strides, wider kernels, and small maps with many channels (where the garbage columns would
+  add more GEMM work than the faster copies save): the general view ``(C, kh, kw, N, Ho, Wo)``.
 
 Backward (no scatter loops): ``grad_W = grad_out @ cols.T`` (one GEMM; ``cols`` is rebuilt from the
 saved input rather than kept, unless small, see ``KEEP_COLS_BYTES``) and ``dcols = W.T @ grad_out``
@@ -112,7 +113,11 @@ class Geometry:
         # Flat rows cost (Wp - Wo) / Wo extra GEMM columns; they pay off unless that waste is large
         # and the GEMM dominates (many output channels): 512 -> 512 on 4x4 maps ran 1.3-1.5x faster
         # in the general layout, 64 -> 64 on 32x32 1.1x faster flat (benchmarks in the module docstring).
-        self.flat = self.sh == 1 and self.sw == 1 and (O < 128 or 4 * (self.Wp - self.Wo) <= self.Wo)
+        # With more than 2 garbage columns per row (5x5 kernels) the general layout won everywhere
+        # measured (thread CPU time, interleaved): LeNet-5's step 13.6 -> 12.1 ms and 15.1 -> 13.1 ms,
+        # 6->16 5x5 on 28x28 50.6 -> 45.6 ms; 3x3 kernels (2 columns) stay flat (0-20% faster that way).
+        self.flat = (self.sh == 1 and self.sw == 1 and self.Wp - self.Wo <= 2
+                     and (O < 128 or 4 * (self.Wp - self.Wo) <= self.Wo))
         self.Wq = self.Wp if self.flat else self.Wo
         # Flat windows of the last plane read (kw - 1) * dw values past its end: one spare zero row.
         self.extra = 1 if self.flat else 0
