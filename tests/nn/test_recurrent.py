@@ -467,3 +467,21 @@ def test_no_grad_forward_equals_recorded_forward(kind):
         free = flat(n(x, lengths=[5, 2, 4]))
     for a, b in zip(recorded, free):
         np.testing.assert_array_equal(a.detach().numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("lengths", [None, [12, 12, 11, 9, 7, 4, 2, 1]], ids=["full", "packed"])
+def test_longer_batches_match_torch(kind, lengths):
+    """12 steps x batch 8 (the ops switch to contiguous transposed weights from 64 rows, and the LSTM to
+    whole-block steps while most of a packed batch runs): outputs and every gradient equal torch's."""
+    n, t = make_pair(kind, F32, num_layers=2, bidirectional=True)
+    nx, tx = both(rng(12).standard_normal((12, 8, I)).astype(F32))
+    if lengths is None:
+        compare_run(n, t, [nx], [tx], F32, inputs=[(nx, tx)])
+        return
+    packed = torch.nn.utils.rnn.pack_padded_sequence(tx, torch.tensor(lengths))
+
+    def unpack(outs):
+        return [torch.nn.utils.rnn.pad_packed_sequence(outs[0], total_length=12)[0]] + outs[1:]
+
+    compare_run(n, t, [nx], [packed], F32, n_kwargs={"lengths": lengths}, t_post=unpack, inputs=[(nx, tx)])
