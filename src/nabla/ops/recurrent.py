@@ -405,7 +405,9 @@ class LSTMLayer(_RecurrentLayer):
                 g_out[t, :, plan.sizes[t]:] = 0
         dh, dc = gout[T].T.copy(), gout[T + 1].T.copy()
         rows = H + (n_in if wanted[0] else 0)  # the step's GEMM also gives dx_t when x needs a gradient
-        w_t = xp.ascontiguousarray(w[:, :rows].T)  # (rows, 4H)
+        w_t = w[:, :rows].T  # (rows, 4H): contiguous when the GEMMs cover many columns (see _scaled_t)
+        if T * B >= 64:
+            w_t = xp.ascontiguousarray(w_t)
         dz = _POOL.take(xp, (T, rows, B), dt, plan.sizes is not None)  # per step [dh_prev; dx_t]
         # Each gate's pre-activation gradient is dc (i, f, g) or dh (o) times a factor that does not
         # depend on the recurrence; the factors are computed a block of steps at a time into dgates.
