@@ -340,12 +340,8 @@ class LSTMLayer(_RecurrentLayer):
         _ifog(w[:, H:H + n_in], w_ih, H)
         if bias:
             _ifog(w[:, K - 1], bias[0] + bias[1], H)
+        w[:3 * H] *= 0.5  # sigmoid(a) = (1 + tanh(a / 2)) / 2
         keep = is_grad_enabled()  # no graph will ask for backward: keep nothing, reuse one buffer per step
-        ws = _POOL.take(xp, (4 * H, K), dt) if keep else w  # (backward keeps w unscaled)
-        xp.multiply(w[:3 * H], 0.5, out=ws[:3 * H])  # sigmoid(a) = (1 + tanh(a / 2)) / 2
-        if keep:
-            ws[3 * H:] = w[3 * H:]
-        w, w_unscaled = ws, w
         z = _POOL.take(xp, (T + 1, K, B), dt)  # z[s] = [state s; x of the step that reads it; 1]
         plan.previous(z)[:, H:H + n_in] = x.transpose(0, 2, 1)
         z[T - plan.first(), H:H + n_in] = 0  # (the final state's block feeds no step)
@@ -384,7 +380,7 @@ class LSTMLayer(_RecurrentLayer):
         last = plan.T - plan.first()
         out[T], out[T + 1] = z[last, :H].T, cs[last].T
         if keep:
-            self.saved, self.n_in = _Saved(acts=acts, z=z, cs=cs, tanh_c=tanh_c, w=w_unscaled), n_in
+            self.saved, self.n_in = _Saved(acts=acts, z=z, cs=cs, tanh_c=tanh_c), n_in
             _POOL.give(w)
         else:
             _POOL.give(acts, z, cs, tanh_c, w)
@@ -392,8 +388,8 @@ class LSTMLayer(_RecurrentLayer):
 
     def backward_arrays(self, gout, wanted):
         plan, saved = self.plan, self.saved
-        w = saved.w
         acts, cs, tanh_c = saved.acts, saved.cs, saved.tanh_c
+        w_ih, w_hh = self.inputs[3]._data, self.inputs[4]._data
         xp = _xp(gout)
         T, B, H, n_in = plan.T, plan.B, cs.shape[1], self.n_in
         dt = gout.dtype
@@ -405,30 +401,39 @@ class LSTMLayer(_RecurrentLayer):
                 g_out[t, :, plan.sizes[t]:] = 0
         dh, dc = gout[T].T.copy(), gout[T + 1].T.copy()
         rows = H + (n_in if wanted[0] else 0)  # the step's GEMM also gives dx_t when x needs a gradient
-        w_t = w[:, :rows].T  # (rows, 4H): contiguous when the GEMMs cover many columns (see _scaled_t)
+        w = _POOL.take(xp, (4 * H, rows), dt)  # [W_hh | W_ih] in PyTorch's gate order i, f, g, o
+        w[:, :H] = w_hh
+        if wanted[0]:
+            w[:, H:] = w_ih
+        w_t = w.T  # (rows, 4H): contiguous when the GEMMs cover many columns (see _scaled_t)
         if T * B >= 64:
             w_t = xp.ascontiguousarray(w_t)
         dz = _POOL.take(xp, (T, rows, B), dt, plan.sizes is not None)  # per step [dh_prev; dx_t]
         # Each gate's pre-activation gradient is dc (i, f, g) or dh (o) times a factor that does not
-        # depend on the recurrence; the factors are computed a block of steps at a time into dgates.
+        # depend on the recurrence; the factors are computed a block of steps at a time into dgates,
+        # whose rows are in PyTorch's order i, f, g, o (acts are i, f, o, g): the dc-scaled rows are
+        # then one block, and the weight gradients need no reordering.
         dgates = _POOL.take(xp, (T, 4 * H, B), dt)
         c_prev = plan.previous(cs)
         tmp = xp.empty((H, B), dtype=dt)
         for sl, steps in plan.backward_blocks(B * 4 * H):
             a, d = acts[sl], dgates[sl]
-            s, ds = a[:, :3 * H], d[:, :3 * H]
-            xp.subtract(1, s, out=ds)  # sigmoid' = s (1 - s)
-            ds *= s
-            d[:, :H] *= a[:, 3 * H:]  # di = dc * g * i (1 - i)
+            i, f, o, g = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            xp.subtract(1, a[:, :2 * H], out=d[:, :2 * H])  # sigmoid' = s (1 - s)
+            d[:, :2 * H] *= a[:, :2 * H]
+            d_o = d[:, 3 * H:]
+            xp.subtract(1, o, out=d_o)
+            d_o *= o
+            d[:, :H] *= g  # di = dc * g * i (1 - i)
             d[:, H:2 * H] *= c_prev[sl]  # df = dc * c_prev * f (1 - f)
-            d[:, 2 * H:3 * H] *= tanh_c[sl]  # do = dh * tanh(c) * o (1 - o)
-            dg = d[:, 3 * H:]  # dg = dc * i * (1 - g^2)
-            xp.multiply(a[:, 3 * H:], a[:, 3 * H:], out=dg)
+            d_o *= tanh_c[sl]  # do = dh * tanh(c) * o (1 - o)
+            dg = d[:, 2 * H:3 * H]  # dg = dc * i * (1 - g^2)
+            xp.multiply(g, g, out=dg)
             xp.subtract(1, dg, out=dg)
-            dg *= a[:, :H]
+            dg *= i
             dc_dh = tanh_c[sl] * tanh_c[sl]  # dc += dh * o * (1 - tanh(c)^2)
             xp.subtract(1, dc_dh, out=dc_dh)
-            dc_dh *= a[:, 2 * H:3 * H]
+            dc_dh *= o
             if plan.sizes is not None:  # finished sequences: no gate gradient, dc passes through unchanged
                 for t in steps:
                     dgates[t, :, plan.sizes[t]:] = 0
@@ -447,17 +452,16 @@ class LSTMLayer(_RecurrentLayer):
                 dhn += go
                 xp.multiply(dhn, fac, out=tn)
                 dcn += tn
-                d_if = d[:2 * H].reshape(2, H, -1)
-                d_if *= dcn
-                d[3 * H:] *= dcn
-                d[2 * H:3 * H] *= dhn
+                d_ifg = d[:3 * H].reshape(3, H, -1)
+                d_ifg *= dcn
+                d[3 * H:] *= dhn
                 dcn *= f
                 xp.matmul(w_t, d, out=dzt)
                 if n < B and not sliced:
                     dzt[:H, n:], dc[:, n:] = dh[:, n:], dc_rest
                 dh = dz[t, :H]
         grads = self._grads(dgates, dz, dh, dc, wanted)
-        _POOL.give(g_out, dz, dgates)
+        _POOL.give(g_out, dz, dgates, w)
         return grads
 
     def _grads(self, dgates, dz, dh, dc, wanted):
@@ -479,10 +483,8 @@ class LSTMLayer(_RecurrentLayer):
             K = zp.shape[1]
             d2, z2 = _POOL.take(xp, (G, T, B), dgates.dtype), _POOL.take(xp, (K, T, B), z.dtype)
             d2[...], z2[...] = dgates.transpose(1, 0, 2), zp.transpose(1, 0, 2)
-            dw_ifog = d2.reshape(G, T * B) @ z2.reshape(K, T * B).T
+            dw = d2.reshape(G, T * B) @ z2.reshape(K, T * B).T  # (rows in PyTorch's gate order)
             _POOL.give(d2, z2)
-            dw = xp.empty_like(dw_ifog)
-            _ifog(dw, dw_ifog, H)
             if wanted[3]:
                 grads[3] = dw[:, H:H + n_in]
             if wanted[4]:
