@@ -485,3 +485,31 @@ def test_longer_batches_match_torch(kind, lengths):
         return [torch.nn.utils.rnn.pad_packed_sequence(outs[0], total_length=12)[0]] + outs[1:]
 
     compare_run(n, t, [nx], [packed], F32, n_kwargs={"lengths": lengths}, t_post=unpack, inputs=[(nx, tx)])
+
+
+def test_threads_sharing_the_buffer_pool_get_their_own_results():
+    """Inference in several threads (a model server) draws from one buffer pool: every thread's outputs
+    equal the single-threaded ones."""
+    import threading
+
+    n, _ = make_pair("lstm", F64, num_layers=2)
+    xs = [nabla.tensor(rng(20 + k).standard_normal((T, B, I))) for k in range(4)]
+    with nabla.no_grad():
+        want = [n(x)[0].numpy().copy() for x in xs]
+    got, errors = {}, []
+
+    def work(k):
+        try:
+            for _ in range(30):
+                with nabla.no_grad():
+                    got[k] = n(xs[k])[0].numpy().copy()
+                np.testing.assert_array_equal(got[k], want[k])
+        except Exception as e:  # reported below, from the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors

@@ -168,11 +168,15 @@ class _Pool:
         if xp is numpy:
             spare = self.spare.get((shape, numpy.dtype(dtype)))
             if spare:
-                a = spare.pop()
-                self.size -= a.nbytes
-                if zeros:
-                    a.fill(0)
-                return a
+                try:
+                    a = spare.pop()  # (atomic: another thread may have emptied the list since the test)
+                except IndexError:
+                    pass
+                else:
+                    self.size -= a.nbytes
+                    if zeros:
+                        a.fill(0)
+                    return a
         return (xp.zeros if zeros else xp.empty)(shape, dtype=dtype)
 
     def give(self, *arrays: Any) -> None:
