@@ -368,9 +368,11 @@ def write_results(section: str, path: str) -> None:
             text = f.read()
     except OSError:
         text = "# Benchmark results\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section.rstrip("\n") + rest.split(END, 1)[1]
+    # The markers on lines of their own: RESULTS.md also quotes them inside text (this module's docstring).
+    begin, end = "\n" + BEGIN + "\n", "\n" + END
+    if begin in text and end in text.split(begin, 1)[1]:
+        head, rest = text.split(begin, 1)
+        text = head + "\n" + section.rstrip("\n") + rest.split(end, 1)[1]
     else:
         text = text.rstrip("\n") + "\n\n" + section
     with open(path, "w") as f:
