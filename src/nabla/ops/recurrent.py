@@ -5,24 +5,26 @@ Why a whole sequence per node: composed from primitives, an LSTM step is ~15 gra
 runs the time loop on raw arrays (writing into preallocated buffers) and ``backward`` runs
 backpropagation through time in the same way, next to it. Measured on the benchmark LSTM (input 32,
 hidden 128, 50 steps, batch 32, one BLAS thread; ``benchmarks/bench_rnn.py``, interleaved with
-PyTorch in one process on a shared 2-core Intel AVX-512 machine): a training step takes ~1.2-1.3x
-PyTorch's time fused, 3-4x composed from primitive ops step by step.
+PyTorch on a shared 2-core Intel AVX-512 machine under load, CPU time): a training step takes
+~1.4x PyTorch's time fused (the GRU's ~0.85x), 3-4x composed from primitive ops step by step.
 
 The speed tricks, each a few lines:
 
-* LSTM: feature-major layout. Inside the op the batch is the last (contiguous) axis and the gates
-  are stored as i, f, o, g, so each gate of a step is one contiguous (H, B) block. NumPy runs an
+* LSTM and GRU: feature-major layout. Inside the op the batch is the last (contiguous) axis (and
+  the LSTM's gates are stored as i, f, o, g), so each gate of a step is one contiguous (H, B) block. NumPy runs an
   elementwise op on the (B, H) column slices of a row-major (B, 4H) block 3-5x slower than on
   contiguous memory (2.2-4.2 us against 0.7 us per (32, 128) multiply here), and there are ~10
   such ops per step;
 * LSTM: the step's input is the column block ``z_t = [h_{t-1}; x_t; 1]``, so ``[W_hh | W_ih | b]``
   gives every pre-activation (input projection and bias included) in one GEMM per step, and
   ``h_t`` is written straight into ``z_{t+1}``; backward gets ``dW_hh``, ``dW_ih`` and the bias
-  gradient from one GEMM ``sum_t dgates_t z_t^T`` after the loop. GRU / RNN: the input projection
-  of all steps is one GEMM before the loop and the weight gradients one GEMM each after it;
+  gradient from one GEMM ``sum_t dgates_t z_t^T`` after the loop. GRU: the input projections of
+  all steps are computed before the loop (one stacked matmul), each step's GEMM is
+  ``[W_hh | b_hh] [h; 1]``, the weight gradients one GEMM each after it. RNN: the input projection
+  is one GEMM before the loop, the hidden one a GEMM per step, row-major;
 * LSTM gates: ``sigmoid(a) = (1 + tanh(a / 2)) / 2`` with the halving folded into the weights, so
   one ``tanh`` covers all four gates (on this CPU NumPy's float32 ``tanh`` costs less than the
-  ``exp``, add and reciprocal of ``1 / (1 + exp(-a))``). GRU: ``exp`` for r and z;
+  ``exp``, add and reciprocal of ``1 / (1 + exp(-a))``); the GRU's r and z likewise;
 * backward: each gate's pre-activation gradient is ``dc`` or ``dh`` times a factor that does not
   depend on the recurrence (e.g. ``g * i * (1 - i)``); the factors are computed for a cache-sized
   block of steps at once, leaving ~7 array calls and one GEMM per step in the loop itself;
@@ -32,7 +34,9 @@ The speed tricks, each a few lines:
 
 Variable lengths work like PyTorch's packed sequences: with ``lengths`` the batch is sorted by
 length (longest first) inside the op, so at step ``t`` the sequences still running are a prefix
-of the batch and only that prefix is computed; a finished sequence keeps its state (the final state
+of the batch (a prefix of the columns in the feature-major ops: while more than half of the batch
+runs they compute whole contiguous blocks and restore the rest, else only the running columns); a
+finished sequence keeps its state (the final state
 is the state at its last valid step) and its outputs past the end are zero. The reverse direction
 starts each sequence at its own last valid step.
 
