@@ -43,6 +43,7 @@ import nabla  # noqa: E402
 from nabla import models  # noqa: E402
 from nabla.data import DataLoader, TensorDataset  # noqa: E402
 from nabla.train import Trainer, save_image_grid  # noqa: E402
+from nabla.train.recipes import MODEL_RECIPES  # noqa: E402
 
 MNIST = ROOT.parent / "shared" / "datasets" / "mnist"
 OUT = HERE / "generative"
@@ -240,10 +241,12 @@ def section_gan(seeds):
         for s in seeds if name == "dcgan" else seeds[:1]:
             nabla.manual_seed(s)
             m = models.build_model(name, (1, 28, 28), 10)
-            _, secs = _fit(m, xtr, ytr, 5, 64)
+            recipe = MODEL_RECIPES[name]  # what ``nabla train dcgan --dataset mnist`` does
+            _, secs = _fit(m, xtr, ytr, recipe.epochs, recipe.batch_size, recipe.lr)
             samples = m.sample(2000, seed=1000 + s).numpy()
             p, f = features(clf, samples)
-            row = {"inception_score": inception_score(p), "fid": frechet(f, f_real), "seconds": secs}
+            row = {"inception_score": inception_score(p), "fid": frechet(f, f_real), "seconds": secs,
+                   "load_average_1min": float(Path("/proc/loadavg").read_text().split()[0])}
             if name == "cgan":
                 asked = np.arange(2000) % 10
                 row["classified_as_asked"] = float((p.argmax(1) == asked).mean())
@@ -251,6 +254,10 @@ def section_gan(seeds):
             print(name, s, row, flush=True)
         res[name] = {k: _summary([r[k] for r in rows]) for k in rows[0]}
         res[name]["is_over_real"] = round(res[name]["inception_score"]["median"] / res["real"]["inception_score"], 3)
+        res[name]["is_over_real_per_seed"] = [round(r["inception_score"] / res["real"]["inception_score"], 3)
+                                              for r in rows]
+        res[name]["recipe"] = {"epochs": recipe.epochs, "batch_size": recipe.batch_size, "lr": recipe.lr,
+                               "steps": recipe.epochs * math.ceil(len(xtr) / recipe.batch_size)}
     _save("gan", res)
 
 
@@ -280,60 +287,62 @@ def section_dae(seeds):
 
 
 def torch_dcgan(m):
-    """The same DCGAN in PyTorch, with ``m``'s weights."""
+    """The same DCGAN in PyTorch (with or without the ``fc`` layers), with ``m``'s weights."""
     import torch
 
-    w, L = m.generator.net, torch.nn
+    L = torch.nn
     q = 7
-    c = w[4].weight.shape[1]  # width
-    G = L.Sequential(L.Linear(m.latent_size, 2 * c * q * q), L.BatchNorm1d(2 * c * q * q), L.ReLU(),
+    gen = [mod for mod in m.generator.net if type(mod).__name__ == "ConvTranspose2d"]
+    c = gen[0].weight.shape[1]  # width
+    lin = [mod for mod in m.discriminator.net if type(mod).__name__ == "Linear"]
+    fc = lin[0].weight.shape[0] if len(lin) > 1 else 0
+    g_head = [L.Linear(m.latent_size, fc), L.BatchNorm1d(fc), L.ReLU()] if fc else []
+    G = L.Sequential(*g_head, L.Linear(fc or m.latent_size, 2 * c * q * q), L.BatchNorm1d(2 * c * q * q), L.ReLU(),
                      L.Unflatten(1, (2 * c, q, q)), L.ConvTranspose2d(2 * c, c, 4, 2, 1), L.BatchNorm2d(c), L.ReLU(),
                      L.ConvTranspose2d(c, 1, 4, 2, 1), L.Tanh())
+    d_tail = [L.BatchNorm1d(fc), L.LeakyReLU(0.2), L.Linear(fc, 1)] if fc else []
     D = L.Sequential(L.Conv2d(1, c, 4, 2, 1), L.LeakyReLU(0.2), L.Conv2d(c, 2 * c, 4, 2, 1), L.BatchNorm2d(2 * c),
-                     L.LeakyReLU(0.2), L.Flatten(), L.Linear(2 * c * q * q, 1))
+                     L.LeakyReLU(0.2), L.Flatten(), L.Linear(2 * c * q * q, fc or 1), *d_tail)
     G.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in m.generator.net.state_dict().items()})
     D.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in m.discriminator.net.state_dict().items()})
     return G, D
 
 
-def section_speed(seeds, steps=30):
+def _step_times(m, xtr, batch, steps):
+    """Interleaved nabla / PyTorch DCGAN training steps (D then G) at ``batch``: median ms, ratio, a loss check."""
     import torch
     import torch.nn.functional as TF
 
-    torch.set_num_threads(1)
-    xtr, ytr, _, _ = mnist()
-    nabla.manual_seed(0)
-    m = models.dcgan()
     opts = m.configure_optimizers()
     G, D = torch_dcgan(m)
     tg = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     td = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    ones, zeros = torch.ones(batch), torch.zeros(batch)
 
     # sanity: the same weights, images and noise give the same losses
-    x = nabla.tensor(xtr[:64])
-    z = nabla.randn(64, m.latent_size)
+    x = nabla.tensor(xtr[:batch])
+    z = nabla.randn(batch, m.latent_size)
     d_loss, g_loss, _ = m.losses(x, None, z)
-    tx = torch.from_numpy(xtr[:64]) * 2 - 1
+    tx = torch.from_numpy(xtr[:batch]) * 2 - 1
     fake = G(torch.from_numpy(z.numpy()))
-    tdl = (TF.binary_cross_entropy_with_logits(D(tx).squeeze(1), torch.ones(64))
-           + TF.binary_cross_entropy_with_logits(D(fake.detach()).squeeze(1), torch.zeros(64)))
+    tdl = (TF.binary_cross_entropy_with_logits(D(tx).squeeze(1), ones)
+           + TF.binary_cross_entropy_with_logits(D(fake.detach()).squeeze(1), zeros))
     sanity = {"nabla_d_loss": float(d_loss.item()), "torch_d_loss": float(tdl), "nabla_g_loss": float(g_loss.item()),
-              "torch_g_loss": float(TF.binary_cross_entropy_with_logits(D(fake).squeeze(1), torch.ones(64)))}
+              "torch_g_loss": float(TF.binary_cross_entropy_with_logits(D(fake).squeeze(1), ones))}
 
     def torch_step(xb):
-        z = torch.randn(64, m.latent_size)
-        fake = G(z)
+        fake = G(torch.randn(batch, m.latent_size))
         td.zero_grad()
-        dl = (TF.binary_cross_entropy_with_logits(D(xb).squeeze(1), torch.ones(64))
-              + TF.binary_cross_entropy_with_logits(D(fake.detach()).squeeze(1), torch.zeros(64)))
+        dl = (TF.binary_cross_entropy_with_logits(D(xb).squeeze(1), ones)
+              + TF.binary_cross_entropy_with_logits(D(fake.detach()).squeeze(1), zeros))
         dl.backward()
         td.step()
         tg.zero_grad()
-        gl = TF.binary_cross_entropy_with_logits(D(fake).squeeze(1), torch.ones(64))
+        gl = TF.binary_cross_entropy_with_logits(D(fake).squeeze(1), ones)
         gl.backward()
         tg.step()
 
-    batches = [(nabla.tensor(xtr[i * 64:(i + 1) * 64]), torch.from_numpy(xtr[i * 64:(i + 1) * 64]) * 2 - 1)
+    batches = [(nabla.tensor(xtr[i * batch:(i + 1) * batch]), torch.from_numpy(xtr[i * batch:(i + 1) * batch]) * 2 - 1)
                for i in range(10)]
     nt, tt = [], []
     for i in range(steps + 5):
@@ -346,10 +355,26 @@ def section_speed(seeds, steps=30):
         if i >= 5:
             nt.append(t1 - t0)
             tt.append(t2 - t1)
-    res = {"batch": 64, "width": int(m.generator.net[4].weight.shape[1]), "steps": steps,
-           "nabla_ms": _summary([1000 * v for v in nt]), "torch_ms": _summary([1000 * v for v in tt]),
-           "ratio_median": round(statistics.median(nt) / statistics.median(tt), 3), "sanity": sanity,
-           "threads": "OPENBLAS_NUM_THREADS=1, torch.set_num_threads(1)"}
+    return {"batch": batch, "steps": steps, "nabla_ms": _summary([1000 * v for v in nt]),
+            "torch_ms": _summary([1000 * v for v in tt]),
+            "ratio_median": round(statistics.median(nt) / statistics.median(tt), 3), "sanity": sanity}
+
+
+def section_speed(seeds, steps=30):
+    """The ``dcgan`` default (with its fc layers) at the recipe's batch and at 64, and the bare DCGAN (fc=0) at 64
+    (the network measured before the fc layers were added)."""
+    import torch
+
+    torch.set_num_threads(1)
+    xtr = mnist()[0]
+    res = {"threads": "OPENBLAS_NUM_THREADS=1, torch.set_num_threads(1)",
+           "load_average_before": Path("/proc/loadavg").read_text().split()[:3]}
+    for key, fc, batch in (("dcgan", 1024, MODEL_RECIPES["dcgan"].batch_size), ("dcgan_b64", 1024, 64),
+                           ("bare_dcgan_fc0_b64", 0, 64)):
+        nabla.manual_seed(0)
+        res[key] = _step_times(models.dcgan(fc=fc), xtr, batch, steps)
+        print(key, res[key]["ratio_median"], flush=True)
+    res["load_average_after"] = Path("/proc/loadavg").read_text().split()[:3]
     _save("speed", res)
 
 

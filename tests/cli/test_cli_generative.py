@@ -26,7 +26,7 @@ def runs(tmp_path_factory):
     """One short run per kind on the 8x8 digits: a VAE, a denoising AE and a conditional GAN."""
     root = tmp_path_factory.mktemp("gen")
     for name, extra in [("vae", ["-a", "hidden=64,"]), ("dae", ["-a", "hidden=64,"]),
-                        ("cgan", ["-a", "width=8", "--batch-size", "32"])]:
+                        ("cgan", ["-a", "width=8", "-a", "fc=32", "--batch-size", "32"])]:
         r = nabla_cmd("train", name, "--dataset", "digits", "--epochs", "2", "--out", root / name, "-q", *extra)
         assert r.returncode == 0, r.stderr
     return root
@@ -99,7 +99,8 @@ def test_sample_bad_labels_and_non_generative_checkpoint_exit_2(runs, tmp_path):
 
 def test_gan_resume_mid_run_is_bit_identical(tmp_path):
     """Both networks and both optimizers come back: 2 epochs, killed after the first (checkpoint), resumed."""
-    common = ["--dataset", "digits", "-a", "width=8", "-a", "latent_size=8", "--batch-size", "64", "-q"]
+    common = ["--dataset", "digits", "-a", "width=8", "-a", "latent_size=8", "-a", "fc=32", "--batch-size", "64",
+              "-q"]
     assert nabla_cmd("train", "dcgan", *common, "--epochs", "2", "--out", tmp_path / "full").returncode == 0
     assert nabla_cmd("train", "dcgan", *common, "--epochs", "1", "--out", tmp_path / "half").returncode == 0
     r = nabla_cmd("train", "--resume", "--out", tmp_path / "half", "--epochs", "2", "-q")

@@ -87,6 +87,7 @@ def test_shapes_and_sample_range(name, arch, shape):
     ({"name": "vae", "likelihood": "poisson"}, "likelihood"),
     ({"name": "vae", "beta": -1.0}, "beta"),
     ({"name": "gan", "label_smoothing": 0.7}, "label_smoothing"),
+    ({"name": "dcgan", "fc": -1}, "fc must be an int >= 0"),
     ({"name": "vae", "latent_size": 0}, "latent_size"),
 ])
 def test_bad_arguments_are_clear_errors(kwargs, match):
@@ -217,6 +218,41 @@ def test_mlp_gan_losses_and_gradients_match_a_torch_twin():
         np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-3, atol=1e-6)
 
 
+@pytest.mark.parametrize("fc", [0, 16])
+def test_dcgan_losses_and_gradients_match_a_torch_twin(fc):
+    """DCGAN (bare, and with the fc layers of the default) in training mode, BatchNorm batch statistics included:
+    the same weights, images and noise give PyTorch's losses and gradients in both networks."""
+    m = _build("dcgan", (1, 8, 8), width=4, latent_size=6, fc=fc)
+    assert len(list(m.generator.parameters())) == 10 + 4 * bool(fc)  # Linear+BN per dense layer, ConvT(+BN) x 2
+    L, c = torch.nn, 4
+    g_head = [L.Linear(6, fc), L.BatchNorm1d(fc), L.ReLU()] if fc else []
+    tg = L.Sequential(*g_head, L.Linear(fc or 6, 2 * c * 4), L.BatchNorm1d(2 * c * 4), L.ReLU(),
+                      L.Unflatten(1, (8, 2, 2)), L.ConvTranspose2d(8, c, 4, 2, 1), L.BatchNorm2d(c), L.ReLU(),
+                      L.ConvTranspose2d(c, 1, 4, 2, 1), L.Tanh())
+    d_tail = [L.BatchNorm1d(fc), L.LeakyReLU(0.2), L.Linear(fc, 1)] if fc else []
+    td = L.Sequential(L.Conv2d(1, c, 4, 2, 1), L.LeakyReLU(0.2), L.Conv2d(c, 2 * c, 4, 2, 1), L.BatchNorm2d(2 * c),
+                      L.LeakyReLU(0.2), L.Flatten(), L.Linear(2 * c * 4, fc or 1), *d_tail)
+    _copy_to_torch(m.generator.net, tg)
+    _copy_to_torch(m.discriminator.net, td)
+    x = nabla.rand(8, 1, 8, 8)
+    z = nabla.randn(8, 6)
+    d_loss, g_loss, _ = m.losses(x, None, z)
+    fake = tg(torch.from_numpy(z.numpy()))
+    td_loss = (TF.binary_cross_entropy_with_logits(td(torch.from_numpy(x.numpy()) * 2 - 1), torch.ones(8, 1))
+               + TF.binary_cross_entropy_with_logits(td(fake.detach()), torch.zeros(8, 1)))
+    tg_loss = TF.binary_cross_entropy_with_logits(td(fake), torch.ones(8, 1))
+    assert float(d_loss.item()) == pytest.approx(td_loss.item(), rel=1e-5)
+    assert float(g_loss.item()) == pytest.approx(tg_loss.item(), rel=1e-5)
+    (d_loss + g_loss).backward()
+    (td_loss + tg_loss).backward()
+    for net, twin in ((m.generator.net, tg), (m.discriminator.net, td)):
+        # a bias right before a BatchNorm has a zero gradient in exact arithmetic: both sides hold rounding noise,
+        # so the absolute tolerance follows the network's largest gradient
+        atol = 1e-4 * max(float(tp.grad.abs().max()) for tp in twin.parameters())
+        for (name, p), tp in zip(net.named_parameters(), twin.parameters()):
+            np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-3, atol=atol, err_msg=name)
+
+
 def test_importance_weighted_bound_is_tighter_than_the_elbo():
     m = _build("vae")
     x = nabla.tensor((np.random.default_rng(0).random((32, 1, 28, 28)) > 0.7).astype(np.float32))
@@ -288,7 +324,7 @@ class _Interrupt(Callback):
 @pytest.mark.parametrize("name", ["dcgan", "vae"])
 def test_resume_mid_epoch_is_bit_identical_with_every_optimizer(name, tmp_path):
     x, y = _digits(192)
-    kw = {"width": 8, "latent_size": 8} if name == "dcgan" else {"hidden": (32,)}
+    kw = {"width": 8, "latent_size": 8, "fc": 16} if name == "dcgan" else {"hidden": (32,)}
 
     def run(callbacks, seed=0):
         nabla.manual_seed(seed)
