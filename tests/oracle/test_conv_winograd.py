@@ -17,6 +17,12 @@ from .helpers import F32, F64, check, check_double, gradcheck
 # Winograd's transforms round at ~1e-5 of the output's largest value in float32 (outputs here reach ~20).
 TOL32 = {"atol": 5e-4, "rtol": 1e-4, "grad_atol": 5e-4, "grad_rtol": 1e-4}
 
+
+@pytest.fixture(autouse=True)
+def _winograd_for_small_batches(monkeypatch):
+    """These small cases have few tiles: let them take the Winograd path (the batch-size rule has its own test)."""
+    monkeypatch.setattr(conv_ops, "WINOGRAD_MIN_TILES", 1)
+
 CASES = [  # (input shape, output channels, bias?, keyword arguments): all take the Winograd path
     ((2, 16, 8, 8), 16, True, {"padding": 1}),  # whole tiles
     ((3, 16, 7, 9), 20, True, {"padding": 1}),  # partial last tiles
@@ -46,7 +52,7 @@ def test_winograd_conv2d_matches_torch(case, dtype):
     w = nabla.zeros((o, xs[1], 3, 3))
     pads = conv_ops._padding_arg(kw.get("padding", 0), (3, 3), (1, 1), (1, 1), "test")
     geom = conv_ops.Geometry(xs[1], xs[2], xs[3], o, (3, 3), (1, 1), (1, 1), pads, 1)
-    assert conv_ops.winograd_tile(geom, x.dtype) in (2, 4) and w.shape[1] == xs[1], "the case must take Winograd"
+    assert conv_ops.winograd_tile(geom, x.dtype, xs[0]) in (2, 4) and w.shape[1] == xs[1], "the case must take Winograd"
     n_fn, t_fn = _fns(has_bias, kw)
     check(n_fn, [xs, (o, xs[1], 3, 3)] + ([(o,)] if has_bias else []), t_fn, dtype=dtype,
           **(TOL32 if dtype == F32 else {}))
@@ -58,7 +64,7 @@ def test_both_tile_orders_are_covered():
     for xs, o, _, kw in CASES:
         pads = conv_ops._padding_arg(kw.get("padding", 0), (3, 3), (1, 1), (1, 1), "test")
         g = conv_ops.Geometry(xs[1], xs[2], xs[3], o, (3, 3), (1, 1), (1, 1), pads, 1)
-        g.wino = conv_ops.winograd_tile(g, np.float32)
+        g.wino = conv_ops.winograd_tile(g, np.float32, xs[0])
         orders.add(winograd.Tiles(g, xs[0]).nfast)
     assert orders == {True, False}
 
@@ -133,7 +139,16 @@ def test_winograd_is_chosen_only_for_3x3_stride_one_layers(monkeypatch, change, 
     monkeypatch.setattr(conv_ops, "WINOGRAD", a["flag"])
     g = conv_ops.Geometry(a["C"], a["size"], a["size"], 32, a["kernel"], a["stride"], a["dilation"], (1, 1, 1, 1),
                           a["groups"])
-    assert conv_ops.winograd_tile(g, a["dtype"]) == expected
+    assert conv_ops.winograd_tile(g, a["dtype"], 8) == expected
+
+
+@pytest.mark.parametrize("n, size, expected", [(1, 32, 4), (1, 16, 0), (2, 16, 4), (4, 4, 0), (8, 4, 2), (1, 8, 0)])
+def test_winograd_needs_enough_tiles_in_the_batch(monkeypatch, n, size, expected):
+    """Below WINOGRAD_MIN_TILES tiles the per-call kernel transform costs more than it saves (batch-1
+    inference of ResNet's deep layers ran 2.6-5.5x slower than im2col)."""
+    monkeypatch.setattr(conv_ops, "WINOGRAD_MIN_TILES", 32)
+    g = conv_ops.Geometry(64, size, size, 64, (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1)
+    assert conv_ops.winograd_tile(g, np.float32, n) == expected
 
 
 def test_winograd_on_the_fake_gpu_matches_cpu():

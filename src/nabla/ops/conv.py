@@ -30,7 +30,8 @@ layout", (N, K, L)), the single GEMM over ``(K, N*Q)`` was as fast on 32x32 maps
 faster on 4x4 maps (few columns per sample), so it is the im2col implementation.
 
 Winograd (``winograd.py``). 3x3, stride-1, undilated, ungrouped float32/float64 layers with at least
-``WINOGRAD_MIN_CHANNELS`` channels each way (ResNet's and VGG's bulk) skip im2col: F(4x4, 3x3), or
+``WINOGRAD_MIN_CHANNELS`` channels each way and ``WINOGRAD_MIN_TILES`` tiles in the batch (ResNet's
+and VGG's bulk in training; batch-1 inference of small maps stays im2col) skip im2col: F(4x4, 3x3), or
 F(2x2, 3x3) on maps of at most 4x4 (``winograd_tile``), does a quarter (F(2x2): 4/9) of the GEMM work
 and replaces col2im by three border adds. Forward + backward against im2col (interleaved, thread CPU
 time, shared 2-core Intel AVX-512, batch 32): 64->64 on 32x32 97 vs 151 ms (torch 65), 128@16x16 62
@@ -70,21 +71,28 @@ KEEP_V_BYTES = 32 << 20
 # Whether 3x3 stride-1 layers may use Winograd F(4x4, 3x3) (see ``winograd_tile``); off: im2col for all.
 WINOGRAD = True
 WINOGRAD_MIN_CHANNELS = 16
+# Fewer tiles than this over the whole batch: im2col. The kernel transform (O x C x (m+2)^2 values,
+# every call) is paid back per tile, whatever the channel counts. Forward at batch 1, Winograd vs
+# im2col (thread CPU time): 64@32x32 (64 tiles) 0.76x, 128@16x16 (16) 1.19x, 256@8x8 (4) 2.6x,
+# 512@4x4 (4) 5.5x; 256@8x8 at batch 8 (32 tiles) 0.79x, 512@4x4 at batch 4 (16 tiles) 2.45x.
+WINOGRAD_MIN_TILES = 32
 
 
-def winograd_tile(g: Geometry, dtype) -> int:
-    """The Winograd output tile size ``m`` for a layer (0: im2col).
+def winograd_tile(g: Geometry, dtype, n: int) -> int:
+    """The Winograd output tile size ``m`` for a layer run on a batch of ``n`` (0: im2col).
 
     3x3, stride 1, undilated, ungrouped float32/float64 layers with at least ``WINOGRAD_MIN_CHANNELS``
-    input and output channels: F(4x4, 3x3), or F(2x2, 3x3) on maps of at most 4x4, where one 4x4 tile
-    per sample leaves the (36 x O x C) kernel transform the largest cost (512 -> 512 on 4x4 at batch 32:
-    F(2x2) 1.10x torch, F(4x4) 1.24x; on 8x8 F(4x4) 1.04x, F(2x2) 1.23x; interleaved, loaded machine).
+    input and output channels and at least ``WINOGRAD_MIN_TILES`` tiles in the batch: F(4x4, 3x3), or
+    F(2x2, 3x3) on maps of at most 4x4, where one 4x4 tile per sample leaves the (36 x O x C) kernel
+    transform the largest cost (512 -> 512 on 4x4 at batch 32: F(2x2) 1.10x torch, F(4x4) 1.24x; on
+    8x8 F(4x4) 1.04x, F(2x2) 1.23x; interleaved, loaded machine).
     """
     if not (WINOGRAD and g.kh == 3 and g.kw == 3 and g.sh == 1 and g.sw == 1 and g.dh == 1 and g.dw == 1
             and g.groups == 1 and g.Ho == g.Hp - 2 and g.Wo == g.Wp - 2
             and min(g.C, g.O) >= WINOGRAD_MIN_CHANNELS and numpy.dtype(dtype).itemsize >= 4):
         return 0
-    return 2 if g.Ho <= 4 and g.Wo <= 4 else 4
+    m = 2 if g.Ho <= 4 and g.Wo <= 4 else 4
+    return m if n * -(-g.Ho // m) * -(-g.Wo // m) >= WINOGRAD_MIN_TILES else 0
 
 
 class Geometry:
@@ -541,7 +549,7 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, op, ndim):
     o, _, kh, kw = weight.shape
     pads = _padding_arg(padding, (kh, kw), dilation, stride, op)
     geom = Geometry(c, h, w, o, (kh, kw), stride, dilation, pads, groups)
-    geom.wino = winograd_tile(geom, input.dtype)
+    geom.wino = winograd_tile(geom, input.dtype, n)
     if geom.Ho < 1 or geom.Wo < 1 or geom.Hp < dilation[0] * (kh - 1) + 1 or geom.Wp < dilation[1] * (kw - 1) + 1:
         raise ValueError(
             f"{op}: the padded input is {geom.Hp}x{geom.Wp} (input {input.shape}, padding {padding!r}) but the "
@@ -627,7 +635,7 @@ def conv_transpose2d(
         raise ValueError(f"{op}: the batch is empty (input {input.shape})")
     # The conv2d this is the input-gradient of maps (N, cout, ho, wo) -> (N, cin, h, w).
     geom = Geometry(cout, ho, wo, cin, (kh, kw), stride, dilation, (ph, ph, pw, pw), groups, out_size=(h, w))
-    geom.wino = winograd_tile(geom, input.dtype)
+    geom.wino = winograd_tile(geom, input.dtype, n)
     if bias is None:
         return ConvInputGrad.apply(input, weight, geom=geom)
     return ConvInputGrad.apply(input, weight, bias, geom=geom)
