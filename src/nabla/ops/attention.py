@@ -20,6 +20,8 @@ is itself differentiable.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import backend
 from ..autograd import Function, is_grad_enabled
 from ..backend import array_module as _xp
@@ -129,6 +131,8 @@ class ScaledDotProductAttention(Function):
 
     def forward(self, q, k, v, *bias, blocked, drop, scale):
         xp = _xp(q)
+        if isinstance(drop, DropoutDraw):
+            drop = drop(q.dtype)
         p = attention_weights(q, k, bias[0] if bias else None, blocked, scale)
         self.p, self.blocked, self.drop, self.scale = p, blocked, drop, scale
         return xp.matmul(p if drop is None else p * drop, v)
@@ -169,6 +173,8 @@ class PackedSelfAttention(Function):
 
     def forward(self, qkv, *bias, heads, blocked, drop, scale):
         xp = _xp(qkv)
+        if isinstance(drop, DropoutDraw):
+            drop = drop(qkv.dtype)
         q, k, v = self._split(qkv, heads)
         n, h, length, d = q.shape
         p = attention_weights(q, k, bias[0] if bias else None, blocked, scale)
@@ -250,16 +256,27 @@ def dropout_mask(shape: tuple, p: float, like: Tensor):
 
     Drawn from nabla's generator exactly as ``nabla.functional.dropout`` draws its mask.
     """
-    data = like._data
-    gen = backend.default_generator.for_device(like.device)
-    dt = data.dtype if data.dtype.itemsize >= 4 else backend.float32
-    if like.device.type == "cpu":
-        u = gen.random(shape, dtype=dt)
-    else:  # pragma: no cover - GPU only
-        u = gen.random_sample(shape, dtype=dt)
-    mask = (u >= p).astype(data.dtype)
-    mask *= data.dtype.type(1.0 / (1.0 - p))
-    return mask
+    return DropoutDraw(shape, p, like.device)(like._data.dtype)
+
+
+class DropoutDraw:
+    """A dropout mask to be drawn by the attention op itself (its ``drop`` argument): drawing inside
+    ``forward`` rather than before the op lets a replayed program (``nabla.compile``) draw a fresh mask
+    on every call. Calling it with the dtype draws the mask as :func:`dropout_mask` describes."""
+
+    def __init__(self, shape: tuple, p: float, device: Any) -> None:
+        self.shape, self.p, self.device = shape, p, device
+
+    def __call__(self, dtype: Any) -> Any:
+        gen = backend.default_generator.for_device(self.device)
+        dt = dtype if dtype.itemsize >= 4 else backend.float32
+        if self.device.type == "cpu":
+            u = gen.random(self.shape, dtype=dt)
+        else:  # pragma: no cover - GPU only
+            u = gen.random_sample(self.shape, dtype=dt)
+        mask = (u >= self.p).astype(dtype)
+        mask *= dtype.type(1.0 / (1.0 - self.p))
+        return mask
 
 
 def attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, blocked, dropout_p: float,
@@ -270,7 +287,7 @@ def attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, blocked, dro
         xp = q._xp
         shape = xp.broadcast_shapes(q.shape[:-1] + (k.shape[-2],), k.shape[:-2] + (1, 1), v.shape[:-2] + (1, 1),
                                     *[m.shape for m in (bias, blocked) if m is not None])
-        drop = dropout_mask(shape, dropout_p, q)
+        drop = DropoutDraw(shape, dropout_p, q.device)
     inputs = (q, k, v) if bias is None else (q, k, v, bias)
     return ScaledDotProductAttention.apply(*inputs, blocked=blocked, drop=drop, scale=scale)
 
@@ -279,6 +296,6 @@ def packed_self_attention(qkv: Tensor, heads: int, bias: Tensor | None, blocked,
                           scale: float) -> Tensor:
     """:class:`PackedSelfAttention` with its dropout mask drawn; ``qkv`` (N, L, 3E) already validated."""
     n, length, e3 = qkv.shape
-    drop = dropout_mask((n, heads, length, length), dropout_p, qkv) if dropout_p > 0.0 else None
+    drop = DropoutDraw((n, heads, length, length), dropout_p, qkv.device) if dropout_p > 0.0 else None
     inputs = (qkv,) if bias is None else (qkv, bias)
     return PackedSelfAttention.apply(*inputs, heads=heads, blocked=blocked, drop=drop, scale=scale)
