@@ -194,3 +194,14 @@ def test_float16_training_on_digits_with_autocast_and_grad_scaler():
         x, y = next(iter(DataLoader(test, batch_size=len(test))))
         acc = float((model(x).argmax(1) == y).float().mean().item())
     assert acc > 0.9, acc
+
+
+def test_convolutions_run_in_float16_like_torch():
+    (x, w), (tx, tw) = _pair((2, 3, 8, 8), (4, 3, 3, 3))
+    with nabla.autocast("cpu"):
+        y = F.conv2d(x, w, padding=1)
+        z = F.conv_transpose2d(y, nabla.randn(4, 2, 3, 3))
+    with torch.autocast("cpu", dtype=torch.float16):
+        ty = TF.conv2d(tx, tw, padding=1)
+    assert y.dtype.name == _name(ty.dtype) == "float16" and z.dtype == nabla.float16
+    np.testing.assert_allclose(y.numpy().astype(np.float32), ty.float().numpy(), rtol=2e-2, atol=2e-2)

@@ -59,6 +59,7 @@ import numpy
 
 from ..autograd import Function, is_grad_enabled
 from ..backend import array_module as _xp
+from ..mixed_precision import LOWER, autocast_inputs, state as _amp
 from ..tensor import Tensor
 from . import winograd
 
@@ -509,6 +510,8 @@ def conv2d(
     else Wo), in a reused scratch buffer, plus the padded input; backward the same again for
     ``dcols`` (sharing that buffer) and one padded input-gradient. Kept for backward: the input.
     """
+    if _amp.enabled:
+        input, weight, bias = autocast_inputs(LOWER, "conv2d", input, weight, bias)
     return _conv2d(input, weight, bias, stride, padding, dilation, groups, "conv2d", 2)
 
 
@@ -576,6 +579,8 @@ def conv1d(
 
     Peak extra memory: ``cols`` of C*k x N*L_out(+padding) values (see :func:`conv2d`).
     """
+    if _amp.enabled:
+        input, weight, bias = autocast_inputs(LOWER, "conv1d", input, weight, bias)
     return _conv2d(input, weight, bias, stride, padding, dilation, groups, "conv1d", 1)
 
 
@@ -597,6 +602,8 @@ def conv_transpose2d(
     Cost: one GEMM and a col2im, as conv2d's backward. Peak extra memory: ``dcols``, Cout*kh*kw x
     N*H*Wq values (scratch buffer), the output gradient laid out as a matrix, and one padded output.
     """
+    if _amp.enabled:
+        input, weight, bias = autocast_inputs(LOWER, "conv_transpose2d", input, weight, bias)
     op = "conv_transpose2d"
     _check_operands(op, input, weight, bias, 2)
     if input.ndim == 3:  # unbatched (C, H, W)
