@@ -224,7 +224,8 @@ def frechet(f1, f2):
     return float(((m1 - m2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * tr_covmean)
 
 
-def section_gan(seeds):
+def section_gan(seeds, gans=("dcgan", "cgan")):
+    """Scores ``gans`` (``--gans``); the entries of the others already in gan.json are kept."""
     data = mnist()
     xtr, ytr, xte, yte = data
     t = time.perf_counter()
@@ -236,7 +237,9 @@ def section_gan(seeds):
            "real": {"inception_score": round(inception_score(p_real), 3),
                     "fid_train_vs_held_out": round(frechet(f_train, f_real), 3)}}
     print(res, flush=True)
-    for name in ("dcgan", "cgan"):
+    old = json.loads((OUT / "gan.json").read_text()) if (OUT / "gan.json").exists() else {}
+    res.update({k: v for k, v in old.items() if k in ("dcgan", "cgan") and k not in gans})
+    for name in gans:
         rows = []
         for s in seeds if name == "dcgan" else seeds[:1]:
             nabla.manual_seed(s)
@@ -493,10 +496,12 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("section", choices=[*SECTIONS, "all"])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--gans", nargs="+", choices=["dcgan", "cgan"], default=["dcgan", "cgan"],
+                    help="the GANs the gan section trains and scores")
     a = ap.parse_args()
     if not MNIST.exists():
         sys.exit(f"needs the MNIST files in {MNIST}")
     for name in SECTIONS if a.section == "all" else [a.section]:
         t0 = time.perf_counter()
-        SECTIONS[name](a.seeds)
+        SECTIONS[name](a.seeds, tuple(a.gans)) if name == "gan" else SECTIONS[name](a.seeds)
         print(f"{name}: {time.perf_counter() - t0:.0f} s", flush=True)
