@@ -16,9 +16,10 @@ LeakyReLU(0.2) and BatchNorm, then a Linear; weights drawn from N(0, 0.02) as in
 ``fc > 0`` (1024 by default) each network also has a fully connected hidden layer of ``fc`` units with
 BatchNorm next to its input/output end, as InfoGAN's MNIST networks (Chen et al. 2016): ``z -> fc ->
 maps`` in ``G`` and ``maps -> fc -> logit`` in ``D``. Measured on MNIST's 8,000 images (5 epochs,
-batch 32, benchmarks/bench_generative.py): the Inception Score rises from ~0.63x to >= 0.8x the real
-images' (PyTorch with the same networks: 0.61x -> 0.79-0.81x), so nabla had no bug: the bare
-two-layer DCGAN learns the digits' global shape too slowly for 1,250 steps. ``fc=0`` gives the bare one. The
+benchmarks/bench_generative.py): at batch 32 the Inception Score rises from 0.63x to 0.78x the real
+images' (PyTorch with the same networks: 0.61x -> 0.79-0.81x, so nabla had no bug: the bare two-layer
+DCGAN learns the digits' global shape too slowly); with the recipe's batch 16, 0.79-0.80x. ``fc=0``
+gives the bare DCGAN. The
 conditional model feeds a one-hot label to both: concatenated to ``z`` and, for ``D``, as extra input
 planes (conv) or features (mlp). Images are in [0, 1] outside the model; ``G`` ends with tanh and works
 in [-1, 1]. Adam at lr 2e-4 with betas (0.5, 0.999) for both networks, as DCGAN.
