@@ -44,6 +44,16 @@ def with_trainer(epochs: int = 30) -> float:
     return trainer.evaluate(DataLoader(test, batch_size=256))["accuracy"]
 
 
+def accuracy_on(model: nn.Module, test) -> float:
+    """Accuracy on ``test`` in evaluation mode, without gradients."""
+    model.eval()
+    correct = 0
+    with nabla.no_grad():
+        for x, y in DataLoader(test, batch_size=256):
+            correct += int((model(x).argmax(dim=1) == y).sum().item())
+    return correct / len(test)
+
+
 def plain_loop(epochs: int = 30) -> float:
     nabla.manual_seed(0)
     train, test = digits()
@@ -58,12 +68,7 @@ def plain_loop(epochs: int = 30) -> float:
             opt.zero_grad()
             loss.backward()
             opt.step()
-    model.eval()
-    correct = 0
-    with nabla.no_grad():
-        for x, y in DataLoader(test, batch_size=256):
-            correct += int((model(x).argmax(dim=1) == y).sum().item())
-    return correct / len(test)
+    return accuracy_on(model, test)
 
 
 def compiled_loop(epochs: int = 30) -> float:
@@ -86,12 +91,7 @@ def compiled_loop(epochs: int = 30) -> float:
         model.train()
         for x, y in loader:
             step(x, y)
-    model.eval()
-    correct = 0
-    with nabla.no_grad():
-        for x, y in DataLoader(test, batch_size=256):
-            correct += int((model(x).argmax(dim=1) == y).sum().item())
-    return correct / len(test)
+    return accuracy_on(model, test)
 
 
 if __name__ == "__main__":

@@ -104,13 +104,7 @@ def draw_graph(tensor: Any, path: str | os.PathLike[str], names: dict[str, Tenso
                 dot.edge(key, str(id(parent)), style="dashed", color="#c0392b", constraint="false", arrowsize="0.6")
     dot.node("output", f"output\\n{_shape(tensor)}", shape="ellipse", style="filled", fillcolor="#d6e4f5")
     dot.edge(str(id(root)), "output")
-    try:
-        data = dot.pipe(format=fmt)
-    except graphviz.ExecutableNotFound:
-        raise RuntimeError("nabla.viz.draw_graph: Graphviz's 'dot' program was not found; install Graphviz "
-                           "(apt-get install graphviz, brew install graphviz)") from None
-    path.write_bytes(data)
-    return str(path)
+    return _render(dot, fmt, path, graphviz)
 
 
 def _format_and_graphviz(path: Path, op: str) -> tuple[str, Any]:
@@ -123,6 +117,17 @@ def _format_and_graphviz(path: Path, op: str) -> tuple[str, Any]:
         raise ImportError("nabla.viz.draw_graph needs the graphviz package: pip install graphviz "
                           "(and Graphviz's dot program: apt-get install graphviz)") from None
     return fmt, graphviz
+
+
+def _render(dot: Any, fmt: str, path: Path, graphviz: Any) -> str:
+    """Run Graphviz on ``dot`` and write the picture to ``path``."""
+    try:
+        data = dot.pipe(format=fmt)
+    except graphviz.ExecutableNotFound:
+        raise RuntimeError("nabla.viz.draw_graph: Graphviz's 'dot' program was not found; install Graphviz "
+                           "(apt-get install graphviz, brew install graphviz)") from None
+    path.write_bytes(data)
+    return str(path)
 
 
 _KIND_COLORS = {"forward": "#f2f2f2", "backward": "#f9d6d5", "effect": "#d9f2d9"}
@@ -168,10 +173,4 @@ def _draw_program(compiled: Any, path: Path, names: dict[str, Tensor] | None) ->
                 dot.edge(src, key)
         for d in ins.defs:
             made[d] = key
-    try:
-        data = dot.pipe(format=fmt)
-    except graphviz.ExecutableNotFound:
-        raise RuntimeError("nabla.viz.draw_graph: Graphviz's 'dot' program was not found; install Graphviz "
-                           "(apt-get install graphviz, brew install graphviz)") from None
-    path.write_bytes(data)
-    return str(path)
+    return _render(dot, fmt, path, graphviz)
